@@ -1,0 +1,405 @@
+/**
+ * The storage contract: everything OpenProfiles keeps, behind one interface that every backend
+ * (SQLite now, PostgreSQL next) implements. No driver types appear here.
+ *
+ * Glossary
+ * - tenant: a customer of OpenProfiles (the vendor's "client"). Owns keys, apps, an attribute
+ *   schema, an IP allow list and settings. Every per-tenant method takes the tenant id first, so a
+ *   query that crosses tenants cannot be written by accident.
+ * - profile key: the secret a tenant's client sends in the `key` header. Only its SHA-256 hash is
+ *   stored. A key has a public id (`keyId`) used to revoke it.
+ * - app: a channel asset of a tenant (`appid`), e.g. a Messenger page or an in-app SDK app.
+ * - master profile: one per (tenant, customerId); attributes follow the tenant's master schema.
+ * - app profile: one per (tenant, appid, customerId, deviceId). `deviceId` is "" except on `rt`
+ *   (in-app / push) apps, which keep one app profile per device.
+ * - attribute definition: a named, typed attribute of the master schema (scope "master") or of one
+ *   app (scope = appid). Its numeric id is the `ID` the read API shows.
+ * - write transaction: one accepted write request (a batch of records), queued durably and later
+ *   applied by a worker. Named on the wire by its `transid`. Its `seq` is the acceptance order.
+ * - database transaction: a unit of atomicity of the store (see `applyWriteTransactions`). Never
+ *   called a bare "transaction".
+ * - claim: a worker's lease on queued write transactions; an expired claim is taken back.
+ * - directory: the small, slowly changing data a server caches in memory (tenants, keys, apps,
+ *   attribute definitions, allow lists); `configVersion` tells a server when to reload it.
+ */
+
+/** A stored attribute value: as the client sent it (strings in practice; numbers and booleans kept). */
+export type AttributeValue = string | number | boolean;
+
+/** Attributes of one profile, by name. Built with a null prototype by every reader. */
+export type Attributes = Record<string, AttributeValue>;
+
+export type ResponseFormat = 'legacy' | 'batch';
+
+export interface TenantSettings {
+  /** Shape of write acknowledgements and errors (contract §5). Default `legacy`. */
+  responseFormat: ResponseFormat;
+  /** Most records in one write request (1..1000). Default 100. */
+  batchLimit: number;
+  /** Requests per second (token bucket, burst equal to the rate). Default 1000. */
+  rateLimit: number;
+  /** Whether an update of a missing profile creates it. Default false. */
+  upsertOnUpdate: boolean;
+  /** Days to keep finished write transactions and their results. Default 7. */
+  retentionDays: number;
+}
+
+export interface Tenant {
+  id: number;
+  name: string;
+  settings: TenantSettings;
+  /** IP allow list entries (IPv4, IPv6, CIDR). Empty means any address. */
+  allowList: string[];
+  createdAt: string;
+}
+
+export interface ProfileKey {
+  /** Public id of the key, used to revoke it. Not secret. */
+  keyId: string;
+  tenantId: number;
+  /** Hex SHA-256 of the key. The key itself is never stored. */
+  hash: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface App {
+  appid: string;
+  tenantId: number;
+  /** `fb`, `twitter`, `wechat`, `rt`, or a generic channel name (whatsapp, line, …). */
+  channel: string;
+  createdAt: string;
+}
+
+export const ATTRIBUTE_TYPES = [
+  'string',
+  'number',
+  'integer',
+  'boolean',
+  'flag',
+  'date',
+  'datetime',
+  'email',
+  'msisdn',
+  'url',
+  'enum',
+] as const;
+export type AttributeType = (typeof ATTRIBUTE_TYPES)[number];
+
+export interface NewAttributeDefinition {
+  name: string;
+  type: AttributeType;
+  /** Longest accepted value, in characters (string-like types). */
+  maxLength?: number;
+  /** Accepted values of an `enum`. */
+  values?: string[];
+}
+
+export interface AttributeDefinition extends NewAttributeDefinition {
+  /** The `ID` the read API shows for this attribute. Unique within the store. */
+  id: number;
+  tenantId: number;
+  /** `"master"`, or the appid the definition belongs to. */
+  scope: string;
+}
+
+/** What a server caches in memory; reloaded whenever `configVersion()` changes. */
+export interface Directory {
+  version: number;
+  tenants: Tenant[];
+  /** Active (not revoked) keys only. */
+  keys: ProfileKey[];
+  apps: App[];
+  attributes: AttributeDefinition[];
+}
+
+// ------------------------------------------------------------------------------------------------
+// Write transactions
+
+export const WRITE_OPERATIONS = [
+  'createProfile',
+  'updateProfile',
+  'deleteProfile',
+  'createAppProfile',
+  'updateAppProfile',
+  'deleteAppProfile',
+  'deleteDevice',
+] as const;
+export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
+
+/**
+ * One record of a write transaction. Creates and updates carry `customerId` and `attributes`
+ * (a `null` value removes that attribute); app-profile deletes may name the profile by `userId`
+ * instead of `customerId`; device deletes name a `deviceId`.
+ */
+export interface WriteRecord {
+  customerId?: string;
+  userId?: string;
+  deviceId?: string;
+  attributes?: Record<string, AttributeValue | null>;
+}
+
+export interface NewWriteTransaction {
+  /** UUID v4, the wire `transid`. */
+  transid: string;
+  tenantId: number;
+  operation: WriteOperation;
+  /** The app of app-profile operations; null for master-profile operations. */
+  appid: string | null;
+  records: WriteRecord[];
+  /** Update creates a missing profile (the tenant's upsertOnUpdate at acceptance). */
+  isUpsert: boolean;
+  /** deleteProfile also erases every app profile of the customer (`?cascade=1`). */
+  isCascade: boolean;
+  /** The client's `Idempotency-Key`, if any, and a hash of the request it came with. */
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  /** Acceptance time, ms since the epoch. */
+  acceptedAt: number;
+}
+
+export type EnqueueResult =
+  | { outcome: 'accepted'; transid: string }
+  /** The same idempotency key and request within the window: the original write transaction. */
+  | { outcome: 'replayed'; transid: string }
+  /** The same idempotency key with another request within the window. */
+  | { outcome: 'conflict'; transid: string };
+
+export interface ClaimedWriteTransaction extends NewWriteTransaction {
+  /** Acceptance order across the whole store. */
+  seq: number;
+}
+
+/** Per-record outcome codes of an applied write transaction (contract §3.4). */
+export type RecordResultCode = '1000' | '7011' | '7014' | '7015' | '7203';
+
+export interface RecordResult {
+  customerId: string;
+  code: RecordResultCode;
+  /** Why a record failed, when there is more to say than the code. */
+  reason?: string;
+  userId?: string;
+  deviceId?: string;
+}
+
+export type WriteTransactionState = 'queued' | 'processing' | 'done';
+
+export interface WriteTransactionStatus {
+  transid: string;
+  state: WriteTransactionState;
+  totalCount: number;
+  /** Present once `state` is `done`, in record order. */
+  results: RecordResult[] | null;
+  acceptedAt: number;
+  finishedAt: number | null;
+}
+
+export interface QueueStats {
+  /** Write transactions not yet applied (queued or claimed). */
+  depth: number;
+  /** Records in those write transactions. */
+  depthRecords: number;
+  /** Acceptance time (ms) of the oldest one, or null when the queue is empty. */
+  oldestAcceptedAt: number | null;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Profiles as stored
+
+export interface MasterProfileRow {
+  tenantId: number;
+  customerId: string;
+  attributes: Attributes;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AppProfileRow {
+  tenantId: number;
+  appid: string;
+  customerId: string;
+  /** "" on apps that keep one profile per customer. */
+  deviceId: string;
+  /** The `userId` attribute, indexed for `identifier` lookups; null when absent. */
+  userId: string | null;
+  attributes: Attributes;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The profile rows a batch of write transactions reads, named before the database transaction. */
+export interface ProfileKeys {
+  /** Master profiles by (tenant, customerId). */
+  masters: Array<{ tenantId: number; customerId: string }>;
+  /** Every app profile (all devices) of (tenant, appid, customerId). */
+  appCustomers: Array<{ tenantId: number; appid: string; customerId: string }>;
+  /** Every app profile of (tenant, appid) whose userId matches. */
+  appUsers: Array<{ tenantId: number; appid: string; userId: string }>;
+  /** Every app profile of the customer in any app of the tenant (cascading deletes). */
+  customerApps: Array<{ tenantId: number; customerId: string }>;
+}
+
+export interface ProfileSnapshot {
+  masters: MasterProfileRow[];
+  apps: AppProfileRow[];
+}
+
+/**
+ * The final state of every profile a batch touched: a row to store, or a deletion. Each key
+ * appears at most once, so the adapter needs no ordering among them.
+ */
+export interface ProfileChanges {
+  masterUpserts: MasterProfileRow[];
+  masterDeletes: Array<{ tenantId: number; customerId: string }>;
+  appUpserts: AppProfileRow[];
+  appDeletes: Array<{ tenantId: number; appid: string; customerId: string; deviceId: string }>;
+}
+
+/** The domain's pure function that turns loaded rows and write transactions into changes and results. */
+export type ApplyReducer = (
+  batch: readonly ClaimedWriteTransaction[],
+  snapshot: ProfileSnapshot,
+  now: number,
+) => { changes: ProfileChanges; results: Map<string, RecordResult[]> };
+
+/** The domain's pure function naming what a batch reads. */
+export type KeysOf = (batch: readonly ClaimedWriteTransaction[]) => ProfileKeys;
+
+export interface MigrationReport {
+  /** Numbers of the migrations this call applied, in order. */
+  applied: number[];
+  /** The schema version afterwards. */
+  version: number;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The contract
+
+export interface StorageCapabilities {
+  /** Several worker processes may claim and apply at once (row locks, SKIP LOCKED). */
+  readonly hasConcurrentClaims: boolean;
+  /** The store can wake idle workers on new work (e.g. LISTEN/NOTIFY) instead of polling. */
+  readonly canNotifyWorkers: boolean;
+  /** The engine runs inside this process; its calls block the event loop while they run. */
+  readonly isEmbedded: boolean;
+}
+
+export interface Storage {
+  readonly capabilities: StorageCapabilities;
+
+  /** Applies pending numbered migrations. Safe to call from several processes at once. */
+  migrate(): Promise<MigrationReport>;
+  /** Waits for nothing: callers stop their work first. Closes every connection. */
+  close(): Promise<void>;
+
+  // -- directory (tenants, keys, apps, attribute schema, allow lists) ----------------------------
+
+  /** A number that grows whenever the directory changes (from any process). */
+  configVersion(): Promise<number>;
+  loadDirectory(): Promise<Directory>;
+
+  /**
+   * Creates a tenant with the given master attribute definitions. Throws `ConflictError` when the
+   * name is taken.
+   */
+  createTenant(name: string, settings: TenantSettings, masterAttributes: NewAttributeDefinition[]): Promise<Tenant>;
+  listTenants(): Promise<Tenant[]>;
+  /** Null when there is no such tenant. */
+  getTenant(tenantId: number): Promise<Tenant | null>;
+  /** Throws `NotFoundError` when there is no such tenant. */
+  updateTenantSettings(tenantId: number, patch: Partial<TenantSettings>): Promise<Tenant>;
+  /** Replaces the allow list. Throws `NotFoundError` when there is no such tenant. */
+  setAllowList(tenantId: number, entries: string[]): Promise<Tenant>;
+
+  /** Stores a key's hash. Throws `NotFoundError` when there is no such tenant. */
+  createProfileKey(tenantId: number, keyId: string, hash: string): Promise<ProfileKey>;
+  /** Every key of the tenant, revoked ones included. */
+  listProfileKeys(tenantId: number): Promise<ProfileKey[]>;
+  /** False when the tenant has no such active key. */
+  revokeProfileKey(tenantId: number, keyId: string): Promise<boolean>;
+
+  /**
+   * Creates an app with its channel's known attribute definitions. Throws `ConflictError` when the
+   * appid is taken (by any tenant) and `NotFoundError` when there is no such tenant.
+   */
+  createApp(tenantId: number, appid: string, channel: string, attributes: NewAttributeDefinition[]): Promise<App>;
+  listApps(tenantId: number): Promise<App[]>;
+
+  /**
+   * Adds attribute definitions to a scope ("master" or an appid); names already defined there are
+   * left as they are. Returns every definition of those names. Throws `NotFoundError` when there
+   * is no such tenant.
+   */
+  defineAttributes(tenantId: number, scope: string, definitions: NewAttributeDefinition[]): Promise<AttributeDefinition[]>;
+
+  // -- write transactions -------------------------------------------------------------------------
+
+  /**
+   * Stores write transactions durably (fsync'd) in one database transaction, in the given order,
+   * which becomes their acceptance order. Callers group concurrent requests into one call: this is
+   * the group commit. Each item is looked up by its idempotency key first (see EnqueueResult).
+   * Throws `StorageUnavailableError` when the store cannot take the write.
+   */
+  enqueue(batch: NewWriteTransaction[], idempotencyWindowMs: number): Promise<EnqueueResult[]>;
+
+  /**
+   * Claims up to `limit` of the oldest write transactions that are queued, or whose claim expired,
+   * for `leaseMs`. Returns them in acceptance order.
+   */
+  claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedWriteTransaction[]>;
+
+  /**
+   * In one database transaction: reads the rows `keysOf(batch)` names, runs `reduce`, stores its
+   * changes and every record result, and marks the batch done. Write transactions whose claim is
+   * no longer held by `workerId` are skipped (another worker took them over); the return value
+   * lists the transids that were applied.
+   */
+  applyWriteTransactions(
+    workerId: string,
+    batch: readonly ClaimedWriteTransaction[],
+    keysOf: KeysOf,
+    reduce: ApplyReducer,
+  ): Promise<string[]>;
+
+  /** Null when the tenant has no write transaction with that transid (or it was purged). */
+  getWriteTransactionStatus(tenantId: number, transid: string): Promise<WriteTransactionStatus | null>;
+
+  queueStats(): Promise<QueueStats>;
+
+  /** Deletes up to `limit` finished write transactions of the tenant finished before `before` (ms). */
+  purgeWriteTransactions(tenantId: number, before: number, limit: number): Promise<number>;
+
+  // -- profile reads ------------------------------------------------------------------------------
+
+  getMasterProfiles(tenantId: number, customerIds: string[]): Promise<MasterProfileRow[]>;
+  /** Every app profile (all devices) of those customers in that app. */
+  getAppProfiles(tenantId: number, appid: string, customerIds: string[]): Promise<AppProfileRow[]>;
+  findAppProfilesByUserId(tenantId: number, appid: string, userId: string): Promise<AppProfileRow[]>;
+  /** Every app profile of those customers in any app of the tenant (InwardLinks). */
+  getAppProfilesOfCustomers(tenantId: number, customerIds: string[]): Promise<AppProfileRow[]>;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Errors every adapter translates its driver's errors into
+
+export class StorageError extends Error {
+  override name = 'StorageError';
+}
+
+/** A uniqueness rule was broken (a tenant name or appid taken). */
+export class ConflictError extends StorageError {
+  override name = 'ConflictError';
+}
+
+/** The tenant (or other named parent) does not exist. */
+export class NotFoundError extends StorageError {
+  override name = 'NotFoundError';
+}
+
+/**
+ * The store cannot take the operation now: disk full, busy past the timeout, connection lost.
+ * Retrying later can help.
+ */
+export class StorageUnavailableError extends StorageError {
+  override name = 'StorageUnavailableError';
+}
