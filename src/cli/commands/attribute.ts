@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { ATTRIBUTE_TYPES, type AttributeType } from '../../storage/storage.js';
+import { type CommonOptions, withStore } from '../context.js';
+import { parseInteger, parseTenantId, print } from '../output.js';
+
+export function attributeCommand(program: Command, common: (cmd: Command) => Command): void {
+  const attribute = program.command('attribute').description("a tenant's master profile schema");
+
+  common(
+    attribute
+      .command('add <tenantId> <name>')
+      .description('add a typed custom attribute to the master profile schema')
+      .requiredOption('--type <type>', ATTRIBUTE_TYPES.join(', '))
+      .option('--max-length <n>', 'longest accepted value, characters')
+      .option('--values <list>', 'comma list of the values of an enum'),
+  ).action((id: string, name: string, options: CommonOptions & { type: string; maxLength?: string; values?: string }) =>
+    withStore(options, async ({ admin, out }) => {
+      const def = await admin.addAttribute(parseTenantId(id), {
+        name,
+        type: options.type as AttributeType,
+        ...(options.maxLength !== undefined && { maxLength: parseInteger(options.maxLength) }),
+        ...(options.values !== undefined && { values: options.values.split(',').map((v) => v.trim()) }),
+      });
+      print(out, { attribute: def }, `attribute ${def.name} (${def.type}) has ID ${def.id}`);
+    }),
+  );
+
+  common(attribute.command('list <tenantId>').description('list the master profile schema')).action((id: string, options: CommonOptions) =>
+    withStore(options, async ({ storage, out }) => {
+      const tenantId = parseTenantId(id);
+      const attributes = (await storage.loadDirectory()).attributes.filter((a) => a.tenantId === tenantId && a.scope === 'master');
+      print(out, { attributes }, attributes.map((a) => `${a.id}\t${a.name}\t${a.type}`).join('\n'));
+    }),
+  );
+}

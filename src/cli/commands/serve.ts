@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { type Config, loadConfig } from '../../config/config.js';
+import type { CommonOptions } from '../context.js';
+import { parseInteger } from '../output.js';
+
+export function serveCommand(program: Command, common: (cmd: Command) => Command): void {
+  common(
+    program
+      .command('serve')
+      .description('serve the Profile API over HTTPS, with the queue worker in the same process')
+      .option('--host <address>', 'address to listen on (PROFILES_HOST)')
+      .option('--port <port>', 'port to listen on (PROFILES_PORT)')
+      .option('--no-worker', 'API only: leave applying the queue to other processes'),
+  ).action(async (options: CommonOptions & { host?: string; port?: string; worker: boolean }) => {
+    const overrides: { -readonly [K in keyof Config]?: Config[K] } = {};
+    if (options.dataDir !== undefined) overrides.dataDir = options.dataDir;
+    if (options.host !== undefined) overrides.host = options.host;
+    if (options.port !== undefined) overrides.port = parseInteger(options.port);
+    if (!options.worker) overrides.isWorkerEnabled = false;
+    const config = loadConfig(process.env, overrides);
+    // Loaded here so that admin commands start without the HTTP stack.
+    const { closeOnSignals, createLogger, startServer } = await import('../../main.js');
+    const logger = createLogger(config.logLevel);
+    const server = await startServer(config, logger);
+    closeOnSignals(server, logger, config.shutdownTimeoutMs);
+    if (options.json) process.stdout.write(`${JSON.stringify({ url: server.url, worker: server.worker?.workerId ?? null })}\n`);
+  });
+}

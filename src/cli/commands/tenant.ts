@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import type { Tenant, TenantSettings } from '../../storage/storage.js';
+import { type CommonOptions, withStore } from '../context.js';
+import { CliError, parseBoolean, parseInteger, parseTenantId, print } from '../output.js';
+
+const describe = (t: Tenant) =>
+  `${t.id}\t${t.name}\tformat=${t.settings.responseFormat} batch-limit=${t.settings.batchLimit} rate-limit=${t.settings.rateLimit}/s ` +
+  `upsert-on-update=${t.settings.upsertOnUpdate} retention=${t.settings.retentionDays}d allow-list=${t.allowList.join(',') || 'any'}`;
+
+export function tenantCommand(program: Command, common: (cmd: Command) => Command): void {
+  const tenant = program.command('tenant').description('create, list and configure tenants');
+
+  common(tenant.command('create <name>').description('create a tenant with one profile key (printed once)')).action(
+    (name: string, options: CommonOptions) =>
+      withStore(options, async ({ admin, out }) => {
+        const { tenant: t, keyId, key } = await admin.createTenant(name);
+        print(out, { id: t.id, name: t.name, keyId, key, settings: t.settings }, `tenant ${t.id} (${t.name}) created\nkey ${keyId}: ${key}\n(the key is shown only now)`);
+      }),
+  );
+
+  common(tenant.command('list').description('list tenants and their settings')).action((options: CommonOptions) =>
+    withStore(options, async ({ storage, out }) => {
+      const tenants = await storage.listTenants();
+      print(out, { tenants }, tenants.length ? tenants.map(describe).join('\n') : 'no tenants');
+    }),
+  );
+
+  common(
+    tenant
+      .command('update <id>')
+      .description("change a tenant's settings")
+      .option('--response-format <format>', 'legacy or batch')
+      .option('--batch-limit <n>', 'most records per write request (1-1000)')
+      .option('--rate-limit <n>', 'requests per second')
+      .option('--upsert-on-update <bool>', 'true: an update of a missing profile creates it')
+      .option('--retention-days <n>', 'days to keep finished write transactions'),
+  ).action(
+    (
+      id: string,
+      options: CommonOptions & { responseFormat?: string; batchLimit?: string; rateLimit?: string; upsertOnUpdate?: string; retentionDays?: string },
+    ) =>
+      withStore(options, async ({ admin, out }) => {
+        const patch: Partial<TenantSettings> = {};
+        if (options.responseFormat !== undefined) patch.responseFormat = options.responseFormat as TenantSettings['responseFormat'];
+        if (options.batchLimit !== undefined) patch.batchLimit = parseInteger(options.batchLimit);
+        if (options.rateLimit !== undefined) patch.rateLimit = parseInteger(options.rateLimit);
+        if (options.upsertOnUpdate !== undefined) patch.upsertOnUpdate = parseBoolean(options.upsertOnUpdate);
+        if (options.retentionDays !== undefined) patch.retentionDays = Number(options.retentionDays);
+        if (Object.keys(patch).length === 0) throw new CliError('nothing to change: give at least one setting');
+        const t = await admin.updateSettings(parseTenantId(id), patch);
+        print(out, { id: t.id, name: t.name, settings: t.settings }, describe(t));
+      }),
+  );
+}

@@ -1,0 +1,105 @@
+/**
+ * Every setting of the server in one schema: its environment variable, default and meaning. The
+ * configuration is loaded once, validated whole, and frozen. `docs/configuration.md` is generated
+ * from this table (`openprofiles config --markdown`), and a test keeps the two equal.
+ */
+
+type Parser<T> = (text: string) => T;
+
+interface Setting<T> {
+  env: string;
+  default: T;
+  doc: string;
+  parse: Parser<T>;
+}
+
+class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const text: Parser<string> = (v) => v;
+const bool: Parser<boolean> = (v) => {
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new ConfigError(`expected true or false, got ${JSON.stringify(v)}`);
+};
+const int =
+  (min: number, max: number): Parser<number> =>
+  (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    return n;
+  };
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (v) => {
+    if (!(values as string[]).includes(v)) throw new ConfigError(`expected one of ${values.join(', ')}, got ${JSON.stringify(v)}`);
+    return v as T;
+  };
+const list: Parser<string[]> = (v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const setting = <T>(env: string, defaultValue: T, parse: Parser<T>, doc: string): Setting<T> => ({ env, default: defaultValue, parse, doc });
+
+export const SETTINGS = {
+  dataDir: setting('PROFILES_DATA_DIR', './data', text, 'Directory of the embedded SQLite store, the generated certificate and the demo credentials.'),
+  host: setting('PROFILES_HOST', '::', text, 'Address to listen on. `::` takes every IPv6 and IPv4 address.'),
+  port: setting('PROFILES_PORT', 8443, int(0, 65535), 'TCP port to listen on.'),
+  tlsCert: setting('PROFILES_TLS_CERT', '', text, 'PEM certificate file. With neither this nor the key, a self-signed one for localhost is created in the data directory.'),
+  tlsKey: setting('PROFILES_TLS_KEY', '', text, 'PEM private key file of that certificate.'),
+  isPlainHttp: setting('PROFILES_PLAIN_HTTP', false, bool, 'Serve plain HTTP, for running behind a TLS-terminating proxy only.'),
+  trustProxy: setting('PROFILES_TRUST_PROXY', [] as string[], list, 'Comma list of proxy addresses or CIDR ranges whose `X-Forwarded-For` is believed. Empty: the socket address is the client.'),
+  logLevel: setting('PROFILES_LOG_LEVEL', 'info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'pino log level.'),
+  isWorkerEnabled: setting('PROFILES_WORKER', true, bool, 'Run the queue worker inside the server process.'),
+  workerBatchSize: setting('PROFILES_WORKER_BATCH', 64, int(1, 10_000), 'Most write transactions a worker applies in one database transaction.'),
+  workerLeaseMs: setting('PROFILES_WORKER_LEASE_MS', 30_000, int(100, 3_600_000), 'How long a claim on queued work holds before another worker may take it over.'),
+  workerIdlePollMs: setting('PROFILES_WORKER_POLL_MS', 250, int(10, 60_000), 'How often an idle worker looks for work that nothing woke it for.'),
+  maxQueueRecords: setting('PROFILES_MAX_QUEUE_RECORDS', 1_000_000, int(1, 1_000_000_000), 'Records the queue may hold; past this, writes get 7902 (HTTP 503).'),
+  bodyLimit: setting('PROFILES_BODY_LIMIT', 1_048_576, int(1024, 64 * 1_048_576), 'Largest request body, bytes; larger ones get 7012 (HTTP 413).'),
+  directoryPollMs: setting('PROFILES_DIRECTORY_POLL_MS', 250, int(10, 60_000), 'How often the server looks for tenant, key, app and allow-list changes made elsewhere (the CLI).'),
+  retentionSweepMs: setting('PROFILES_RETENTION_SWEEP_MS', 60_000, int(100, 86_400_000), 'How often finished write transactions past their retention are purged.'),
+  isDemoEnabled: setting('PROFILES_DEMO', true, bool, 'On an empty store, create a `demo` tenant with one app per channel and print how to call it.'),
+  shutdownTimeoutMs: setting('PROFILES_SHUTDOWN_TIMEOUT_MS', 10_000, int(0, 600_000), 'Longest wait for in-flight requests and the worker on shutdown.'),
+};
+
+export type Config = { readonly [K in keyof typeof SETTINGS]: (typeof SETTINGS)[K]['default'] };
+
+/**
+ * Loads the configuration from the environment and explicit overrides (CLI flags win), validates
+ * every setting, and returns it frozen. Throws one error listing every invalid setting.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, s] of Object.entries(SETTINGS) as Array<[keyof Config, Setting<unknown>]>) {
+    if (overrides[name] !== undefined) {
+      out[name] = overrides[name];
+      continue;
+    }
+    const raw = env[s.env];
+    if (raw === undefined || raw === '') {
+      out[name] = s.default;
+      continue;
+    }
+    try {
+      out[name] = s.parse(raw);
+    } catch (err) {
+      problems.push(`${s.env}: ${(err as Error).message}`);
+    }
+  }
+  if (Boolean(out.tlsCert) !== Boolean(out.tlsKey)) problems.push('PROFILES_TLS_CERT and PROFILES_TLS_KEY must be given together');
+  if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return Object.freeze(out) as Config;
+}
+
+/** The settings table as Markdown (docs/configuration.md). */
+export function settingsMarkdown(): string {
+  const rows = Object.values(SETTINGS).map((s) => {
+    const def = Array.isArray(s.default) ? (s.default.length ? s.default.join(',') : '(empty)') : String(s.default);
+    return `| \`${s.env}\` | \`${def}\` | ${s.doc} |`;
+  });
+  return ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n') + '\n';
+}

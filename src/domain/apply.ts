@@ -1,0 +1,219 @@
+import type {
+  AppProfileRow,
+  Attributes,
+  AttributeValue,
+  ClaimedWriteTransaction,
+  MasterProfileRow,
+  ProfileChanges,
+  ProfileKeys,
+  ProfileSnapshot,
+  RecordResult,
+  WriteRecord,
+} from '../storage/storage.js';
+import { LIMITS } from './attributes.js';
+
+/**
+ * How write transactions change profiles (contract §3.4–§3.6), as pure functions over rows the
+ * store loaded. A batch is applied record by record in acceptance order against an in-memory
+ * view of the rows, and only the final state of each touched profile is written back.
+ */
+
+type AppIdentity = Pick<AppProfileRow, 'tenantId' | 'appid' | 'customerId' | 'deviceId'>;
+
+const masterKey = (tenantId: number, customerId: string) => JSON.stringify([tenantId, customerId]);
+const appKey = (row: AppIdentity) => JSON.stringify([row.tenantId, row.appid, row.customerId, row.deviceId]);
+
+/** The rows a batch reads. */
+export function keysOf(batch: readonly ClaimedWriteTransaction[]): ProfileKeys {
+  const keys: ProfileKeys = { masters: [], appCustomers: [], appUsers: [], customerApps: [] };
+  for (const wt of batch) {
+    const { tenantId, appid } = wt;
+    for (const record of wt.records) {
+      const customerId = record.customerId;
+      if (appid === null) {
+        if (customerId === undefined) continue;
+        keys.masters.push({ tenantId, customerId });
+        if (wt.isCascade) keys.customerApps.push({ tenantId, customerId });
+      } else if (wt.operation === 'deleteDevice') {
+        // The path names a customerId or a userId.
+        keys.appCustomers.push({ tenantId, appid, customerId: customerId! });
+        keys.appUsers.push({ tenantId, appid, userId: customerId! });
+      } else if (customerId !== undefined) {
+        keys.appCustomers.push({ tenantId, appid, customerId });
+      } else if (record.userId !== undefined) {
+        keys.appUsers.push({ tenantId, appid, userId: record.userId });
+      }
+    }
+  }
+  return keys;
+}
+
+/** Merges `changes` into `attributes`: a null value removes the attribute. */
+function merged(attributes: Attributes | null, changes: WriteRecord['attributes']): Attributes {
+  const out: Attributes = Object.assign(Object.create(null), attributes);
+  for (const [name, value] of Object.entries(changes ?? {})) {
+    if (value === null) delete out[name];
+    else out[name] = value as AttributeValue;
+  }
+  return out;
+}
+
+const tooMany = (attributes: Attributes) => Object.keys(attributes).length > LIMITS.attributesPerProfile;
+
+/** The in-memory view of the rows a batch touches, with every change it made. */
+class Workspace {
+  readonly masters = new Map<string, MasterProfileRow | null>();
+  readonly apps = new Map<string, AppProfileRow | null>();
+  /** Identity of every touched profile, by key (ids may hold any character, so keys are not parsed back). */
+  private readonly touchedMasters = new Map<string, { tenantId: number; customerId: string }>();
+  private readonly touchedApps = new Map<string, AppIdentity>();
+
+  constructor(snapshot: ProfileSnapshot) {
+    for (const row of snapshot.masters) this.masters.set(masterKey(row.tenantId, row.customerId), row);
+    for (const row of snapshot.apps) this.apps.set(appKey(row), row);
+  }
+
+  master(tenantId: number, customerId: string): MasterProfileRow | null {
+    return this.masters.get(masterKey(tenantId, customerId)) ?? null;
+  }
+
+  setMaster(tenantId: number, customerId: string, row: MasterProfileRow | null): void {
+    const key = masterKey(tenantId, customerId);
+    this.masters.set(key, row);
+    this.touchedMasters.set(key, { tenantId, customerId });
+  }
+
+  app(key: AppIdentity): AppProfileRow | null {
+    return this.apps.get(appKey(key)) ?? null;
+  }
+
+  setApp(key: AppIdentity, row: AppProfileRow | null): void {
+    const k = appKey(key);
+    this.apps.set(k, row);
+    this.touchedApps.set(k, { tenantId: key.tenantId, appid: key.appid, customerId: key.customerId, deviceId: key.deviceId });
+  }
+
+  /** Live app profiles matching `test` (scans the batch's rows; deletes are rare). */
+  findApps(test: (row: AppProfileRow) => boolean): AppProfileRow[] {
+    const found: AppProfileRow[] = [];
+    for (const row of this.apps.values()) if (row && test(row)) found.push(row);
+    return found;
+  }
+
+  changes(): ProfileChanges {
+    const changes: ProfileChanges = { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] };
+    for (const [key, identity] of this.touchedMasters) {
+      const row = this.masters.get(key);
+      if (row) changes.masterUpserts.push(row);
+      else changes.masterDeletes.push(identity);
+    }
+    for (const [key, identity] of this.touchedApps) {
+      const row = this.apps.get(key);
+      if (row) changes.appUpserts.push(row);
+      else changes.appDeletes.push(identity);
+    }
+    return changes;
+  }
+}
+
+const ok = (customerId: string): RecordResult => ({ customerId, code: '1000' });
+
+function applyMaster(ws: Workspace, wt: ClaimedWriteTransaction, record: WriteRecord, now: number): RecordResult {
+  const { tenantId } = wt;
+  const customerId = record.customerId!;
+  const current = ws.master(tenantId, customerId);
+  switch (wt.operation) {
+    case 'createProfile':
+    case 'updateProfile': {
+      if (wt.operation === 'createProfile' && current) return { customerId, code: '7015' };
+      if (wt.operation === 'updateProfile' && !current && !wt.isUpsert) return { customerId, code: '7014' };
+      const attributes = merged(current?.attributes ?? null, record.attributes);
+      if (tooMany(attributes)) {
+        return { customerId, code: '7011', reason: `the profile would hold more than ${LIMITS.attributesPerProfile} attributes` };
+      }
+      ws.setMaster(tenantId, customerId, { tenantId, customerId, attributes, createdAt: current?.createdAt ?? now, updatedAt: now });
+      return ok(customerId);
+    }
+    case 'deleteProfile': {
+      if (!current) return { customerId, code: '7203' };
+      ws.setMaster(tenantId, customerId, null);
+      if (wt.isCascade) {
+        for (const row of ws.findApps((r) => r.tenantId === tenantId && r.customerId === customerId)) ws.setApp(row, null);
+      }
+      return ok(customerId);
+    }
+    default:
+      throw new Error(`operation ${wt.operation} is not a master-profile operation`);
+  }
+}
+
+function applyApp(ws: Workspace, wt: ClaimedWriteTransaction, record: WriteRecord, now: number): RecordResult {
+  const { tenantId } = wt;
+  const appid = wt.appid!;
+  switch (wt.operation) {
+    case 'createAppProfile':
+    case 'updateAppProfile': {
+      const key = { tenantId, appid, customerId: record.customerId!, deviceId: record.deviceId ?? '' };
+      const current = ws.app(key);
+      const result: RecordResult = { customerId: key.customerId, code: '1000', ...(record.deviceId && { deviceId: record.deviceId }) };
+      if (wt.operation === 'createAppProfile' && current) return { ...result, code: '7015' };
+      if (wt.operation === 'updateAppProfile' && !current && !wt.isUpsert) return { ...result, code: '7014' };
+      const attributes = merged(current?.attributes ?? null, record.attributes);
+      if (tooMany(attributes)) {
+        return { ...result, code: '7011', reason: `the profile would hold more than ${LIMITS.attributesPerProfile} attributes` };
+      }
+      const userId = typeof attributes.userId === 'string' && attributes.userId !== '' ? attributes.userId : null;
+      ws.setApp(key, { ...key, userId, attributes, createdAt: current?.createdAt ?? now, updatedAt: now });
+      return result;
+    }
+    case 'deleteAppProfile': {
+      const matches = record.customerId !== undefined
+        ? ws.findApps((r) => r.tenantId === tenantId && r.appid === appid && r.customerId === record.customerId)
+        : ws.findApps((r) => r.tenantId === tenantId && r.appid === appid && r.userId === record.userId);
+      const named = record.customerId ?? matches[0]?.customerId ?? record.userId!;
+      const result: RecordResult = { customerId: named, code: '1000', ...(record.userId !== undefined && { userId: record.userId }) };
+      if (matches.length === 0) return { ...result, code: '7014' };
+      for (const row of matches) ws.setApp(row, null);
+      return result;
+    }
+    case 'deleteDevice': {
+      const idOrUser = record.customerId!;
+      const deviceId = record.deviceId!;
+      const matches = ws.findApps(
+        (r) => r.tenantId === tenantId && r.appid === appid && r.deviceId === deviceId && (r.customerId === idOrUser || r.userId === idOrUser),
+      );
+      const first = matches[0];
+      const result: RecordResult = {
+        customerId: first?.customerId ?? idOrUser,
+        code: matches.length ? '1000' : '7014',
+        ...((first?.userId ?? null) !== null && { userId: first!.userId! }),
+        deviceId,
+      };
+      for (const row of matches) ws.setApp(row, null);
+      return result;
+    }
+    default:
+      throw new Error(`operation ${wt.operation} is not an app-profile operation`);
+  }
+}
+
+/**
+ * Applies a batch, in acceptance order, to the loaded rows. Returns the final state of every
+ * touched profile and the per-record results of every write transaction.
+ */
+export function reduceWriteTransactions(
+  batch: readonly ClaimedWriteTransaction[],
+  snapshot: ProfileSnapshot,
+  now: number,
+): { changes: ProfileChanges; results: Map<string, RecordResult[]> } {
+  const ws = new Workspace(snapshot);
+  const results = new Map<string, RecordResult[]>();
+  for (const wt of batch) {
+    const apply = wt.appid === null ? applyMaster : applyApp;
+    results.set(
+      wt.transid,
+      wt.records.map((record) => apply(ws, wt, record, now)),
+    );
+  }
+  return { changes: ws.changes(), results };
+}

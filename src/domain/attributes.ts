@@ -1,0 +1,113 @@
+import type { AttributeType, NewAttributeDefinition } from '../storage/storage.js';
+import { ATTRIBUTE_TYPES } from '../storage/storage.js';
+
+/** Per-profile limits (contract §6). */
+export const LIMITS = Object.freeze({
+  customerIdLength: 128,
+  valueLength: 4096,
+  attributesPerProfile: 200,
+  /** Distinct attribute names an app may collect (known ones plus the extra ones clients send). */
+  attributesPerApp: 1000,
+});
+
+/** Attribute names: a letter, then letters, digits, `_`, `.`, `-`; 64 characters at most. */
+export const ATTRIBUTE_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+/** Names that must never become keys of a JavaScript object used as a map. */
+const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Why `name` cannot be an attribute name, or null. */
+export function attributeNameProblem(name: string): string | null {
+  if (RESERVED_NAMES.has(name)) return `"${name}" is a reserved name and cannot be an attribute`;
+  if (!ATTRIBUTE_NAME.test(name)) {
+    return 'attribute names start with a letter and hold at most 64 letters, digits, "_", "." or "-"';
+  }
+  return null;
+}
+
+export const isAttributeType = (type: string): type is AttributeType => (ATTRIBUTE_TYPES as readonly string[]).includes(type);
+
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+const INTEGER = /^-?(?:0|[1-9]\d*)$/;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2}):(\d{2})|T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))$/;
+const EMAIL = /^[^\s@"<>()[\],;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const MSISDN = /^\+?\d{6,15}$/;
+
+function isCalendarDate(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return day <= days;
+}
+
+function isTime(h: number, m: number, s: number): boolean {
+  return h <= 23 && m <= 59 && s <= 59;
+}
+
+/** Why a string does not fit `type`, or null. Values arrive as strings in practice. */
+function textProblem(def: NewAttributeDefinition, text: string): string | null {
+  switch (def.type) {
+    case 'string':
+      return null;
+    case 'number':
+      return NUMBER.test(text) ? null : 'expected a number';
+    case 'integer':
+      return INTEGER.test(text) && Number.isSafeInteger(Number(text)) ? null : 'expected an integer';
+    case 'boolean':
+      return ['true', 'false', '1', '0'].includes(text) ? null : 'expected true, false, 1 or 0';
+    case 'flag':
+      return text === '0' || text === '1' ? null : 'expected "0" or "1"';
+    case 'date': {
+      const m = DATE.exec(text);
+      return m && isCalendarDate(+m[1], +m[2], +m[3]) ? null : 'expected a date YYYY-MM-DD';
+    }
+    case 'datetime': {
+      const m = DATETIME.exec(text);
+      const [h, min, s] = m ? [m[4] ?? m[7], m[5] ?? m[8], m[6] ?? m[9] ?? '0'].map(Number) : [];
+      return m && isCalendarDate(+m[1], +m[2], +m[3]) && isTime(h, min, s)
+        ? null
+        : 'expected a datetime "YYYY-MM-DD HH:mm:ss" or ISO 8601 with a zone (Z, +05:30 or +0530)';
+    }
+    case 'email':
+      return text.length <= 254 && EMAIL.test(text) ? null : 'expected an email address';
+    case 'msisdn':
+      return MSISDN.test(text) ? null : 'expected an msisdn: 6 to 15 digits, optionally after a "+"';
+    case 'url':
+      return isHttpUrl(text) ? null : 'expected an http or https URL';
+    case 'enum':
+      return def.values?.includes(text) ? null : `expected one of ${JSON.stringify(def.values ?? [])}`;
+  }
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why `value` is not a valid value of the attribute `def`, or null. `null` (remove) is handled by
+ * the caller. An empty string is a blank value of any type.
+ */
+export function valueProblem(def: NewAttributeDefinition, value: unknown): string | null {
+  if (typeof value === 'object' && value !== null) {
+    return Array.isArray(value) ? 'arrays are not attribute values' : 'objects are not attribute values';
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return 'numbers must be finite';
+    if (!['number', 'integer', 'boolean', 'flag', 'string', 'enum'].includes(def.type)) return `a number does not fit type ${def.type}`;
+  } else if (typeof value === 'boolean') {
+    if (def.type !== 'boolean' && def.type !== 'string') return `true/false does not fit type ${def.type}`;
+    return null;
+  } else if (typeof value !== 'string') {
+    return 'expected a string';
+  }
+  const text = String(value);
+  const maxLength = Math.min(def.maxLength ?? LIMITS.valueLength, LIMITS.valueLength);
+  if (text.length > maxLength) return `longer than ${maxLength} characters (${text.length})`;
+  if (text === '') return null;
+  return textProblem(def, text);
+}

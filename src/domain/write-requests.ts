@@ -1,0 +1,184 @@
+import type { App, AttributeDefinition, AttributeValue, WriteRecord } from '../storage/storage.js';
+import { LIMITS, attributeNameProblem, valueProblem } from './attributes.js';
+import { isPerDeviceChannel } from './channels.js';
+import { ApiError, type Problem } from './errors.js';
+
+/** Where the records of a write go: the master profile, or one app. */
+export type WriteTarget =
+  | { kind: 'master'; schema: ReadonlyMap<string, AttributeDefinition> }
+  | { kind: 'app'; app: App; schema: ReadonlyMap<string, AttributeDefinition> };
+
+export interface ParsedWrite {
+  records: WriteRecord[];
+  /** App attribute names not defined yet for the app (accepted as strings). */
+  newAppAttributes: string[];
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The records of a create or update body (contract §2, §3.1, §6), validated all-or-nothing.
+ * Throws an ApiError naming every offending record and attribute.
+ */
+export function parseWriteBody(body: unknown, target: WriteTarget, batchLimit: number): ParsedWrite {
+  if (!isPlainObject(body)) throw new ApiError('7000', 'The body must be a JSON object');
+  const rawRecords = recordsOf(body);
+  if (rawRecords.length > batchLimit) {
+    throw new ApiError('7012', `${rawRecords.length} records in one request; the limit is ${batchLimit}`);
+  }
+  const problems: Problem[] = [];
+  const records: WriteRecord[] = [];
+  const newAppAttributes = new Set<string>();
+  rawRecords.forEach((raw, index) => {
+    const record = parseRecord(raw, index, target, problems, newAppAttributes);
+    if (record) records.push(record);
+  });
+  if (target.kind === 'app' && target.schema.size + newAppAttributes.size > LIMITS.attributesPerApp) {
+    problems.push({
+      code: '7011',
+      reason: `app ${target.app.appid} would have more than ${LIMITS.attributesPerApp} distinct attribute names`,
+    });
+  }
+  throwProblems(problems);
+  return { records, newAppAttributes: [...newAppAttributes] };
+}
+
+/** `Records`, or a bare single record; 7003 when neither is usable. */
+function recordsOf(body: Record<string, unknown>): unknown[] {
+  if ('Records' in body) {
+    const records = body.Records;
+    if (!Array.isArray(records)) throw new ApiError('7003', 'Records must be an array of records');
+    if (records.length === 0) throw new ApiError('7003', 'Records is empty');
+    return records;
+  }
+  if ('customerId' in body) return [body];
+  throw new ApiError('7003', 'Records is missing');
+}
+
+function parseRecord(
+  raw: unknown,
+  index: number,
+  target: WriteTarget,
+  problems: Problem[],
+  newAppAttributes: Set<string>,
+): WriteRecord | null {
+  if (!isPlainObject(raw)) {
+    problems.push({ index, code: '7003', reason: 'a record must be an object with customerId and Attributes' });
+    return null;
+  }
+  const customerId = parseCustomerId(raw.customerId, index, problems);
+  const at = (attribute: string, reason: string, code: Problem['code'] = '7011') =>
+    problems.push({ index, ...(customerId !== undefined && { customerId }), attribute, code, reason });
+
+  const rawAttributes = raw.Attributes ?? raw.attributes ?? {};
+  if (!isPlainObject(rawAttributes)) {
+    at('Attributes', 'Attributes must be an object of name/value pairs');
+    return null;
+  }
+  const names = Object.keys(rawAttributes);
+  if (names.length > LIMITS.attributesPerProfile) {
+    at('Attributes', `${names.length} attributes; at most ${LIMITS.attributesPerProfile} per profile`);
+  }
+  const attributes: Record<string, AttributeValue | null> = Object.create(null);
+  for (const name of names) {
+    const value = rawAttributes[name];
+    const nameProblem = attributeNameProblem(name);
+    if (nameProblem) {
+      at(name, nameProblem);
+      continue;
+    }
+    let def = target.schema.get(name);
+    if (!def) {
+      if (target.kind === 'master') {
+        at(name, 'not an attribute of this tenant\'s master profile schema');
+        continue;
+      }
+      newAppAttributes.add(name);
+      def = { id: 0, tenantId: 0, scope: '', name, type: 'string' };
+    }
+    if (value === null) {
+      attributes[name] = null;
+      continue;
+    }
+    const problem = valueProblem(def, value);
+    if (problem) at(name, problem);
+    else attributes[name] = value as AttributeValue;
+  }
+
+  if (target.kind === 'master' && 'customerId' in attributes && customerId !== undefined) {
+    if (String(attributes.customerId) !== customerId) at('customerId', 'differs from the record\'s customerId');
+    delete attributes.customerId;
+  }
+  if (customerId === undefined) return null;
+  const record: WriteRecord = { customerId, attributes };
+  if (target.kind === 'app') {
+    const userId = attributes.userId;
+    if (typeof userId === 'string' && userId !== '') record.userId = userId;
+    if (isPerDeviceChannel(target.app.channel)) {
+      const deviceId = attributes.deviceId;
+      if (typeof deviceId !== 'string' || deviceId === '') {
+        at('deviceId', `deviceId is mandatory on ${target.app.channel} apps (one app profile per device)`, '7003');
+      } else {
+        record.deviceId = deviceId;
+      }
+    }
+  }
+  return record;
+}
+
+function parseCustomerId(value: unknown, index: number, problems: Problem[]): string | undefined {
+  if (value === undefined || value === null || value === '') {
+    problems.push({ index, attribute: 'customerId', code: '7003', reason: 'customerId is mandatory' });
+    return undefined;
+  }
+  if (typeof value !== 'string' && !(typeof value === 'number' && Number.isSafeInteger(value))) {
+    problems.push({ index, attribute: 'customerId', code: '7011', reason: 'customerId must be a string' });
+    return undefined;
+  }
+  const id = String(value);
+  const problem = customerIdProblem(id);
+  if (problem) {
+    problems.push({ index, attribute: 'customerId', code: '7011', reason: problem });
+    return undefined;
+  }
+  return id;
+}
+
+/** Why a customerId (or userId, deviceId) from a body, path or query is unusable, or null. */
+export function customerIdProblem(id: string): string | null {
+  if (id.length > LIMITS.customerIdLength) return `longer than ${LIMITS.customerIdLength} characters`;
+  if (/[\u0000-\u001f\u007f]/.test(id)) return 'control characters are not allowed';
+  return null;
+}
+
+/**
+ * Throws the request's error when there are problems: 7003 if any mandatory field is missing,
+ * else 7011. Every problem is listed.
+ */
+export function throwProblems(problems: Problem[]): void {
+  if (problems.length === 0) return;
+  const code = problems.some((p) => p.code === '7003') ? '7003' : problems[0].code;
+  const first = problems[0];
+  const where = first.index !== undefined ? `record ${first.index}${first.customerId ? ` (customerId ${first.customerId})` : ''}` : 'request';
+  const summary = `${where}${first.attribute ? `, attribute ${first.attribute}` : ''}: ${first.reason}`;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  throw new ApiError(code, `${summary}${more}`, problems);
+}
+
+/**
+ * The ids a delete names in its path or query (`customerId` repeated, or one). 7003 when there
+ * are none; 7012 over the batch limit; 7011 for an unusable id.
+ */
+export function parseIds(values: unknown, name: string, batchLimit: number): string[] {
+  const list = (Array.isArray(values) ? values : values === undefined ? [] : [values]).filter((v) => v !== '');
+  if (list.length === 0) throw new ApiError('7003', `${name} is mandatory`);
+  if (list.length > batchLimit) throw new ApiError('7012', `${list.length} ids in one request; the limit is ${batchLimit}`);
+  const problems: Problem[] = [];
+  list.forEach((value, index) => {
+    const problem = typeof value === 'string' ? customerIdProblem(value) : 'must be a string';
+    if (problem) problems.push({ index, attribute: name, code: '7011', reason: `${name} ${problem}` });
+  });
+  throwProblems(problems);
+  return list as string[];
+}

@@ -1,0 +1,134 @@
+import { createHash, randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import type { Logger } from 'pino';
+import type { DirectoryCache } from '../domain/directory.js';
+import { ApiError } from '../domain/errors.js';
+import type { ProfileReader } from '../domain/profile-reads.js';
+import { RETRY_AFTER_S, type WriteAcceptor } from '../queue/accept.js';
+import type { StatusReader } from '../queue/status.js';
+import { StorageUnavailableError, type ResponseFormat, type Storage } from '../storage/storage.js';
+import { authenticator } from './auth.js';
+import type { Metrics } from './metrics.js';
+import { RateLimiter } from './rate-limit.js';
+import { sendError } from './replies.js';
+import { appProfileRoutes } from './routes/app-profiles.js';
+import { opsRoutes } from './routes/ops.js';
+import { profileRoutes } from './routes/profiles.js';
+import { statusRoutes } from './routes/status.js';
+
+/** What the routes use. Built by the composition root (src/main.ts) or a test. */
+export interface Services {
+  storage: Storage;
+  directory: DirectoryCache;
+  reader: ProfileReader;
+  acceptor: WriteAcceptor;
+  status: StatusReader;
+  metrics: Metrics;
+  lifecycle: { isShuttingDown: boolean };
+}
+
+export interface AppOptions {
+  logger: Logger;
+  bodyLimit: number;
+  /** Proxy addresses/CIDRs whose X-Forwarded-For is believed; empty trusts none. */
+  trustProxy: string[];
+  /** TLS options for HTTPS; null for plain HTTP (behind a TLS-terminating proxy only). */
+  https: { key: string | Buffer; cert: string | Buffer } | null;
+}
+
+export const API_PREFIX = '/resources/v2';
+
+/** The server's format for answers given before the tenant is known (7001, 7002, 7000 …). */
+const DEFAULT_FORMAT: ResponseFormat = 'legacy';
+
+/** Builds the Fastify app. It never listens by itself: `main.ts` does, tests use `inject()`. */
+export async function buildApp(services: Services, options: AppOptions): Promise<FastifyInstance> {
+  const serverOptions: FastifyServerOptions = {
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimit,
+    trustProxy: options.trustProxy.length > 0 ? options.trustProxy : false,
+    genReqId: () => randomUUID(),
+    logController: new LogController({ requestIdLogLabel: 'transid' }),
+    requestIdHeader: false,
+    // Names such as __proto__ reach validation as plain keys and are refused there with 7011.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    return503OnClosing: true,
+    ...(options.https && { https: { ...options.https, minVersion: 'TLSv1.2' as const } }),
+  };
+  const app = Fastify(serverOptions) as unknown as FastifyInstance;
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'OpenProfiles: Profile API v2',
+        version: '0.1.0',
+        description: 'Customer profiles, wire-compatible with the IMIconnect / Webex Connect Profile API v2. Codes: docs/errors.md.',
+      },
+      components: { securitySchemes: { profileKey: { type: 'apiKey', in: 'header', name: 'key' } } },
+      security: [{ profileKey: [] }],
+    },
+  });
+
+  // Route schemas document the wire format; the domain validates with the vendor's codes.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  // Every body is read as JSON whatever its content type (vendor clients are not all careful).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request: FastifyRequest, body: string | Buffer, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (request.headers['idempotency-key'] !== undefined) request.bodyHash = createHash('sha256').update(text).digest('hex');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new ApiError('7000', `The body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError | Error, request, reply) => answerError(err, request, reply));
+
+  const m = services.metrics;
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    m.requests.inc({ route, method: request.method, status: reply.statusCode, code: reply.apiCode ?? '' });
+    m.latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+  });
+
+  opsRoutes(app, services);
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', authenticator(services.directory, new RateLimiter()));
+      profileRoutes(api, services);
+      appProfileRoutes(api, services);
+      statusRoutes(api, services);
+    },
+    { prefix: API_PREFIX },
+  );
+  return app;
+}
+
+/** Maps every failure to an API code and the tenant's format; a 500 never carries its internal message. */
+function answerError(err: FastifyError | ApiError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const format = request.tenantCtx?.tenant.settings.responseFormat ?? DEFAULT_FORMAT;
+  let apiError: ApiError;
+  if (err instanceof ApiError) apiError = err;
+  else if (err instanceof StorageUnavailableError) {
+    request.log.warn({ err }, 'the store is unavailable');
+    apiError = new ApiError('7902', 'The store cannot take the request right now; retry later', [], 503, RETRY_AFTER_S);
+  } else {
+    const code = (err as FastifyError).code;
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') apiError = new ApiError('7012', err.message, [], 413);
+    else if (code?.startsWith('FST_ERR_CTP_')) apiError = new ApiError('7000', err.message);
+    else {
+      request.log.error({ err }, 'internal error');
+      apiError = new ApiError('7006', 'Internal error; quote the transid to the operator');
+    }
+  }
+  // The code only: messages may quote the body, and logs never hold attribute values at info.
+  if (apiError.httpStatus < 500) request.log.info({ code: apiError.code }, 'request refused');
+  return sendError(reply, format, apiError, request.id, request.body);
+}

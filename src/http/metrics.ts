@@ -1,0 +1,83 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { QueueMonitor } from '../queue/queue-monitor.js';
+import type { RecordResult } from '../storage/storage.js';
+
+/** The service's Prometheus metrics, in a registry of its own (one per app instance). */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: 'openprofiles_http_requests_total',
+    help: 'HTTP requests by route, method, HTTP status and API code',
+    labelNames: ['route', 'method', 'status', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly latency = new Histogram({
+    name: 'openprofiles_http_request_duration_seconds',
+    help: 'HTTP request latency by route and method',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly writeTransactions = new Counter({
+    name: 'openprofiles_write_transactions_total',
+    help: 'Applied write transactions by outcome (success: every record succeeded; partial: at least one failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly records = new Counter({
+    name: 'openprofiles_records_applied_total',
+    help: 'Applied records by result code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly applyLag = new Histogram({
+    name: 'openprofiles_apply_lag_seconds',
+    help: 'Time from acceptance to applied, per write transaction (applied by this process)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+
+  constructor(monitor: QueueMonitor) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'openprofiles_' });
+    new Gauge({
+      name: 'openprofiles_queue_depth',
+      help: 'Write transactions queued or being applied',
+      registers: [this.registry],
+      collect() {
+        this.set(monitor.current.depth);
+      },
+    });
+    new Gauge({
+      name: 'openprofiles_queue_depth_records',
+      help: 'Records in write transactions queued or being applied',
+      registers: [this.registry],
+      collect() {
+        this.set(monitor.current.depthRecords);
+      },
+    });
+    new Gauge({
+      name: 'openprofiles_queue_oldest_age_seconds',
+      help: 'Age of the oldest write transaction not yet applied (0 when the queue is empty)',
+      registers: [this.registry],
+      collect() {
+        const oldest = monitor.current.oldestAcceptedAt;
+        this.set(oldest === null ? 0 : (Date.now() - oldest) / 1000);
+      },
+    });
+  }
+
+  noteApplied(applied: Array<{ results: RecordResult[]; acceptedAt: number }>): void {
+    const now = Date.now();
+    for (const { results, acceptedAt } of applied) {
+      const failed = results.some((r) => r.code !== '1000');
+      this.writeTransactions.inc({ outcome: failed ? 'partial' : 'success' });
+      for (const r of results) this.records.inc({ code: r.code });
+      this.applyLag.observe((now - acceptedAt) / 1000);
+    }
+  }
+}

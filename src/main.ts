@@ -1,0 +1,130 @@
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { createDemoTenant, demoBanner } from './cli/demo.js';
+import type { Config } from './config/config.js';
+import { DirectoryCache } from './domain/directory.js';
+import { ProfileReader } from './domain/profile-reads.js';
+import { buildApp } from './http/app.js';
+import { Metrics } from './http/metrics.js';
+import { resolveTls } from './http/tls.js';
+import { WriteAcceptor } from './queue/accept.js';
+import { AppliedEvents } from './queue/applied-events.js';
+import { GroupCommitter } from './queue/group-commit.js';
+import { QueueMonitor } from './queue/queue-monitor.js';
+import { scheduleRetention } from './queue/retention.js';
+import { StatusReader } from './queue/status.js';
+import { QueueWorker } from './queue/worker.js';
+import { openStorage } from './storage/open-storage.js';
+import type { Storage } from './storage/storage.js';
+
+/** Idempotency keys name their first request for 24 h (contract §8). */
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+const QUEUE_REFRESH_MS = 1000;
+
+export interface Server {
+  app: FastifyInstance;
+  storage: Storage;
+  directory: DirectoryCache;
+  worker: QueueWorker | null;
+  /** The URL the server listens on. */
+  url: string;
+  /** Graceful shutdown: stop accepting, finish in-flight requests and the batch in hand, close the store. */
+  close(): Promise<void>;
+}
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    // Keys never reach the logs, whatever the level.
+    redact: { paths: ['req.headers.key', 'req.headers.secretkey', 'req.headers.authorization'], censor: '[redacted]' },
+  });
+}
+
+/** The composition root: config → storage → app → workers → signals. */
+export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
+  const storage = openStorage({ dataDir: config.dataDir });
+  const migrated = await storage.migrate();
+  if (migrated.applied.length) logger.info({ applied: migrated.applied, version: migrated.version }, 'store migrated');
+
+  const demo = config.isDemoEnabled ? await createDemoTenant(storage, config.dataDir) : null;
+  const directory = new DirectoryCache(storage);
+  await directory.reload();
+
+  const monitor = new QueueMonitor(storage, config.maxQueueRecords);
+  await monitor.refresh();
+  const metrics = new Metrics(monitor);
+  const events = new AppliedEvents();
+  const worker = config.isWorkerEnabled
+    ? new QueueWorker(storage, {
+        batchSize: config.workerBatchSize,
+        leaseMs: config.workerLeaseMs,
+        idlePollMs: config.workerIdlePollMs,
+        logger,
+        onApplied(applied) {
+          events.announce(applied.map((a) => a.transid));
+          metrics.noteApplied(applied);
+        },
+      })
+    : null;
+  const committer = new GroupCommitter(storage, IDEMPOTENCY_WINDOW_MS, () => worker?.wake());
+  const lifecycle = { isShuttingDown: false };
+  const services = {
+    storage,
+    directory,
+    reader: new ProfileReader(storage, directory),
+    acceptor: new WriteAcceptor(directory, committer, monitor),
+    status: new StatusReader(storage, events),
+    metrics,
+    lifecycle,
+  };
+  const https = config.isPlainHttp ? null : await resolveTls(config, logger);
+  const app = await buildApp(services, { logger, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, https });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `${https ? 'https' : 'http'}://localhost:${port}`;
+
+  const onBackgroundError = (what: string) => (err: unknown) => logger.warn({ err }, `${what} failed; retrying`);
+  directory.startPolling(config.directoryPollMs, onBackgroundError('directory reload'));
+  monitor.start(QUEUE_REFRESH_MS, onBackgroundError('queue statistics'));
+  const stopRetention = scheduleRetention(storage, config.retentionSweepMs, logger);
+  worker?.start();
+  logger.info({ url, worker: worker?.workerId ?? null, dataDir: config.dataDir }, 'OpenProfiles is serving');
+  if (demo) process.stdout.write(demoBanner(demo, url));
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      lifecycle.isShuttingDown = true;
+      logger.info('shutting down: no new connections; finishing in-flight requests');
+      await app.close();
+      await worker?.stop();
+      directory.stopPolling();
+      monitor.stop();
+      stopRetention();
+      await storage.close();
+      logger.info('shut down cleanly');
+    })());
+  return { app, storage, directory, worker, url, close };
+}
+
+/** Shuts the server down on SIGTERM/SIGINT, within `timeoutMs`, then exits. */
+export function closeOnSignals(server: Server, logger: Logger, timeoutMs: number): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'signal received');
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs }, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

@@ -1,0 +1,86 @@
+import type { DirectoryCache, TenantContext } from '../domain/directory.js';
+import { ApiError } from '../domain/errors.js';
+import { parseWriteBody, type WriteTarget } from '../domain/write-requests.js';
+import type { NewWriteTransaction, WriteOperation, WriteRecord } from '../storage/storage.js';
+import type { GroupCommitter } from './group-commit.js';
+import type { QueueMonitor } from './queue-monitor.js';
+
+/** A write request, as the HTTP layer hands it over after authentication. */
+export interface WriteRequest {
+  /** The new write transaction's transid (the request id, so logs carry it). */
+  transid: string;
+  operation: WriteOperation;
+  /** The app of app-profile operations (already checked to be the tenant's). */
+  appid: string | null;
+  /** Creates and updates: the JSON body. */
+  body?: unknown;
+  /** Deletes: the records, already named by path and query. */
+  records?: WriteRecord[];
+  isCascade?: boolean;
+  idempotencyKey?: string | null;
+  /** Hash of method, path and body, compared when an idempotency key is reused. */
+  requestHash?: string | null;
+}
+
+export interface Accepted {
+  transid: string;
+  records: WriteRecord[];
+  /** True when an idempotency key named an earlier write transaction: nothing new was queued. */
+  isReplay: boolean;
+}
+
+/** Seconds a client should wait before retrying a write the queue could not take. */
+export const RETRY_AFTER_S = 2;
+
+/** Validates a write all-or-nothing and queues it durably; answers only after the commit. */
+export class WriteAcceptor {
+  constructor(
+    private readonly directory: DirectoryCache,
+    private readonly committer: GroupCommitter,
+    private readonly monitor: QueueMonitor,
+  ) {}
+
+  async accept(ctx: TenantContext, request: WriteRequest): Promise<Accepted> {
+    const { tenant } = ctx;
+    const records = request.records ?? (await this.parse(ctx, request));
+    if (!this.monitor.hasRoomFor(records.length)) {
+      throw new ApiError('7902', `The queue holds ${this.monitor.depthRecords} records, its limit; retry later`, [], 503, RETRY_AFTER_S);
+    }
+    const wt: NewWriteTransaction = {
+      transid: request.transid,
+      tenantId: tenant.id,
+      operation: request.operation,
+      appid: request.appid,
+      records,
+      isUpsert: tenant.settings.upsertOnUpdate,
+      isCascade: request.isCascade ?? false,
+      idempotencyKey: request.idempotencyKey ?? null,
+      requestHash: request.requestHash ?? null,
+      acceptedAt: Date.now(),
+    };
+    // A StorageUnavailableError from the commit becomes 7902 in the HTTP error handler.
+    const result = await this.committer.submit(wt);
+    if (result.outcome === 'conflict') {
+      throw new ApiError('7901', `Idempotency-Key was used within 24 h for another request (transid ${result.transid})`);
+    }
+    if (result.outcome === 'accepted') this.monitor.noteAccepted(records.length);
+    return { transid: result.transid, records, isReplay: result.outcome === 'replayed' };
+  }
+
+  private async parse(ctx: TenantContext, request: WriteRequest): Promise<WriteRecord[]> {
+    const { tenant } = ctx;
+    let target: WriteTarget;
+    if (request.appid === null) {
+      target = { kind: 'master', schema: ctx.master };
+    } else {
+      const app = this.directory.app(tenant.id, request.appid);
+      if (!app) throw new ApiError('7018');
+      target = { kind: 'app', app, schema: this.directory.scope(tenant.id, app.appid) };
+    }
+    const parsed = parseWriteBody(request.body, target, tenant.settings.batchLimit);
+    if (target.kind === 'app' && parsed.newAppAttributes.length > 0) {
+      await this.directory.defineAppAttributes(tenant.id, target.app.appid, parsed.newAppAttributes);
+    }
+    return parsed.records;
+  }
+}

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { keysOf, reduceWriteTransactions } from '../domain/apply.js';
+import type { ApplyReducer, ClaimedWriteTransaction, RecordResult, Storage } from '../storage/storage.js';
+
+export interface WorkerOptions {
+  /** Most write transactions claimed and applied in one database transaction. */
+  batchSize: number;
+  /** How long a claim holds before another worker may take it over, ms. */
+  leaseMs: number;
+  /** How often an idle worker looks for work when nothing wakes it, ms. */
+  idlePollMs: number;
+  logger: Logger;
+  /** Hears every applied batch: transids and their per-record results. */
+  onApplied: (applied: Array<{ transid: string; results: RecordResult[]; acceptedAt: number }>) => void;
+}
+
+/**
+ * Claims the oldest queued write transactions, applies them with their results in one database
+ * transaction, and repeats. With one worker per store (SQLite), claiming the oldest first keeps
+ * every customer's writes in acceptance order; a crash leaves claimed work to be taken back when
+ * its lease expires (or at once on restart, see `start`).
+ */
+export class QueueWorker {
+  readonly workerId = `w-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private isStopping = false;
+  private running: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private failures = 0;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly options: WorkerOptions,
+  ) {}
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** Finishes the batch in hand, then stops. */
+  async stop(): Promise<void> {
+    this.isStopping = true;
+    this.wake();
+    await this.running;
+  }
+
+  /** New work is queued: stop idling. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  private async loop(): Promise<void> {
+    const { logger } = this.options;
+    while (!this.isStopping) {
+      try {
+        const applied = await this.runOnce();
+        this.failures = 0;
+        if (applied === 0) await this.idle();
+        // Give the event loop a turn between batches: on an embedded store applying blocks it.
+        else await new Promise((resolve) => setImmediate(resolve));
+      } catch (err) {
+        this.failures++;
+        const delay = Math.min(100 * 2 ** this.failures, 5_000);
+        logger.error({ err, workerId: this.workerId, retryInMs: delay }, 'applying write transactions failed; retrying');
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** Claims and applies one batch; returns how many write transactions it applied. */
+  async runOnce(): Promise<number> {
+    const { batchSize, leaseMs, onApplied } = this.options;
+    const claimed = await this.storage.claim(this.workerId, batchSize, leaseMs);
+    if (claimed.length === 0) return 0;
+    let results = new Map<string, RecordResult[]>();
+    const reduce: ApplyReducer = (batch, snapshot, now) => {
+      const out = reduceWriteTransactions(batch, snapshot, now);
+      results = out.results;
+      return out;
+    };
+    const applied = await this.storage.applyWriteTransactions(this.workerId, claimed, keysOf, reduce);
+    const byTransid = new Map<string, ClaimedWriteTransaction>(claimed.map((wt) => [wt.transid, wt]));
+    onApplied(applied.map((transid) => ({ transid, results: results.get(transid) ?? [], acceptedAt: byTransid.get(transid)!.acceptedAt })));
+    return applied.length;
+  }
+
+  private idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.options.idlePollMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = null;
+        done();
+      };
+    });
+  }
+}

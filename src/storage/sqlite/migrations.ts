@@ -1,0 +1,32 @@
+import type Database from 'better-sqlite3';
+import type { MigrationReport } from '../storage.js';
+import initial from './migrations/0001-initial.js';
+
+/** Numbered, append-only migrations. Never edit a shipped one: add the next number. */
+const MIGRATIONS: Array<[number, string]> = [[1, initial]];
+
+/**
+ * Applies pending migrations, each in its own database transaction. `BEGIN IMMEDIATE` takes the
+ * write lock first, so two processes starting at once apply each migration once.
+ */
+export function migrate(db: Database.Database): MigrationReport {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  const applied: number[] = [];
+  for (const [version, sql] of MIGRATIONS) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const done = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(version);
+      if (!done) {
+        db.exec(sql);
+        db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, new Date().toISOString());
+        applied.push(version);
+      }
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+  const { version } = db.prepare('SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations').get() as { version: number };
+  return { applied, version };
+}

@@ -1,0 +1,225 @@
+import type Database from 'better-sqlite3';
+import type { App, AttributeDefinition, AttributeType, Directory, NewAttributeDefinition, ProfileKey, Tenant, TenantSettings } from '../storage.js';
+import { ConflictError, NotFoundError } from '../storage.js';
+import { translateSqliteError } from './sqlite-errors.js';
+
+/** Runs `fn`; a uniqueness violation becomes a ConflictError saying `what` is taken. */
+function unique<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const translated = translateSqliteError(err);
+    throw translated instanceof ConflictError ? new ConflictError(`${what} is already taken`) : translated;
+  }
+}
+
+interface TenantRow {
+  id: number;
+  name: string;
+  settings: string;
+  allow_list: string;
+  created_at: string;
+}
+interface KeyRow {
+  key_id: string;
+  tenant_id: number;
+  hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+interface AppRow {
+  appid: string;
+  tenant_id: number;
+  channel: string;
+  created_at: string;
+}
+interface AttributeRow {
+  id: number;
+  tenant_id: number;
+  scope: string;
+  name: string;
+  type: string;
+  max_length: number | null;
+  enum_values: string | null;
+}
+
+const toTenant = (r: TenantRow): Tenant => ({
+  id: r.id,
+  name: r.name,
+  settings: JSON.parse(r.settings),
+  allowList: JSON.parse(r.allow_list),
+  createdAt: r.created_at,
+});
+const toKey = (r: KeyRow): ProfileKey => ({ keyId: r.key_id, tenantId: r.tenant_id, hash: r.hash, createdAt: r.created_at, revokedAt: r.revoked_at });
+const toApp = (r: AppRow): App => ({ appid: r.appid, tenantId: r.tenant_id, channel: r.channel, createdAt: r.created_at });
+const toAttribute = (r: AttributeRow): AttributeDefinition => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  scope: r.scope,
+  name: r.name,
+  type: r.type as AttributeType,
+  ...(r.max_length !== null && { maxLength: r.max_length }),
+  ...(r.enum_values !== null && { values: JSON.parse(r.enum_values) }),
+});
+
+const TENANT_COLUMNS = 'id, name, settings, allow_list, created_at';
+
+/** Tenants, keys, apps and attribute definitions in SQLite. Every change bumps `config_version`. */
+export class SqliteDirectory {
+  private readonly version;
+  private readonly bump;
+  private readonly tenantById;
+  private readonly allTenants;
+  private readonly insertTenant;
+  private readonly updateSettings;
+  private readonly updateAllowList;
+  private readonly insertKey;
+  private readonly keysOf;
+  private readonly revokeKey;
+  private readonly activeKeys;
+  private readonly insertApp;
+  private readonly appsOf;
+  private readonly allApps;
+  private readonly insertAttribute;
+  private readonly attribute;
+  private readonly allAttributes;
+  readonly atomically: <T>(fn: () => T) => T;
+
+  constructor(db: Database.Database) {
+    this.version = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'config_version'");
+    this.bump = db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'config_version'");
+    this.tenantById = db.prepare<[number], TenantRow>(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE id = ?`);
+    this.allTenants = db.prepare<[], TenantRow>(`SELECT ${TENANT_COLUMNS} FROM tenants ORDER BY id`);
+    this.insertTenant = db.prepare<[string, string, string], TenantRow>(
+      `INSERT INTO tenants (name, settings, allow_list, created_at) VALUES (?, ?, '[]', ?) RETURNING ${TENANT_COLUMNS}`,
+    );
+    this.updateSettings = db.prepare('UPDATE tenants SET settings = ? WHERE id = ?');
+    this.updateAllowList = db.prepare('UPDATE tenants SET allow_list = ? WHERE id = ?');
+    this.insertKey = db.prepare<[string, number, string, string], KeyRow>(
+      'INSERT INTO profile_keys (key_id, tenant_id, hash, created_at) VALUES (?, ?, ?, ?) RETURNING *',
+    );
+    this.keysOf = db.prepare<[number], KeyRow>('SELECT * FROM profile_keys WHERE tenant_id = ? ORDER BY created_at, key_id');
+    this.revokeKey = db.prepare('UPDATE profile_keys SET revoked_at = ? WHERE tenant_id = ? AND key_id = ? AND revoked_at IS NULL');
+    this.activeKeys = db.prepare<[], KeyRow>('SELECT * FROM profile_keys WHERE revoked_at IS NULL');
+    this.insertApp = db.prepare<[string, number, string, string], AppRow>(
+      'INSERT INTO apps (appid, tenant_id, channel, created_at) VALUES (?, ?, ?, ?) RETURNING *',
+    );
+    this.appsOf = db.prepare<[number], AppRow>('SELECT * FROM apps WHERE tenant_id = ? ORDER BY created_at, appid');
+    this.allApps = db.prepare<[], AppRow>('SELECT * FROM apps');
+    this.insertAttribute = db.prepare(
+      'INSERT OR IGNORE INTO attribute_definitions (tenant_id, scope, name, type, max_length, enum_values) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.attribute = db.prepare<[number, string, string], AttributeRow>('SELECT * FROM attribute_definitions WHERE tenant_id = ? AND scope = ? AND name = ?');
+    this.allAttributes = db.prepare<[], AttributeRow>('SELECT * FROM attribute_definitions ORDER BY id');
+    this.atomically = <T>(fn: () => T): T => db.transaction(fn).immediate();
+  }
+
+  configVersion(): number {
+    return this.version.get()!.value;
+  }
+
+  load(): Directory {
+    return this.atomically(() => ({
+      version: this.configVersion(),
+      tenants: this.allTenants.all().map(toTenant),
+      keys: this.activeKeys.all().map(toKey),
+      apps: this.allApps.all().map(toApp),
+      attributes: this.allAttributes.all().map(toAttribute),
+    }));
+  }
+
+  private requireTenant(tenantId: number): Tenant {
+    const row = this.tenantById.get(tenantId);
+    if (!row) throw new NotFoundError(`no tenant with id ${tenantId}`);
+    return toTenant(row);
+  }
+
+  createTenant(name: string, settings: TenantSettings, master: NewAttributeDefinition[]): Tenant {
+    return this.atomically(() => {
+      const tenant = toTenant(unique(`the tenant name ${name}`, () => this.insertTenant.get(name, JSON.stringify(settings), new Date().toISOString())!));
+      this.define(tenant.id, 'master', master);
+      this.bump.run();
+      return tenant;
+    });
+  }
+
+  listTenants(): Tenant[] {
+    return this.allTenants.all().map(toTenant);
+  }
+
+  getTenant(tenantId: number): Tenant | null {
+    const row = this.tenantById.get(tenantId);
+    return row ? toTenant(row) : null;
+  }
+
+  updateTenantSettings(tenantId: number, patch: Partial<TenantSettings>): Tenant {
+    return this.atomically(() => {
+      const tenant = this.requireTenant(tenantId);
+      const settings = { ...tenant.settings, ...patch };
+      this.updateSettings.run(JSON.stringify(settings), tenantId);
+      this.bump.run();
+      return { ...tenant, settings };
+    });
+  }
+
+  setAllowList(tenantId: number, entries: string[]): Tenant {
+    return this.atomically(() => {
+      const tenant = this.requireTenant(tenantId);
+      this.updateAllowList.run(JSON.stringify(entries), tenantId);
+      this.bump.run();
+      return { ...tenant, allowList: entries };
+    });
+  }
+
+  createProfileKey(tenantId: number, keyId: string, hash: string): ProfileKey {
+    return this.atomically(() => {
+      this.requireTenant(tenantId);
+      const key = toKey(this.insertKey.get(keyId, tenantId, hash, new Date().toISOString())!);
+      this.bump.run();
+      return key;
+    });
+  }
+
+  listProfileKeys(tenantId: number): ProfileKey[] {
+    return this.keysOf.all(tenantId).map(toKey);
+  }
+
+  revokeProfileKey(tenantId: number, keyId: string): boolean {
+    return this.atomically(() => {
+      const changed = this.revokeKey.run(new Date().toISOString(), tenantId, keyId).changes > 0;
+      if (changed) this.bump.run();
+      return changed;
+    });
+  }
+
+  createApp(tenantId: number, appid: string, channel: string, attributes: NewAttributeDefinition[]): App {
+    return this.atomically(() => {
+      this.requireTenant(tenantId);
+      const app = toApp(unique(`the appid ${appid}`, () => this.insertApp.get(appid, tenantId, channel, new Date().toISOString())!));
+      this.define(tenantId, appid, attributes);
+      this.bump.run();
+      return app;
+    });
+  }
+
+  listApps(tenantId: number): App[] {
+    return this.appsOf.all(tenantId).map(toApp);
+  }
+
+  defineAttributes(tenantId: number, scope: string, definitions: NewAttributeDefinition[]): AttributeDefinition[] {
+    return this.atomically(() => {
+      this.requireTenant(tenantId);
+      if (this.define(tenantId, scope, definitions) > 0) this.bump.run();
+      return definitions.map((d) => toAttribute(this.attribute.get(tenantId, scope, d.name)!));
+    });
+  }
+
+  /** Inserts the definitions not there yet; returns how many it inserted. */
+  private define(tenantId: number, scope: string, definitions: NewAttributeDefinition[]): number {
+    let inserted = 0;
+    for (const d of definitions) {
+      inserted += this.insertAttribute.run(tenantId, scope, d.name, d.type, d.maxLength ?? null, d.values ? JSON.stringify(d.values) : null).changes;
+    }
+    return inserted;
+  }
+}

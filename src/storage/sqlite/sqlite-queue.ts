@@ -1,0 +1,173 @@
+import type Database from 'better-sqlite3';
+import type {
+  ApplyReducer,
+  ClaimedWriteTransaction,
+  EnqueueResult,
+  KeysOf,
+  NewWriteTransaction,
+  QueueStats,
+  RecordResult,
+  WriteOperation,
+  WriteTransactionStatus,
+} from '../storage.js';
+import type { SqliteProfiles } from './sqlite-profiles.js';
+
+interface QueueRow {
+  seq: number;
+  transid: string;
+  tenant_id: number;
+  operation: string;
+  appid: string | null;
+  records: string;
+  is_upsert: number;
+  is_cascade: number;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  accepted_at: number;
+}
+
+const toClaimed = (r: QueueRow): ClaimedWriteTransaction => ({
+  seq: r.seq,
+  transid: r.transid,
+  tenantId: r.tenant_id,
+  operation: r.operation as WriteOperation,
+  appid: r.appid,
+  records: JSON.parse(r.records),
+  isUpsert: r.is_upsert === 1,
+  isCascade: r.is_cascade === 1,
+  idempotencyKey: r.idempotency_key,
+  requestHash: r.request_hash,
+  acceptedAt: r.accepted_at,
+});
+
+/** The write transaction queue in SQLite: enqueue (group commit), claim, apply, status, purge. */
+export class SqliteQueue {
+  private readonly insert;
+  private readonly byIdempotencyKey;
+  private readonly forgetIdempotencyKey;
+  private readonly claimStatement;
+  private readonly heldBy;
+  private readonly finish;
+  private readonly status;
+  private readonly stats;
+  private readonly purge;
+  private readonly enqueueAll;
+  private readonly applyAll;
+
+  constructor(
+    db: Database.Database,
+    private readonly profiles: SqliteProfiles,
+  ) {
+    this.insert = db.prepare(
+      `INSERT INTO write_transactions (transid, tenant_id, operation, appid, records, is_upsert, is_cascade, total_count, idempotency_key, request_hash, accepted_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.byIdempotencyKey = db.prepare<[number, string], { seq: number; transid: string; request_hash: string | null; accepted_at: number }>(
+      'SELECT seq, transid, request_hash, accepted_at FROM write_transactions WHERE tenant_id = ? AND idempotency_key = ?',
+    );
+    this.forgetIdempotencyKey = db.prepare('UPDATE write_transactions SET idempotency_key = NULL WHERE seq = ?');
+    // One claiming worker per store (WorkerLock): whatever is not done is ours to take, oldest first,
+    // including claims of a worker that died. That keeps the queue in acceptance order.
+    this.claimStatement = db.prepare<[string, number, number], QueueRow>(
+      `UPDATE write_transactions SET state = 'processing', claimed_by = ?, lease_until = ?
+       WHERE seq IN (SELECT seq FROM write_transactions WHERE state <> 'done' ORDER BY seq LIMIT ?)
+       RETURNING seq, transid, tenant_id, operation, appid, records, is_upsert, is_cascade, idempotency_key, request_hash, accepted_at`,
+    );
+    this.heldBy = db.prepare<[number, string], { seq: number }>(
+      "SELECT seq FROM write_transactions WHERE seq = ? AND state = 'processing' AND claimed_by = ?",
+    );
+    this.finish = db.prepare(
+      `UPDATE write_transactions SET state = 'done', results = ?, success_count = ?, failure_count = ?, finished_at = ?,
+         claimed_by = NULL, lease_until = NULL, records = '[]' WHERE seq = ?`,
+    );
+    this.status = db.prepare<[number, string], { transid: string; state: string; total_count: number; results: string | null; accepted_at: number; finished_at: number | null }>(
+      'SELECT transid, state, total_count, results, accepted_at, finished_at FROM write_transactions WHERE tenant_id = ? AND transid = ?',
+    );
+    this.stats = db.prepare<[], { depth: number; records: number | null; oldest: number | null }>(
+      "SELECT COUNT(*) AS depth, SUM(total_count) AS records, MIN(accepted_at) AS oldest FROM write_transactions WHERE state <> 'done'",
+    );
+    this.purge = db.prepare(
+      `DELETE FROM write_transactions WHERE seq IN (
+         SELECT seq FROM write_transactions WHERE tenant_id = ? AND state = 'done' AND finished_at < ? LIMIT ?)`,
+    );
+
+    this.enqueueAll = db.transaction((batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] =>
+      batch.map((wt) => {
+        if (wt.idempotencyKey !== null) {
+          const earlier = this.byIdempotencyKey.get(wt.tenantId, wt.idempotencyKey);
+          if (earlier && earlier.accepted_at >= wt.acceptedAt - windowMs) {
+            return { outcome: earlier.request_hash === wt.requestHash ? 'replayed' : 'conflict', transid: earlier.transid };
+          }
+          if (earlier) this.forgetIdempotencyKey.run(earlier.seq);
+        }
+        this.insert.run(
+          wt.transid,
+          wt.tenantId,
+          wt.operation,
+          wt.appid,
+          JSON.stringify(wt.records),
+          wt.isUpsert ? 1 : 0,
+          wt.isCascade ? 1 : 0,
+          wt.records.length,
+          wt.idempotencyKey,
+          wt.requestHash,
+          wt.acceptedAt,
+        );
+        return { outcome: 'accepted', transid: wt.transid };
+      }),
+    );
+
+    this.applyAll = db.transaction(
+      (workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer): string[] => {
+        const kept = batch.filter((wt) => this.heldBy.get(wt.seq, workerId) !== undefined);
+        if (kept.length === 0) return [];
+        const now = Date.now();
+        const { changes, results } = reduce(kept, this.profiles.snapshot(keysOf(kept)), now);
+        this.profiles.write(changes);
+        for (const wt of kept) {
+          const own: RecordResult[] = results.get(wt.transid) ?? [];
+          const failures = own.filter((r) => r.code !== '1000').length;
+          this.finish.run(JSON.stringify(own), own.length - failures, failures, now, wt.seq);
+        }
+        return kept.map((wt) => wt.transid);
+      },
+    );
+  }
+
+  enqueue(batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] {
+    return this.enqueueAll.immediate(batch, windowMs);
+  }
+
+  claim(workerId: string, limit: number, leaseMs: number): ClaimedWriteTransaction[] {
+    return this.claimStatement
+      .all(workerId, Date.now() + leaseMs, limit)
+      .map(toClaimed)
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  apply(workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer): string[] {
+    return this.applyAll.immediate(workerId, batch, keysOf, reduce);
+  }
+
+  getStatus(tenantId: number, transid: string): WriteTransactionStatus | null {
+    const r = this.status.get(tenantId, transid);
+    if (!r) return null;
+    return {
+      transid: r.transid,
+      state: r.state as WriteTransactionStatus['state'],
+      totalCount: r.total_count,
+      results: r.results === null ? null : JSON.parse(r.results),
+      acceptedAt: r.accepted_at,
+      finishedAt: r.finished_at,
+    };
+  }
+
+  queueStats(): QueueStats {
+    const r = this.stats.get()!;
+    return { depth: r.depth, depthRecords: r.records ?? 0, oldestAcceptedAt: r.oldest };
+  }
+
+  purgeFinished(tenantId: number, before: number, limit: number): number {
+    return this.purge.run(tenantId, before, limit).changes;
+  }
+}

@@ -1,0 +1,119 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  ApplyReducer,
+  ClaimedWriteTransaction,
+  KeysOf,
+  NewAttributeDefinition,
+  NewWriteTransaction,
+  Storage,
+  StorageCapabilities,
+  TenantSettings,
+} from '../storage.js';
+import { migrate } from './migrations.js';
+import { SqliteDirectory } from './sqlite-directory.js';
+import { translated, translateSqliteError } from './sqlite-errors.js';
+import { SqliteProfiles } from './sqlite-profiles.js';
+import { SqliteQueue } from './sqlite-queue.js';
+import { WorkerLock } from './worker-lock.js';
+
+export interface SqliteOptions {
+  dataDir: string;
+  /** Database file name inside dataDir. Default `openprofiles.db`. */
+  fileName?: string;
+}
+
+/**
+ * The embedded store: one better-sqlite3 connection (synchronous, so calls run one at a time),
+ * WAL, and `synchronous=FULL` so that every commit is fsync'd before a write is answered.
+ */
+export class SqliteStorage implements Storage {
+  readonly capabilities: StorageCapabilities = { hasConcurrentClaims: false, canNotifyWorkers: false, isEmbedded: true };
+  private readonly db: Database.Database;
+  private readonly workerLock: WorkerLock;
+  private parts: { directory: SqliteDirectory; profiles: SqliteProfiles; queue: SqliteQueue } | null = null;
+
+  constructor(options: SqliteOptions) {
+    this.db = translated(() => {
+      mkdirSync(options.dataDir, { recursive: true });
+      const db = new Database(join(options.dataDir, options.fileName ?? 'openprofiles.db'));
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+      db.pragma('temp_store = MEMORY');
+      db.pragma('cache_size = -65536');
+      return db;
+    });
+    this.workerLock = new WorkerLock(join(options.dataDir, `${options.fileName ?? 'openprofiles.db'}.worker-lock`));
+  }
+
+  /** Statements are prepared after migration, once the tables exist. */
+  private get p() {
+    if (!this.parts) {
+      const profiles = new SqliteProfiles(this.db);
+      this.parts = { directory: new SqliteDirectory(this.db), profiles, queue: new SqliteQueue(this.db, profiles) };
+    }
+    return this.parts;
+  }
+
+  private run<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(translateSqliteError(err));
+    }
+  }
+
+  migrate = () => this.run(() => migrate(this.db));
+
+  close(): Promise<void> {
+    return this.run(() => {
+      this.workerLock.release();
+      if (this.db.open) this.db.close();
+    });
+  }
+
+  configVersion = () => this.run(() => this.p.directory.configVersion());
+  loadDirectory = () => this.run(() => this.p.directory.load());
+  createTenant = (name: string, settings: TenantSettings, master: NewAttributeDefinition[]) =>
+    this.run(() => this.p.directory.createTenant(name, settings, master));
+  listTenants = () => this.run(() => this.p.directory.listTenants());
+  getTenant = (tenantId: number) => this.run(() => this.p.directory.getTenant(tenantId));
+  updateTenantSettings = (tenantId: number, patch: Partial<TenantSettings>) => this.run(() => this.p.directory.updateTenantSettings(tenantId, patch));
+  setAllowList = (tenantId: number, entries: string[]) => this.run(() => this.p.directory.setAllowList(tenantId, entries));
+  createProfileKey = (tenantId: number, keyId: string, hash: string) => this.run(() => this.p.directory.createProfileKey(tenantId, keyId, hash));
+  listProfileKeys = (tenantId: number) => this.run(() => this.p.directory.listProfileKeys(tenantId));
+  revokeProfileKey = (tenantId: number, keyId: string) => this.run(() => this.p.directory.revokeProfileKey(tenantId, keyId));
+  createApp = (tenantId: number, appid: string, channel: string, attributes: NewAttributeDefinition[]) =>
+    this.run(() => this.p.directory.createApp(tenantId, appid, channel, attributes));
+  listApps = (tenantId: number) => this.run(() => this.p.directory.listApps(tenantId));
+  defineAttributes = (tenantId: number, scope: string, definitions: NewAttributeDefinition[]) =>
+    this.run(() => this.p.directory.defineAttributes(tenantId, scope, definitions));
+
+  enqueue = (batch: NewWriteTransaction[], windowMs: number) => this.run(() => this.p.queue.enqueue(batch, windowMs));
+
+  /** Takes the store's worker lock first: one claiming worker per SQLite store. */
+  claim = (workerId: string, limit: number, leaseMs: number) =>
+    this.run(() => {
+      this.workerLock.acquire();
+      return this.p.queue.claim(workerId, limit, leaseMs);
+    });
+
+  applyWriteTransactions = (workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer) =>
+    this.run(() => this.p.queue.apply(workerId, batch, keysOf, reduce));
+
+  getWriteTransactionStatus = (tenantId: number, transid: string) => this.run(() => this.p.queue.getStatus(tenantId, transid));
+  queueStats = () => this.run(() => this.p.queue.queueStats());
+  purgeWriteTransactions = (tenantId: number, before: number, limit: number) => this.run(() => this.p.queue.purgeFinished(tenantId, before, limit));
+
+  getMasterProfiles = (tenantId: number, customerIds: string[]) => this.run(() => this.p.profiles.masters(tenantId, customerIds));
+  getAppProfiles = (tenantId: number, appid: string, customerIds: string[]) => this.run(() => this.p.profiles.apps(tenantId, appid, customerIds));
+  findAppProfilesByUserId = (tenantId: number, appid: string, userId: string) => this.run(() => this.p.profiles.appsByUserId(tenantId, appid, userId));
+  getAppProfilesOfCustomers = (tenantId: number, customerIds: string[]) => this.run(() => this.p.profiles.appsOfCustomers(tenantId, customerIds));
+}
+
+export function openSqliteStorage(options: SqliteOptions): SqliteStorage {
+  return new SqliteStorage(options);
+}

@@ -1,0 +1,50 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, spawnServer, type ServerProcess } from '../support/process.js';
+
+/**
+ * The shared conformance kit (../shared/conformance/run.mjs, beside the checkout as CI lays it
+ * out) against a real server process. Outside such a layout, set OPENPROFILES_CONFORMANCE to the
+ * kit's path.
+ */
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const KIT = process.env.OPENPROFILES_CONFORMANCE ?? join(REPO, '..', 'shared', 'conformance', 'run.mjs');
+
+describe('conformance kit', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'openprofiles-conformance-'));
+  const env = { PROFILES_DATA_DIR: dataDir, PROFILES_DEMO: 'false' };
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    if (!existsSync(KIT)) throw new Error(`the conformance kit is not at ${KIT}; set OPENPROFILES_CONFORMANCE to its run.mjs`);
+    server = await spawnServer(env);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('passes every case', async () => {
+    const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [KIT],
+        {
+          cwd: REPO,
+          env: { ...process.env, ...env, OPENPROFILES_URL: server.url, OPENPROFILES_CLI: `"${process.execPath}" "${CLI}"`, OPENPROFILES_DIR: REPO },
+          timeout: 240_000,
+          maxBuffer: 16 << 20,
+        },
+        (err, out) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout: out }),
+      );
+    });
+    const failures = stdout.split('\n').filter((line) => line.includes('FAIL'));
+    expect(failures, stdout.split('\n').at(-2)).toEqual([]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\n(\d+) passed, 0 failed/);
+  }, 300_000);
+});
