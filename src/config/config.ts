@@ -1,7 +1,7 @@
 /**
  * Every setting of the server in one schema: its environment variable, default and meaning. The
- * configuration is loaded once, validated whole, and frozen. `docs/configuration.md` is generated
- * from this table (`openprofiles config --markdown`), and a test keeps the two equal.
+ * configuration is loaded once, validated whole, and frozen. The README's configuration table is
+ * generated from it (`openprofiles config --markdown`), and a test keeps the two equal.
  */
 
 type Parser<T> = (text: string) => T;
