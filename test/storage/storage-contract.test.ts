@@ -1,0 +1,288 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
+import {
+  type ApplyReducer,
+  type ClaimedWriteTransaction,
+  ConflictError,
+  type KeysOf,
+  type NewWriteTransaction,
+  NotFoundError,
+  type Storage,
+} from '../../src/storage/storage.js';
+import { openTestStore, selectedBackends, type TestStore } from '../support/storage-backends.js';
+
+const settings = { ...DEFAULT_TENANT_SETTINGS };
+const master = [{ name: 'customerId', type: 'string' as const }, { name: 'name', type: 'string' as const }];
+let n = 0;
+const wt = (tenantId: number, customerId: string, extra: Partial<NewWriteTransaction> = {}): NewWriteTransaction => ({
+  transid: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
+  tenantId,
+  operation: 'createProfile',
+  appid: null,
+  records: [{ customerId, attributes: { name: customerId } }],
+  isUpsert: false,
+  isCascade: false,
+  idempotencyKey: null,
+  requestHash: null,
+  acceptedAt: Date.now(),
+  ...extra,
+});
+const DAY = 86_400_000;
+
+/** A small reducer for the contract: creates one master row per record. */
+const keysOf: KeysOf = (batch) => ({
+  masters: batch.flatMap((w) => w.records.map((r) => ({ tenantId: w.tenantId, customerId: r.customerId! }))),
+  appCustomers: [],
+  appUsers: [],
+  customerApps: [],
+});
+const upsertEach: ApplyReducer = (batch, snapshot, now) => ({
+  changes: {
+    masterUpserts: batch.flatMap((w) =>
+      w.records.map((r) => ({ tenantId: w.tenantId, customerId: r.customerId!, attributes: { n: String(snapshot.masters.length) }, createdAt: now, updatedAt: now })),
+    ),
+    masterDeletes: [],
+    appUpserts: [],
+    appDeletes: [],
+  },
+  results: new Map(batch.map((w) => [w.transid, w.records.map((r) => ({ customerId: r.customerId!, code: '1000' as const }))])),
+});
+
+describe.each(selectedBackends())('storage contract: %s', (backend) => {
+  let store: TestStore;
+  let s: Storage;
+  beforeEach(async () => {
+    store = await openTestStore(backend);
+    s = store.storage;
+  });
+  afterEach(() => store.dispose());
+
+  describe('migrations', () => {
+    it('applies nothing the second time', async () => {
+      const again = await s.migrate();
+      expect(again.applied).toEqual([]);
+      expect(again.version).toBeGreaterThanOrEqual(1);
+    });
+  });
+
+  describe('directory', () => {
+    it('creates tenants with their master attributes, and refuses a taken name with ConflictError', async () => {
+      const t = await s.createTenant('acme', settings, master);
+      expect(t).toMatchObject({ name: 'acme', settings, allowList: [] });
+      await expect(s.createTenant('acme', settings, master)).rejects.toBeInstanceOf(ConflictError);
+      const dir = await s.loadDirectory();
+      expect(dir.attributes.filter((a) => a.tenantId === t.id).map((a) => [a.scope, a.name])).toEqual([
+        ['master', 'customerId'],
+        ['master', 'name'],
+      ]);
+    });
+
+    it('moves configVersion on every change', async () => {
+      const versions = [await s.configVersion()];
+      const t = await s.createTenant('v', settings, master);
+      versions.push(await s.configVersion());
+      await s.updateTenantSettings(t.id, { batchLimit: 5 });
+      versions.push(await s.configVersion());
+      await s.setAllowList(t.id, ['10.0.0.0/8']);
+      versions.push(await s.configVersion());
+      await s.createProfileKey(t.id, 'k1', 'ab'.repeat(32));
+      versions.push(await s.configVersion());
+      await s.revokeProfileKey(t.id, 'k1');
+      versions.push(await s.configVersion());
+      await s.createApp(t.id, 'app-1', 'fb', [{ name: 'psid', type: 'string' }]);
+      versions.push(await s.configVersion());
+      await s.defineAttributes(t.id, 'master', [{ name: 'dob', type: 'date' }]);
+      versions.push(await s.configVersion());
+      expect(new Set(versions).size).toBe(versions.length);
+      await s.defineAttributes(t.id, 'master', [{ name: 'dob', type: 'date' }]);
+      expect(await s.configVersion()).toBe(versions.at(-1));
+    });
+
+    it('merges settings patches and keeps allow lists', async () => {
+      const t = await s.createTenant('settings', settings, master);
+      const updated = await s.updateTenantSettings(t.id, { responseFormat: 'batch' });
+      expect(updated.settings).toEqual({ ...settings, responseFormat: 'batch' });
+      await s.setAllowList(t.id, ['127.0.0.1', '::1/128']);
+      expect((await s.getTenant(t.id))!.allowList).toEqual(['127.0.0.1', '::1/128']);
+    });
+
+    it('answers NotFoundError for a tenant that does not exist', async () => {
+      await expect(s.updateTenantSettings(999, { batchLimit: 2 })).rejects.toBeInstanceOf(NotFoundError);
+      await expect(s.setAllowList(999, [])).rejects.toBeInstanceOf(NotFoundError);
+      await expect(s.createProfileKey(999, 'k', 'cd'.repeat(32))).rejects.toBeInstanceOf(NotFoundError);
+      await expect(s.createApp(999, 'x', 'fb', [])).rejects.toBeInstanceOf(NotFoundError);
+      await expect(s.defineAttributes(999, 'master', [])).rejects.toBeInstanceOf(NotFoundError);
+      expect(await s.getTenant(999)).toBeNull();
+    });
+
+    it('keeps revoked keys out of the directory, and revokes only its own tenant\'s keys', async () => {
+      const a = await s.createTenant('a', settings, master);
+      const b = await s.createTenant('b', settings, master);
+      await s.createProfileKey(a.id, 'ka', '01'.repeat(32));
+      expect(await s.revokeProfileKey(b.id, 'ka')).toBe(false);
+      expect((await s.loadDirectory()).keys.map((k) => k.keyId)).toEqual(['ka']);
+      expect(await s.revokeProfileKey(a.id, 'ka')).toBe(true);
+      expect(await s.revokeProfileKey(a.id, 'ka')).toBe(false);
+      expect((await s.loadDirectory()).keys).toEqual([]);
+      expect((await s.listProfileKeys(a.id))[0].revokedAt).not.toBeNull();
+    });
+
+    it('refuses an appid taken by any tenant', async () => {
+      const a = await s.createTenant('a', settings, master);
+      const b = await s.createTenant('b', settings, master);
+      await s.createApp(a.id, 'shared', 'fb', []);
+      await expect(s.createApp(b.id, 'shared', 'fb', [])).rejects.toBeInstanceOf(ConflictError);
+      expect(await s.listApps(b.id)).toEqual([]);
+    });
+
+    it('gives each attribute definition one id, kept when defined again', async () => {
+      const t = await s.createTenant('a', settings, master);
+      const [first] = await s.defineAttributes(t.id, 'app-x', [{ name: 'extra', type: 'string' }]);
+      const [again] = await s.defineAttributes(t.id, 'app-x', [{ name: 'extra', type: 'integer' }]);
+      expect(again).toEqual(first);
+    });
+  });
+
+  describe('write transactions', () => {
+    let tenantId: number;
+    beforeEach(async () => {
+      tenantId = (await s.createTenant('q', settings, master)).id;
+    });
+
+    it('claims in acceptance order, at most `limit` at a time', async () => {
+      const items = ['a', 'b', 'c'].map((c) => wt(tenantId, c));
+      await s.enqueue(items, DAY);
+      const claimed = await s.claim('w1', 2, 60_000);
+      expect(claimed.map((c) => c.transid)).toEqual(items.slice(0, 2).map((i) => i.transid));
+      expect(claimed[0].seq).toBeLessThan(claimed[1].seq);
+      expect(claimed[0].records).toEqual(items[0].records);
+    });
+
+    it('applies changes and results in one database transaction and marks them done', async () => {
+      const items = [wt(tenantId, 'a'), wt(tenantId, 'b')];
+      await s.enqueue(items, DAY);
+      const claimed = await s.claim('w1', 10, 60_000);
+      expect(await s.applyWriteTransactions('w1', claimed, keysOf, upsertEach)).toEqual(items.map((i) => i.transid));
+      const status = await s.getWriteTransactionStatus(tenantId, items[0].transid);
+      expect(status).toMatchObject({ state: 'done', totalCount: 1, results: [{ customerId: 'a', code: '1000' }] });
+      expect((await s.getMasterProfiles(tenantId, ['a', 'b'])).map((r) => r.customerId)).toEqual(['a', 'b']);
+      expect(await s.claim('w1', 10, 60_000)).toEqual([]);
+      expect(await s.queueStats()).toEqual({ depth: 0, depthRecords: 0, oldestAcceptedAt: null });
+    });
+
+    it('stores nothing and leaves the queue as it was when the reducer throws', async () => {
+      await s.enqueue([wt(tenantId, 'a')], DAY);
+      const claimed = await s.claim('w1', 10, 60_000);
+      const failing: ApplyReducer = (batch, snapshot, now) => {
+        upsertEach(batch, snapshot, now);
+        throw new Error('boom');
+      };
+      await expect(s.applyWriteTransactions('w1', claimed, keysOf, failing)).rejects.toThrow('boom');
+      expect(await s.getMasterProfiles(tenantId, ['a'])).toEqual([]);
+      expect((await s.getWriteTransactionStatus(tenantId, claimed[0].transid))!.state).toBe('processing');
+      // The same batch can be claimed and applied again, from the same place.
+      const again = await s.claim('w1', 10, 60_000);
+      expect(again.map((c) => c.transid)).toEqual(claimed.map((c) => c.transid));
+      expect(await s.applyWriteTransactions('w1', again, keysOf, upsertEach)).toHaveLength(1);
+    });
+
+    it('skips write transactions whose claim another worker took over', async () => {
+      await s.enqueue([wt(tenantId, 'a')], DAY);
+      const stale = await s.claim('w-old', 10, 60_000);
+      const fresh = await s.claim('w-new', 10, 60_000);
+      expect(fresh.map((c) => c.transid)).toEqual(stale.map((c) => c.transid));
+      expect(await s.applyWriteTransactions('w-old', stale, keysOf, upsertEach)).toEqual([]);
+      expect(await s.applyWriteTransactions('w-new', fresh, keysOf, upsertEach)).toHaveLength(1);
+    });
+
+    it('replays the same idempotency key and request, refuses another request, forgets keys past the window', async () => {
+      const first = wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h1' });
+      const [accepted] = await s.enqueue([first], DAY);
+      expect(accepted).toEqual({ outcome: 'accepted', transid: first.transid });
+      const [replayed, conflict] = await s.enqueue(
+        [wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h1' }), wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h2' })],
+        DAY,
+      );
+      expect(replayed).toEqual({ outcome: 'replayed', transid: first.transid });
+      expect(conflict).toEqual({ outcome: 'conflict', transid: first.transid });
+      const later = wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h2', acceptedAt: first.acceptedAt + DAY + 1 });
+      expect((await s.enqueue([later], DAY))[0]).toEqual({ outcome: 'accepted', transid: later.transid });
+      expect((await s.queueStats()).depth).toBe(2);
+    });
+
+    it('keeps idempotency keys per tenant', async () => {
+      const other = (await s.createTenant('other', settings, master)).id;
+      await s.enqueue([wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h' })], DAY);
+      expect((await s.enqueue([wt(other, 'a', { idempotencyKey: 'k', requestHash: 'h' })], DAY))[0].outcome).toBe('accepted');
+    });
+
+    it("answers a status only to the write transaction's own tenant", async () => {
+      const other = (await s.createTenant('other', settings, master)).id;
+      const item = wt(tenantId, 'a');
+      await s.enqueue([item], DAY);
+      expect(await s.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'queued', totalCount: 1, results: null });
+      expect(await s.getWriteTransactionStatus(other, item.transid)).toBeNull();
+    });
+
+    it('reports queue depth, records and the oldest acceptance time', async () => {
+      const first = wt(tenantId, 'a', { acceptedAt: 1000 });
+      const second = wt(tenantId, 'b', { acceptedAt: 2000, records: [{ customerId: 'b' }, { customerId: 'c' }] });
+      await s.enqueue([first, second], DAY);
+      expect(await s.queueStats()).toEqual({ depth: 2, depthRecords: 3, oldestAcceptedAt: 1000 });
+    });
+
+    it('purges finished write transactions of one tenant, older than the cut-off, in batches', async () => {
+      const items = ['a', 'b', 'c'].map((c) => wt(tenantId, c));
+      await s.enqueue(items, DAY);
+      await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), keysOf, upsertEach);
+      expect(await s.purgeWriteTransactions(tenantId + 1, Date.now() + 1, 10)).toBe(0);
+      expect(await s.purgeWriteTransactions(tenantId, Date.now() - DAY, 10)).toBe(0);
+      expect(await s.purgeWriteTransactions(tenantId, Date.now() + 1, 2)).toBe(2);
+      expect(await s.purgeWriteTransactions(tenantId, Date.now() + 1, 2)).toBe(1);
+      expect(await s.getWriteTransactionStatus(tenantId, items[0].transid)).toBeNull();
+    });
+
+    it('keeps what was enqueued across close and reopen', async () => {
+      const item = wt(tenantId, 'a');
+      await s.enqueue([item], DAY);
+      await s.close();
+      const reopened = store.reopen();
+      expect(await reopened.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'queued' });
+      const claimed: ClaimedWriteTransaction[] = await reopened.claim('w', 10, 60_000);
+      expect(claimed.map((c) => c.transid)).toEqual([item.transid]);
+    });
+  });
+
+  describe('profile reads', () => {
+    it('reads masters and app profiles only within the tenant', async () => {
+      const a = (await s.createTenant('a', settings, master)).id;
+      const b = (await s.createTenant('b', settings, master)).id;
+      await s.createApp(a, 'rt-a', 'rt', []);
+      const devices: ApplyReducer = (batch, _snapshot, now) => ({
+        changes: {
+          masterUpserts: [{ tenantId: a, customerId: 'c', attributes: { name: 'C' }, createdAt: now, updatedAt: now }],
+          masterDeletes: [],
+          appUpserts: ['d1', 'd2'].map((deviceId) => ({ tenantId: a, appid: 'rt-a', customerId: 'c', deviceId, userId: 'u', attributes: { deviceId }, createdAt: now, updatedAt: now })),
+          appDeletes: [],
+        },
+        results: new Map(batch.map((w) => [w.transid, []])),
+      });
+      await s.enqueue([wt(a, 'c')], DAY);
+      await s.applyWriteTransactions('w', await s.claim('w', 1, 60_000), keysOf, devices);
+      expect((await s.getMasterProfiles(a, ['c', 'nobody'])).map((r) => r.attributes)).toEqual([{ name: 'C' }]);
+      expect(await s.getMasterProfiles(b, ['c'])).toEqual([]);
+      expect((await s.getAppProfiles(a, 'rt-a', ['c'])).map((r) => r.deviceId)).toEqual(['d1', 'd2']);
+      expect((await s.findAppProfilesByUserId(a, 'rt-a', 'u')).map((r) => r.deviceId)).toEqual(['d1', 'd2']);
+      expect(await s.findAppProfilesByUserId(b, 'rt-a', 'u')).toEqual([]);
+      expect((await s.getAppProfilesOfCustomers(a, ['c'])).length).toBe(2);
+      expect(await s.getAppProfilesOfCustomers(b, ['c'])).toEqual([]);
+    });
+  });
+});
+
+describe('backend selection', () => {
+  it('refuses an unknown backend name instead of skipping it', () => {
+    expect(() => selectedBackends('sqlite,oracle')).toThrow(/oracle/);
+    expect(selectedBackends(undefined)).toEqual(['sqlite']);
+  });
+});
