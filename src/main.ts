@@ -97,7 +97,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     (closing ??= (async () => {
       lifecycle.isShuttingDown = true;
       logger.info('shutting down: no new connections; finishing in-flight requests');
-      await app.close();
+      // Keep-alive sockets go idle as their in-flight requests finish; close each as it does.
+      const closeIdle = setInterval(() => (app.server as { closeIdleConnections?: () => void }).closeIdleConnections?.(), 50);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(closeIdle);
+      }
       await worker?.stop();
       directory.stopPolling();
       monitor.stop();

@@ -55,7 +55,7 @@ export const SETTINGS = {
   logLevel: setting('PROFILES_LOG_LEVEL', 'info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'pino log level.'),
   isWorkerEnabled: setting('PROFILES_WORKER', true, bool, 'Run the queue worker inside the server process.'),
   workerBatchSize: setting('PROFILES_WORKER_BATCH', 64, int(1, 10_000), 'Most write transactions a worker applies in one database transaction.'),
-  workerLeaseMs: setting('PROFILES_WORKER_LEASE_MS', 30_000, int(100, 3_600_000), 'How long a claim on queued work holds before another worker may take it over.'),
+  workerLeaseMs: setting('PROFILES_WORKER_LEASE_MS', 30_000, int(100, 3_600_000), 'How long a claim on queued work holds before another worker may take it over. (On SQLite one worker per store holds a lock and takes back a dead worker\'s claims at once.)'),
   workerIdlePollMs: setting('PROFILES_WORKER_POLL_MS', 250, int(10, 60_000), 'How often an idle worker looks for work that nothing woke it for.'),
   maxQueueRecords: setting('PROFILES_MAX_QUEUE_RECORDS', 1_000_000, int(1, 1_000_000_000), 'Records the queue may hold; past this, writes get 7902 (HTTP 503).'),
   bodyLimit: setting('PROFILES_BODY_LIMIT', 1_048_576, int(1024, 64 * 1_048_576), 'Largest request body, bytes; larger ones get 7012 (HTTP 413).'),

@@ -1,0 +1,132 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request, runCli, spawnServer, type ServerProcess } from '../support/process.js';
+
+describe('the server process', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'openprofiles-e2e-'));
+  const env = { PROFILES_DATA_DIR: dataDir, PROFILES_DEMO: 'false' };
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await spawnServer(env);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('creates a self-signed certificate in the data directory on first start and says so', () => {
+    expect(existsSync(join(dataDir, 'tls', 'localhost.crt'))).toBe(true);
+    expect(server.output()).toMatch(/created a self-signed certificate/);
+  });
+
+  it('speaks TLS 1.2 or newer only', async () => {
+    const { port } = new URL(server.url);
+    const handshake = (maxVersion: tls.SecureVersion) =>
+      new Promise<string>((resolve) => {
+        const socket = tls.connect({ host: '127.0.0.1', port: Number(port), rejectUnauthorized: false, minVersion: 'TLSv1', maxVersion }, () => {
+          resolve(socket.getProtocol() ?? 'none');
+          socket.end();
+        });
+        socket.on('error', () => resolve('refused'));
+      });
+    expect(await handshake('TLSv1.1')).toBe('refused');
+    expect(await handshake('TLSv1.2')).toBe('TLSv1.2');
+    expect(await handshake('TLSv1.3')).toBe('TLSv1.3');
+  });
+
+  it('refuses plaintext HTTP on its port', async () => {
+    const { port } = new URL(server.url);
+    const outcome = await new Promise<string>((resolve) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/healthz', timeout: 5000 }, (res) => resolve(`answered ${res.statusCode}`));
+      req.on('error', () => resolve('refused'));
+      req.on('timeout', () => req.destroy());
+      req.end();
+    });
+    expect(outcome).not.toBe('answered 200');
+  });
+
+  it('takes a CLI change within a second: a new tenant key works, a revoked one stops working', async () => {
+    const created = await runCli(['tenant', 'create', 'live', '--json'], env);
+    const deadline = Date.now() + 1000;
+    let status = 0;
+    while (Date.now() < deadline && status !== 404) {
+      status = (await request(server.url, 'GET', '/resources/v2/customerprofile/x', { key: created.json.key })).status;
+      if (status !== 404) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(status).toBe(404);
+    await runCli(['key', 'revoke', String(created.json.id), created.json.keyId, '--json'], env);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await request(server.url, 'GET', '/resources/v2/customerprofile/x', { key: created.json.key })).status).toBe(401);
+  });
+
+  it('logs JSON lines that carry the transid, and never the key or attribute values', async () => {
+    const { json: t } = await runCli(['tenant', 'create', 'logs', '--json'], env);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const res = await request(server.url, 'POST', '/resources/v2/customerprofile', {
+      key: t.key,
+      body: { Records: [{ customerId: 'log1', Attributes: { name: 'Very Secret Name' } }] },
+    });
+    const bad = await request(server.url, 'POST', '/resources/v2/customerprofile', {
+      key: t.key,
+      body: { Records: [{ customerId: 'log2', Attributes: { msisdn: 'secret-msisdn-value' } }] },
+    });
+    expect(bad.status).toBe(400);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const lines = server.output().split('\n').filter((l) => l.startsWith('{'));
+    expect(lines.some((l) => l.includes(res.body.response.transid))).toBe(true);
+    const text = server.output();
+    expect(text).not.toContain(t.key);
+    expect(text).not.toContain('Very Secret Name');
+    expect(text).not.toContain('secret-msisdn-value');
+  });
+});
+
+describe('shutdown', () => {
+  it('on SIGTERM answers what is in flight, then exits 0 with the queue applied', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'openprofiles-stop-'));
+    const env = { PROFILES_DATA_DIR: dataDir, PROFILES_DEMO: 'false' };
+    try {
+      const { json: t } = await runCli(['tenant', 'create', 'stop', '--json'], env);
+      const server = await spawnServer(env);
+      const writes = Array.from({ length: 20 }, (_, i) =>
+        request(server.url, 'POST', '/resources/v2/customerprofile', { key: t.key, body: { Records: [{ customerId: `s${i}`, Attributes: {} }] } }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const exit = server.stop();
+      const answers = await Promise.allSettled(writes);
+      expect(await exit).toBe(0);
+      expect(server.output()).toMatch(/shut down cleanly/);
+      // Every write that was answered is stored; none was answered and then lost.
+      const accepted = answers.filter((a) => a.status === 'fulfilled' && a.value.status === 202) as Array<PromiseFulfilledResult<{ body: any }>>;
+      expect(accepted.length).toBeGreaterThan(0);
+      for (const a of accepted) {
+        const st = await runCli(['status', String(t.id), a.value.body.response.transid, '--json'], env);
+        expect(st.json.code === '1000' || st.json.state === 'queued').toBe(true);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('plain HTTP', () => {
+  it('serves plain HTTP only when PROFILES_PLAIN_HTTP is set', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'openprofiles-plain-'));
+    const server = await spawnServer({ PROFILES_DATA_DIR: dataDir, PROFILES_DEMO: 'false', PROFILES_PLAIN_HTTP: 'true' });
+    try {
+      const { port } = new URL(server.url);
+      const status = await new Promise<number>((resolve, reject) => {
+        httpRequest({ host: '127.0.0.1', port, path: '/healthz' }, (res) => resolve(res.statusCode!)).on('error', reject).end();
+      });
+      expect(status).toBe(200);
+      expect(existsSync(join(dataDir, 'tls'))).toBe(false);
+    } finally {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
