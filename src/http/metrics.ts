@@ -73,11 +73,19 @@ export class Metrics {
 
   noteApplied(applied: Array<{ results: RecordResult[]; acceptedAt: number }>): void {
     const now = Date.now();
+    const byCode = new Map<string, number>();
+    let partial = 0;
     for (const { results, acceptedAt } of applied) {
-      const failed = results.some((r) => r.code !== '1000');
-      this.writeTransactions.inc({ outcome: failed ? 'partial' : 'success' });
-      for (const r of results) this.records.inc({ code: r.code });
+      let failed = false;
+      for (const r of results) {
+        byCode.set(r.code, (byCode.get(r.code) ?? 0) + 1);
+        failed ||= r.code !== '1000';
+      }
+      if (failed) partial++;
       this.applyLag.observe((now - acceptedAt) / 1000);
     }
+    if (partial) this.writeTransactions.inc({ outcome: 'partial' }, partial);
+    if (applied.length > partial) this.writeTransactions.inc({ outcome: 'success' }, applied.length - partial);
+    for (const [code, count] of byCode) this.records.inc({ code }, count);
   }
 }
