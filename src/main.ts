@@ -13,9 +13,10 @@ import { GroupCommitter } from './queue/group-commit.js';
 import { QueueMonitor } from './queue/queue-monitor.js';
 import { scheduleRetention } from './queue/retention.js';
 import { StatusReader } from './queue/status.js';
-import { QueueWorker } from './queue/worker.js';
-import { openStorage } from './storage/open-storage.js';
+import { WorkerPool } from './queue/worker-pool.js';
+import { describeStore, openStorage, type StoreLocation } from './storage/open-storage.js';
 import type { Storage } from './storage/storage.js';
+import type { WorkerPoolOptions } from './queue/worker-pool.js';
 
 /** Idempotency keys name their first request for 24 h (contract §8). */
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
@@ -25,7 +26,7 @@ export interface Server {
   app: FastifyInstance;
   storage: Storage;
   directory: DirectoryCache;
-  worker: QueueWorker | null;
+  workers: WorkerPool | null;
   /** The URL the server listens on. */
   url: string;
   /** Graceful shutdown: stop accepting, finish in-flight requests and the batch in hand, close the store. */
@@ -40,11 +41,36 @@ export function createLogger(level: string): Logger {
   });
 }
 
-/** The composition root: config → storage → app → workers → signals. */
-export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
-  const storage = openStorage({ dataDir: config.dataDir });
+export const storeLocation = (config: Config, logger?: Logger): StoreLocation => ({
+  dataDir: config.dataDir,
+  databaseUrl: config.databaseUrl || undefined,
+  poolSize: config.databasePoolSize,
+  onBackgroundError: logger && ((err) => logger.warn({ err }, 'store connection error')),
+});
+
+async function openMigratedStore(config: Config, logger: Logger): Promise<Storage> {
+  const storage = openStorage(storeLocation(config, logger));
   const migrated = await storage.migrate();
   if (migrated.applied.length) logger.info({ applied: migrated.applied, version: migrated.version }, 'store migrated');
+  return storage;
+}
+
+function workerPool(config: Config, storage: Storage, logger: Logger, onApplied: WorkerPoolOptions['onApplied']): WorkerPool {
+  return new WorkerPool(storage, {
+    concurrency: config.workerConcurrency,
+    batchSize: config.workerBatchSize,
+    leaseMs: config.workerLeaseMs,
+    idlePollMs: config.workerIdlePollMs,
+    logger,
+    onApplied,
+  });
+}
+
+const onBackgroundError = (logger: Logger, what: string) => (err: unknown) => logger.warn({ err }, `${what} failed; retrying`);
+
+/** The composition root: config → storage → app → workers → signals. */
+export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
+  const storage = await openMigratedStore(config, logger);
 
   const demo = config.isDemoEnabled ? await createDemoTenant(storage, config.dataDir) : null;
   const directory = new DirectoryCache(storage);
@@ -54,19 +80,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   await monitor.refresh();
   const metrics = new Metrics(monitor);
   const events = new AppliedEvents();
-  const worker = config.isWorkerEnabled
-    ? new QueueWorker(storage, {
-        batchSize: config.workerBatchSize,
-        leaseMs: config.workerLeaseMs,
-        idlePollMs: config.workerIdlePollMs,
-        logger,
-        onApplied(applied) {
-          events.announce(applied.map((a) => a.transid));
-          metrics.noteApplied(applied);
-        },
+  const workers = config.isWorkerEnabled
+    ? workerPool(config, storage, logger, (applied) => {
+        events.announce(applied.map((a) => a.transid));
+        metrics.noteApplied(applied);
       })
     : null;
-  const committer = new GroupCommitter(storage, IDEMPOTENCY_WINDOW_MS, () => worker?.wake());
+  const committer = new GroupCommitter(storage, IDEMPOTENCY_WINDOW_MS, () => workers?.wake());
   const lifecycle = { isShuttingDown: false };
   const services = {
     storage,
@@ -84,13 +104,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `${https ? 'https' : 'http'}://localhost:${port}`;
 
-  const onBackgroundError = (what: string) => (err: unknown) => logger.warn({ err }, `${what} failed; retrying`);
-  directory.startPolling(config.directoryPollMs, onBackgroundError('directory reload'));
-  monitor.start(QUEUE_REFRESH_MS, onBackgroundError('queue statistics'));
+  directory.startPolling(config.directoryPollMs, onBackgroundError(logger, 'directory reload'));
+  monitor.start(QUEUE_REFRESH_MS, onBackgroundError(logger, 'queue statistics'));
   const stopRetention = scheduleRetention(storage, config.retentionSweepMs, logger);
-  worker?.start();
-  logger.info({ url, worker: worker?.workerId ?? null, dataDir: config.dataDir }, 'OpenProfiles is serving');
+  await workers?.start(onBackgroundError(logger, 'listening for new work'));
+  const workerIds = workers?.workers.map((w) => w.workerId) ?? [];
   if (demo) process.stdout.write(demoBanner(demo, url));
+  logger.info({ url, workers: workerIds, store: describeStore(storeLocation(config)) }, 'OpenProfiles is serving');
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -104,18 +124,37 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       } finally {
         clearInterval(closeIdle);
       }
-      await worker?.stop();
+      await workers?.stop();
       directory.stopPolling();
       monitor.stop();
       stopRetention();
       await storage.close();
       logger.info('shut down cleanly');
     })());
-  return { app, storage, directory, worker, url, close };
+  return { app, storage, directory, workers, url, close };
 }
 
-/** Shuts the server down on SIGTERM/SIGINT, within `timeoutMs`, then exits. */
-export function closeOnSignals(server: Server, logger: Logger, timeoutMs: number): void {
+/** Workers only (`openprofiles worker`): apply the queue, purge past retention, no HTTP. */
+export async function startWorkers(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<{ workers: WorkerPool; close(): Promise<void> }> {
+  const storage = await openMigratedStore(config, logger);
+  const workers = workerPool(config, storage, logger, () => {});
+  const stopRetention = scheduleRetention(storage, config.retentionSweepMs, logger);
+  await workers.start(onBackgroundError(logger, 'listening for new work'));
+  logger.info({ workers: workers.workers.map((w) => w.workerId), store: describeStore(storeLocation(config)) }, 'OpenProfiles workers are running');
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info('shutting down: finishing the batches in hand');
+      stopRetention();
+      await workers.stop();
+      await storage.close();
+      logger.info('shut down cleanly');
+    })());
+  return { workers, close };
+}
+
+/** Shuts down on SIGTERM/SIGINT, within `timeoutMs`, then exits. */
+export function closeOnSignals(server: { close(): Promise<void> }, logger: Logger, timeoutMs: number): void {
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'signal received');
     const timer = setTimeout(() => {

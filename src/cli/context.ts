@@ -1,5 +1,5 @@
 import { TenantAdmin } from '../domain/tenant-admin.js';
-import { openStorage } from '../storage/open-storage.js';
+import { openStorage, type StoreLocation } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import type { Output } from './output.js';
 
@@ -7,6 +7,7 @@ import type { Output } from './output.js';
 export interface CommonOptions {
   json?: boolean;
   dataDir?: string;
+  databaseUrl?: string;
 }
 
 export interface CommandContext {
@@ -15,14 +16,18 @@ export interface CommandContext {
   out: Output;
 }
 
-/** The store named by --data-dir or PROFILES_DATA_DIR (default ./data), migrated. */
-export function dataDirOf(options: CommonOptions): string {
-  return options.dataDir ?? (process.env.PROFILES_DATA_DIR || './data');
+/** The store named by --database-url or PROFILES_DATABASE_URL (PostgreSQL), else --data-dir or PROFILES_DATA_DIR (SQLite, default ./data). */
+export function locationOf(options: CommonOptions): StoreLocation {
+  return {
+    dataDir: options.dataDir ?? (process.env.PROFILES_DATA_DIR || './data'),
+    databaseUrl: options.databaseUrl ?? (process.env.PROFILES_DATABASE_URL || undefined),
+    poolSize: 2,
+  };
 }
 
 /** Runs `fn` against the store, closing it afterwards. */
 export async function withStore<T>(options: CommonOptions, fn: (ctx: CommandContext) => Promise<T>): Promise<T> {
-  const storage = openStorage({ dataDir: dataDirOf(options) });
+  const storage = openStorage(locationOf(options));
   try {
     await storage.migrate();
     return await fn({ storage, admin: new TenantAdmin(storage), out: { isJson: Boolean(options.json) } });

@@ -11,18 +11,22 @@ import { migrateCommand } from './commands/migrate.js';
 import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
 import { tenantCommand } from './commands/tenant.js';
+import { workerCommand } from './commands/worker.js';
 import { CliError } from './output.js';
 
 /** Options every command takes. */
 const common = (cmd: Command) =>
-  cmd.option('--json', 'print one JSON object').option('--data-dir <dir>', 'the store directory (PROFILES_DATA_DIR, default ./data)');
+  cmd
+    .option('--json', 'print one JSON object')
+    .option('--data-dir <dir>', 'the SQLite store directory (PROFILES_DATA_DIR, default ./data)')
+    .option('--database-url <url>', 'a PostgreSQL store instead (PROFILES_DATABASE_URL)');
 
 const program = new Command('openprofiles')
   .description('OpenProfiles: a self-hosted customer profile service (Profile API v2)')
   .showHelpAfterError()
   .exitOverride();
 
-for (const add of [serveCommand, migrateCommand, tenantCommand, keyCommand, appCommand, attributeCommand, allowlistCommand, statusCommand, configCommand]) {
+for (const add of [serveCommand, workerCommand, migrateCommand, tenantCommand, keyCommand, appCommand, attributeCommand, allowlistCommand, statusCommand, configCommand]) {
   add(program, common);
 }
 

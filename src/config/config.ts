@@ -46,6 +46,8 @@ const setting = <T>(env: string, defaultValue: T, parse: Parser<T>, doc: string)
 
 export const SETTINGS = {
   dataDir: setting('PROFILES_DATA_DIR', './data', text, 'Directory of the embedded SQLite store, the generated certificate and the demo credentials.'),
+  databaseUrl: setting('PROFILES_DATABASE_URL', '', text, 'PostgreSQL URL (`postgres://user@host:5432/db`). Empty: the embedded SQLite store in the data directory.'),
+  databasePoolSize: setting('PROFILES_DATABASE_POOL_SIZE', 10, int(1, 1000), 'PostgreSQL connections per process.'),
   host: setting('PROFILES_HOST', '::', text, 'Address to listen on. `::` takes every IPv6 and IPv4 address.'),
   port: setting('PROFILES_PORT', 8443, int(0, 65535), 'TCP port to listen on.'),
   tlsCert: setting('PROFILES_TLS_CERT', '', text, 'PEM certificate file. With neither this nor the key, a self-signed one for localhost is created in the data directory.'),
@@ -54,6 +56,7 @@ export const SETTINGS = {
   trustProxy: setting('PROFILES_TRUST_PROXY', [] as string[], list, 'Comma list of proxy addresses or CIDR ranges whose `X-Forwarded-For` is believed. Empty: the socket address is the client.'),
   logLevel: setting('PROFILES_LOG_LEVEL', 'info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'pino log level.'),
   isWorkerEnabled: setting('PROFILES_WORKER', true, bool, 'Run the queue worker inside the server process.'),
+  workerConcurrency: setting('PROFILES_WORKER_CONCURRENCY', 1, int(1, 256), 'Workers per process (PostgreSQL; SQLite takes one).'),
   workerBatchSize: setting('PROFILES_WORKER_BATCH', 64, int(1, 10_000), 'Most write transactions a worker applies in one database transaction.'),
   workerLeaseMs: setting('PROFILES_WORKER_LEASE_MS', 30_000, int(100, 3_600_000), 'How long a claim on queued work holds before another worker may take it over. (On SQLite one worker per store holds a lock and takes back a dead worker\'s claims at once.)'),
   workerIdlePollMs: setting('PROFILES_WORKER_POLL_MS', 250, int(10, 60_000), 'How often an idle worker looks for work that nothing woke it for.'),

@@ -59,6 +59,8 @@ export class DirectoryCache {
   }
 
   private install(directory: Directory): void {
+    // Loads may finish out of order (a poll and an explicit reload): never go back in time.
+    if (directory.version < this.version) return;
     const definitions = new Map<string, Map<string, AttributeDefinition>>();
     for (const def of directory.attributes) {
       const scopeKey = `${def.tenantId}/${def.scope}`;

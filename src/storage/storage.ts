@@ -265,6 +265,16 @@ export type ApplyReducer = (
 /** The domain's pure function naming what a batch reads. */
 export type KeysOf = (batch: readonly ClaimedWriteTransaction[]) => ProfileKeys;
 
+/**
+ * What a write transaction may touch, for stores where several workers claim at once. Two write
+ * transactions conflict when the exclusive keys of one meet any key of the other; conflicting ones
+ * are applied in acceptance order, others may be applied in parallel.
+ */
+export interface ConflictKeys {
+  exclusive: string[];
+  shared: string[];
+}
+
 export interface MigrationReport {
   /** Numbers of the migrations this call applied, in order. */
   applied: number[];
@@ -343,8 +353,10 @@ export interface Storage {
   enqueue(batch: NewWriteTransaction[], idempotencyWindowMs: number): Promise<EnqueueResult[]>;
 
   /**
-   * Claims up to `limit` of the oldest write transactions that are queued, or whose claim expired,
-   * for `leaseMs`. Returns them in acceptance order.
+   * Claims up to `limit` of the oldest write transactions that are queued, already claimed by this
+   * worker (a batch it failed to apply comes back first), or whose claim expired, for `leaseMs`.
+   * Returns them in acceptance order. A store with concurrent claims leaves out any that must wait
+   * for conflicting earlier work in flight (see `ConflictKeys`).
    */
   claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedWriteTransaction[]>;
 
@@ -368,6 +380,12 @@ export interface Storage {
 
   /** Deletes up to `limit` finished write transactions of the tenant finished before `before` (ms). */
   purgeWriteTransactions(tenantId: number, before: number, limit: number): Promise<number>;
+
+  /**
+   * Calls `onWork` whenever write transactions are enqueued, from any process; present when
+   * `capabilities.canNotifyWorkers`. Resolves to a function that stops listening.
+   */
+  watchForWork?(onWork: () => void): Promise<() => Promise<void>>;
 
   // -- profile reads ------------------------------------------------------------------------------
 

@@ -1,17 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/process.js';
+import { freshStoreEnv } from '../support/test-db.js';
 
 describe('the openprofiles CLI, spawned', () => {
-  let dataDir: string;
-  const cli = (...args: string[]) => runCli([...args, '--json', '--data-dir', dataDir]);
+  let store: Awaited<ReturnType<typeof freshStoreEnv>>;
+  const cli = (...args: string[]) => runCli([...args, '--json'], store.env);
 
-  beforeAll(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'openprofiles-cli-'));
+  beforeAll(async () => {
+    store = await freshStoreEnv();
   });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => store.dispose());
 
   it('migrate prints the applied migrations, then nothing left to apply', async () => {
     const first = await cli('migrate');

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, spawnServer, type ServerProcess } from '../support/process.js';
+import { freshStoreEnv } from '../support/test-db.js';
 
 /**
  * The shared conformance kit (../shared/conformance/run.mjs, beside the checkout as CI lays it
@@ -15,17 +15,19 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const KIT = process.env.OPENPROFILES_CONFORMANCE ?? join(REPO, '..', 'shared', 'conformance', 'run.mjs');
 
 describe('conformance kit', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'openprofiles-conformance-'));
-  const env = { PROFILES_DATA_DIR: dataDir, PROFILES_DEMO: 'false' };
+  let store: Awaited<ReturnType<typeof freshStoreEnv>>;
+  let env: Record<string, string>;
   let server: ServerProcess;
 
   beforeAll(async () => {
     if (!existsSync(KIT)) throw new Error(`the conformance kit is not at ${KIT}; set OPENPROFILES_CONFORMANCE to its run.mjs`);
+    store = await freshStoreEnv();
+    env = store.env;
     server = await spawnServer(env);
   });
   afterAll(async () => {
     await server?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await store?.dispose();
   });
 
   it('passes every case', async () => {

@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, runCli, spawnServer } from '../support/process.js';
+import { freshStoreEnv } from '../support/test-db.js';
 
 /**
  * kill -9 while the server takes writes, restart it, and check: every answered transid completed
@@ -10,9 +8,13 @@ import { request, runCli, spawnServer } from '../support/process.js';
  * half applied.
  */
 describe('crash: kill -9 under write load', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'openprofiles-crash-'));
-  const env = { PROFILES_DATA_DIR: dataDir, PROFILES_DEMO: 'false' };
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  let store: Awaited<ReturnType<typeof freshStoreEnv>>;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    store = await freshStoreEnv();
+    env = store.env;
+  });
+  afterAll(() => store.dispose());
 
   it('loses no answered write and half-applies no unanswered one', async () => {
     const tenant = (await runCli(['tenant', 'create', 'crash', '--json'], env)).json;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnServer, type ServerProcess } from '../support/process.js';
+import { freshStoreEnv } from '../support/test-db.js';
 
 /**
  * The README's endpoint walkthrough, run as written against a first-start server (demo tenant),
@@ -19,7 +20,7 @@ describe('README walkthrough', () => {
   let script = '';
 
   beforeAll(async () => {
-    server = await spawnServer({ PROFILES_DATA_DIR: join(dir, 'data'), PROFILES_DEMO: 'true' });
+    server = await spawnServer({ ...(await freshStoreEnv()).env, PROFILES_DATA_DIR: join(dir, 'data'), PROFILES_DEMO: 'true' });
     const port = new URL(server.url).port;
     script = blocks.join('\n').replaceAll('https://localhost:8443', `https://localhost:${port}`);
   });

@@ -1,21 +1,24 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, runCli, spawnServer, type ServerProcess } from '../support/process.js';
+import { freshStoreEnv } from '../support/test-db.js';
 
 describe('the server process', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'openprofiles-e2e-'));
-  const env = { PROFILES_DATA_DIR: dataDir, PROFILES_DEMO: 'false' };
+  let store: Awaited<ReturnType<typeof freshStoreEnv>>;
+  let env: Record<string, string>;
+  let dataDir: string;
   let server: ServerProcess;
   beforeAll(async () => {
+    store = await freshStoreEnv();
+    ({ env, dataDir } = store);
     server = await spawnServer(env);
   });
   afterAll(async () => {
     await server?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await store?.dispose();
   });
 
   it('creates a self-signed certificate in the data directory on first start and says so', () => {
@@ -87,8 +90,8 @@ describe('the server process', () => {
 
 describe('shutdown', () => {
   it('on SIGTERM answers what is in flight, then exits 0 with the queue applied', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'openprofiles-stop-'));
-    const env = { PROFILES_DATA_DIR: dataDir, PROFILES_DEMO: 'false' };
+    const store = await freshStoreEnv();
+    const { env } = store;
     try {
       const { json: t } = await runCli(['tenant', 'create', 'stop', '--json'], env);
       const server = await spawnServer(env);
@@ -108,15 +111,16 @@ describe('shutdown', () => {
         expect(st.json.code === '1000' || st.json.state === 'queued').toBe(true);
       }
     } finally {
-      rmSync(dataDir, { recursive: true, force: true });
+      await store.dispose();
     }
   });
 });
 
 describe('plain HTTP', () => {
   it('serves plain HTTP only when PROFILES_PLAIN_HTTP is set', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'openprofiles-plain-'));
-    const server = await spawnServer({ PROFILES_DATA_DIR: dataDir, PROFILES_DEMO: 'false', PROFILES_PLAIN_HTTP: 'true' });
+    const store = await freshStoreEnv();
+    const { dataDir } = store;
+    const server = await spawnServer({ ...store.env, PROFILES_PLAIN_HTTP: 'true' });
     try {
       const { port } = new URL(server.url);
       const status = await new Promise<number>((resolve, reject) => {
@@ -126,7 +130,7 @@ describe('plain HTTP', () => {
       expect(existsSync(join(dataDir, 'tls'))).toBe(false);
     } finally {
       await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await store.dispose();
     }
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Answer, startTestServer, type TestServer, type TestTenant } from '../support/server.js';
 
@@ -8,6 +9,21 @@ const codeOf = (a: Answer) => a.body?.response?.code ?? a.body?.code;
 const expectCode = (a: Answer, code: string, status: number) => {
   expect({ code: codeOf(a), status: a.status }, JSON.stringify(a.body)).toEqual({ code, status });
 };
+/** Writes invalid JSON into a stored master profile, directly in the backend's store. */
+async function corruptMasterRow(t: TestServer, customerId: string): Promise<void> {
+  const sql = "UPDATE master_profiles SET attributes = '{not json' WHERE customer_id = $1";
+  if (t.backend === 'postgres') {
+    const client = new pg.Client({ connectionString: t.databaseUrl });
+    await client.connect();
+    await client.query(sql, [customerId]);
+    await client.end();
+  } else {
+    const db = new Database(join(t.dataDir, 'openprofiles.db'));
+    db.prepare(sql.replace('$1', '?')).run(customerId);
+    db.close();
+  }
+}
+
 const one = (customerId: string, Attributes: Record<string, unknown>) => ({ Records: [{ customerId, Attributes }] });
 
 describe('every API code at its HTTP status', () => {
@@ -171,9 +187,7 @@ describe('codes that need a server in a particular state', () => {
       const a = await t.tenant([]);
       await t.apply('POST', '/customerprofile', a.key, one('corrupt', { name: 'X' }));
       // Damage the row behind the server's back, as a failing disk or a bad manual edit would.
-      const db = new Database(join(t.dataDir, 'openprofiles.db'));
-      db.prepare("UPDATE master_profiles SET attributes = '{not json' WHERE customer_id = 'corrupt'").run();
-      db.close();
+      await corruptMasterRow(t, 'corrupt');
       const res = await t.api('GET', '/customerprofile/corrupt', { key: a.key });
       expectCode(res, '7006', 500);
       expect(JSON.stringify(res.body)).not.toMatch(/JSON|position|sqlite|not json/i);

@@ -186,13 +186,31 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       expect(await s.applyWriteTransactions('w1', again, keysOf, upsertEach)).toHaveLength(1);
     });
 
-    it('skips write transactions whose claim another worker took over', async () => {
+    it('skips write transactions whose expired claim another worker took over', async () => {
       await s.enqueue([wt(tenantId, 'a')], DAY);
-      const stale = await s.claim('w-old', 10, 60_000);
+      const stale = await s.claim('w-old', 10, 1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
       const fresh = await s.claim('w-new', 10, 60_000);
       expect(fresh.map((c) => c.transid)).toEqual(stale.map((c) => c.transid));
       expect(await s.applyWriteTransactions('w-old', stale, keysOf, upsertEach)).toEqual([]);
       expect(await s.applyWriteTransactions('w-new', fresh, keysOf, upsertEach)).toHaveLength(1);
+    });
+
+    it('lets a second worker claim only what conflicts with nothing in flight (stores with concurrent claims)', async () => {
+      const items = [wt(tenantId, 'x'), wt(tenantId, 'x'), wt(tenantId, 'y')];
+      await s.enqueue(items, DAY);
+      const first = await s.claim('w1', 1, 60_000);
+      expect(first.map((c) => c.transid)).toEqual([items[0].transid]);
+      const second = await s.claim('w2', 10, 60_000);
+      if (s.capabilities.hasConcurrentClaims) {
+        // The second write to x waits for the first; y is independent.
+        expect(second.map((c) => c.transid)).toEqual([items[2].transid]);
+        await s.applyWriteTransactions('w1', first, keysOf, upsertEach);
+        expect((await s.claim('w2', 10, 60_000)).map((c) => c.transid)).toEqual([items[1].transid, items[2].transid]);
+      } else {
+        // One claiming worker per store: the newest claimer takes everything not done, oldest first.
+        expect(second.map((c) => c.transid)).toEqual(items.map((i) => i.transid));
+      }
     });
 
     it('replays the same idempotency key and request, refuses another request, forgets keys past the window', async () => {
@@ -283,6 +301,6 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
 describe('backend selection', () => {
   it('refuses an unknown backend name instead of skipping it', () => {
     expect(() => selectedBackends('sqlite,oracle')).toThrow(/oracle/);
-    expect(selectedBackends(undefined)).toEqual(['sqlite']);
+    expect(selectedBackends(' sqlite , postgres ')).toEqual(['sqlite', 'postgres']);
   });
 });

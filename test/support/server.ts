@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { TenantAdmin } from '../../src/domain/tenant-admin.js';
 import { createLogger, type Server, startServer } from '../../src/main.js';
+import { type Backend, freshStoreEnv, serverBackend } from './test-db.js';
 
 export interface TestTenant {
   id: number;
@@ -14,12 +12,15 @@ export interface TestTenant {
 export interface Answer {
   status: number;
   body: any;
-  headers: Record<string, string | string[] | undefined>;
+  headers: Record<string, any>;
 }
 
 export interface TestServer {
   server: Server;
+  backend: Backend;
   dataDir: string;
+  /** The PostgreSQL URL of the store; empty on SQLite. */
+  databaseUrl: string;
   admin: TenantAdmin;
   /** A Profile API call through the real app (in-process `inject`, path relative to /resources/v2). */
   api(method: string, path: string, options?: { key?: string; body?: unknown; headers?: Record<string, string>; remoteAddress?: string }): Promise<Answer>;
@@ -34,15 +35,20 @@ export interface TestServer {
 
 let counter = 0;
 
-/** A real server (HTTPS on a random loopback port) on a fresh SQLite store in a temp dir. */
+/** A real server (HTTPS on a random loopback port) on a fresh store of the server backend (STORAGE_BACKENDS). */
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'openprofiles-test-'));
-  const config = loadConfig({}, { dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent', isDemoEnabled: false, directoryPollMs: 50, ...overrides });
+  const backend = serverBackend();
+  const store = await freshStoreEnv(backend);
+  const { dataDir } = store;
+  const databaseUrl = store.env.PROFILES_DATABASE_URL;
+  const config = loadConfig({}, { dataDir, databaseUrl, host: '127.0.0.1', port: 0, logLevel: 'silent', isDemoEnabled: false, directoryPollMs: 50, ...overrides });
   const server = await startServer(config, createLogger(config.logLevel));
   const admin = new TenantAdmin(server.storage);
   const self: TestServer = {
     server,
+    backend,
     dataDir,
+    databaseUrl,
     admin,
     async api(method, path, { key, body, headers = {}, remoteAddress } = {}) {
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
@@ -72,7 +78,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     apply: (method, path, key, body) => self.api(method, path, { key, body, headers: { prefer: 'wait=10' } }),
     async close() {
       await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      await store.dispose();
     },
   };
   return self;

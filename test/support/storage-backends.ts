@@ -1,21 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import { openStorage } from '../../src/storage/open-storage.js';
 import type { Storage } from '../../src/storage/storage.js';
+import { type Backend, freshStoreEnv } from './test-db.js';
 
-/** Backends the contract suite can run over. */
-const KNOWN = ['sqlite'] as const;
-export type Backend = (typeof KNOWN)[number];
-
-/** `STORAGE_BACKENDS` (comma list; default `sqlite`). An unknown name is an error, not a silent skip. */
-export function selectedBackends(env = process.env.STORAGE_BACKENDS): Backend[] {
-  const names = (env ?? 'sqlite').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const name of names) {
-    if (!(KNOWN as readonly string[]).includes(name)) throw new Error(`STORAGE_BACKENDS names ${name}; known backends: ${KNOWN.join(', ')}`);
-  }
-  return names as Backend[];
-}
+export { selectedBackends, type Backend } from './test-db.js';
 
 export interface TestStore {
   storage: Storage;
@@ -26,25 +13,22 @@ export interface TestStore {
 
 /** A fresh, migrated store of that backend. */
 export async function openTestStore(backend: Backend): Promise<TestStore> {
-  switch (backend) {
-    case 'sqlite': {
-      const dataDir = mkdtempSync(join(tmpdir(), 'openprofiles-store-'));
-      const opened: Storage[] = [];
-      const open = () => {
-        const s = openSqliteStorage({ dataDir });
-        opened.push(s);
-        return s;
-      };
-      const storage = open();
-      await storage.migrate();
-      return {
-        storage,
-        reopen: open,
-        async dispose() {
-          for (const s of opened) await s.close();
-          rmSync(dataDir, { recursive: true, force: true });
-        },
-      };
-    }
-  }
+  const fresh = await freshStoreEnv(backend);
+  const location = { dataDir: fresh.dataDir, databaseUrl: fresh.env.PROFILES_DATABASE_URL || undefined, poolSize: 4 };
+  const opened: Storage[] = [];
+  const open = () => {
+    const s = openStorage(location);
+    opened.push(s);
+    return s;
+  };
+  const storage = open();
+  await storage.migrate();
+  return {
+    storage,
+    reopen: open,
+    async dispose() {
+      for (const s of opened) await s.close().catch(() => undefined);
+      await fresh.dispose();
+    },
+  };
 }

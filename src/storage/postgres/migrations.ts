@@ -1,0 +1,36 @@
+import type pg from 'pg';
+import type { MigrationReport } from '../storage.js';
+import initial from './migrations/0001-initial.js';
+
+/** Numbered, append-only migrations. Never edit a shipped one: add the next number. */
+const MIGRATIONS: Array<[number, string]> = [[1, initial]];
+
+/** Any constant: the advisory lock that lets one node migrate while the others wait. */
+const MIGRATION_LOCK = 0x0b9e_f11e;
+
+/** Applies pending migrations under an advisory lock, so several nodes may start at once. */
+export async function migrate(client: pg.PoolClient): Promise<MigrationReport> {
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+  try {
+    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at text NOT NULL)');
+    const applied: number[] = [];
+    for (const [version, sql] of MIGRATIONS) {
+      const { rowCount } = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [version]);
+      if (rowCount) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(sql);
+        await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, new Date().toISOString()]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+      applied.push(version);
+    }
+    const { rows } = await client.query<{ version: number }>('SELECT COALESCE(MAX(version), 0)::int AS version FROM schema_migrations');
+    return { applied, version: rows[0].version };
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+  }
+}

@@ -1,0 +1,230 @@
+import type pg from 'pg';
+import type { App, AttributeDefinition, AttributeType, Directory, NewAttributeDefinition, ProfileKey, Tenant, TenantSettings } from '../storage.js';
+import { ConflictError, NotFoundError } from '../storage.js';
+import type { Atomically, Queryable } from './postgres-storage.js';
+import { translatePostgresError } from './postgres-errors.js';
+
+interface TenantRow {
+  id: number;
+  name: string;
+  settings: string;
+  allow_list: string;
+  created_at: string;
+}
+interface KeyRow {
+  key_id: string;
+  tenant_id: number;
+  hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+interface AppRow {
+  appid: string;
+  tenant_id: number;
+  channel: string;
+  created_at: string;
+}
+interface AttributeRow {
+  id: number;
+  tenant_id: number;
+  scope: string;
+  name: string;
+  type: string;
+  max_length: number | null;
+  enum_values: string | null;
+}
+
+const toTenant = (r: TenantRow): Tenant => ({
+  id: r.id,
+  name: r.name,
+  settings: JSON.parse(r.settings),
+  allowList: JSON.parse(r.allow_list),
+  createdAt: r.created_at,
+});
+const toKey = (r: KeyRow): ProfileKey => ({ keyId: r.key_id, tenantId: r.tenant_id, hash: r.hash, createdAt: r.created_at, revokedAt: r.revoked_at });
+const toApp = (r: AppRow): App => ({ appid: r.appid, tenantId: r.tenant_id, channel: r.channel, createdAt: r.created_at });
+const toAttribute = (r: AttributeRow): AttributeDefinition => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  scope: r.scope,
+  name: r.name,
+  type: r.type as AttributeType,
+  ...(r.max_length !== null && { maxLength: r.max_length }),
+  ...(r.enum_values !== null && { values: JSON.parse(r.enum_values) }),
+});
+
+const BUMP = "UPDATE meta SET value = value + 1 WHERE key = 'config_version'";
+
+/** Runs `fn`; a uniqueness violation becomes a ConflictError saying `what` is taken. */
+async function unique<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const translated = translatePostgresError(err);
+    throw translated instanceof ConflictError ? new ConflictError(`${what} is already taken`) : translated;
+  }
+}
+
+async function requireTenant(c: Queryable, tenantId: number): Promise<Tenant> {
+  const { rows } = await c.query<TenantRow>('SELECT * FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
+  if (!rows[0]) throw new NotFoundError(`no tenant with id ${tenantId}`);
+  return toTenant(rows[0]);
+}
+
+async function define(c: Queryable, tenantId: number, scope: string, definitions: NewAttributeDefinition[]): Promise<number> {
+  if (definitions.length === 0) return 0;
+  const { rowCount } = await c.query(
+    `INSERT INTO attribute_definitions (tenant_id, scope, name, type, max_length, enum_values)
+     SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::int[], $6::text[])
+     ON CONFLICT (tenant_id, scope, name) DO NOTHING`,
+    [
+      tenantId,
+      scope,
+      definitions.map((d) => d.name),
+      definitions.map((d) => d.type),
+      definitions.map((d) => d.maxLength ?? null),
+      definitions.map((d) => (d.values ? JSON.stringify(d.values) : null)),
+    ],
+  );
+  return rowCount ?? 0;
+}
+
+/** Tenants, keys, apps and attribute definitions in PostgreSQL. Every change bumps `config_version`. */
+export class PostgresDirectory {
+  constructor(
+    private readonly pool: Queryable,
+    private readonly atomically: Atomically,
+  ) {}
+
+  async configVersion(): Promise<number> {
+    const { rows } = await this.pool.query<{ value: string }>("SELECT value FROM meta WHERE key = 'config_version'");
+    return Number(rows[0].value);
+  }
+
+  load(): Promise<Directory> {
+    return this.atomically(async (c) => {
+      await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const version = await c.query<{ value: string }>("SELECT value FROM meta WHERE key = 'config_version'");
+      const tenants = await c.query<TenantRow>('SELECT * FROM tenants ORDER BY id');
+      const keys = await c.query<KeyRow>('SELECT * FROM profile_keys WHERE revoked_at IS NULL');
+      const apps = await c.query<AppRow>('SELECT * FROM apps');
+      const attributes = await c.query<AttributeRow>('SELECT * FROM attribute_definitions ORDER BY id');
+      return {
+        version: Number(version.rows[0].value),
+        tenants: tenants.rows.map(toTenant),
+        keys: keys.rows.map(toKey),
+        apps: apps.rows.map(toApp),
+        attributes: attributes.rows.map(toAttribute),
+      };
+    });
+  }
+
+  createTenant(name: string, settings: TenantSettings, master: NewAttributeDefinition[]): Promise<Tenant> {
+    return this.atomically(async (c) => {
+      const { rows } = await unique(`the tenant name ${name}`, () =>
+        c.query<TenantRow>('INSERT INTO tenants (name, settings, created_at) VALUES ($1, $2, $3) RETURNING *', [
+          name,
+          JSON.stringify(settings),
+          new Date().toISOString(),
+        ]),
+      );
+      const tenant = toTenant(rows[0]);
+      await define(c, tenant.id, 'master', master);
+      await c.query(BUMP);
+      return tenant;
+    });
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    return (await this.pool.query<TenantRow>('SELECT * FROM tenants ORDER BY id')).rows.map(toTenant);
+  }
+
+  async getTenant(tenantId: number): Promise<Tenant | null> {
+    const { rows } = await this.pool.query<TenantRow>('SELECT * FROM tenants WHERE id = $1', [tenantId]);
+    return rows[0] ? toTenant(rows[0]) : null;
+  }
+
+  updateTenantSettings(tenantId: number, patch: Partial<TenantSettings>): Promise<Tenant> {
+    return this.atomically(async (c) => {
+      const tenant = await requireTenant(c, tenantId);
+      const settings = { ...tenant.settings, ...patch };
+      await c.query('UPDATE tenants SET settings = $1 WHERE id = $2', [JSON.stringify(settings), tenantId]);
+      await c.query(BUMP);
+      return { ...tenant, settings };
+    });
+  }
+
+  setAllowList(tenantId: number, entries: string[]): Promise<Tenant> {
+    return this.atomically(async (c) => {
+      const tenant = await requireTenant(c, tenantId);
+      await c.query('UPDATE tenants SET allow_list = $1 WHERE id = $2', [JSON.stringify(entries), tenantId]);
+      await c.query(BUMP);
+      return { ...tenant, allowList: entries };
+    });
+  }
+
+  createProfileKey(tenantId: number, keyId: string, hash: string): Promise<ProfileKey> {
+    return this.atomically(async (c) => {
+      await requireTenant(c, tenantId);
+      const { rows } = await c.query<KeyRow>('INSERT INTO profile_keys (key_id, tenant_id, hash, created_at) VALUES ($1, $2, $3, $4) RETURNING *', [
+        keyId,
+        tenantId,
+        hash,
+        new Date().toISOString(),
+      ]);
+      await c.query(BUMP);
+      return toKey(rows[0]);
+    });
+  }
+
+  async listProfileKeys(tenantId: number): Promise<ProfileKey[]> {
+    return (await this.pool.query<KeyRow>('SELECT * FROM profile_keys WHERE tenant_id = $1 ORDER BY created_at, key_id', [tenantId])).rows.map(toKey);
+  }
+
+  revokeProfileKey(tenantId: number, keyId: string): Promise<boolean> {
+    return this.atomically(async (c) => {
+      const { rowCount } = await c.query('UPDATE profile_keys SET revoked_at = $1 WHERE tenant_id = $2 AND key_id = $3 AND revoked_at IS NULL', [
+        new Date().toISOString(),
+        tenantId,
+        keyId,
+      ]);
+      if (rowCount) await c.query(BUMP);
+      return Boolean(rowCount);
+    });
+  }
+
+  createApp(tenantId: number, appid: string, channel: string, attributes: NewAttributeDefinition[]): Promise<App> {
+    return this.atomically(async (c) => {
+      await requireTenant(c, tenantId);
+      const { rows } = await unique(`the appid ${appid}`, () =>
+        c.query<AppRow>('INSERT INTO apps (appid, tenant_id, channel, created_at) VALUES ($1, $2, $3, $4) RETURNING *', [
+          appid,
+          tenantId,
+          channel,
+          new Date().toISOString(),
+        ]),
+      );
+      await define(c, tenantId, appid, attributes);
+      await c.query(BUMP);
+      return toApp(rows[0]);
+    });
+  }
+
+  async listApps(tenantId: number): Promise<App[]> {
+    return (await this.pool.query<AppRow>('SELECT * FROM apps WHERE tenant_id = $1 ORDER BY created_at, appid', [tenantId])).rows.map(toApp);
+  }
+
+  defineAttributes(tenantId: number, scope: string, definitions: NewAttributeDefinition[]): Promise<AttributeDefinition[]> {
+    return this.atomically(async (c) => {
+      await requireTenant(c, tenantId);
+      if ((await define(c, tenantId, scope, definitions)) > 0) await c.query(BUMP);
+      const { rows } = await c.query<AttributeRow>('SELECT * FROM attribute_definitions WHERE tenant_id = $1 AND scope = $2 AND name = ANY($3)', [
+        tenantId,
+        scope,
+        definitions.map((d) => d.name),
+      ]);
+      const byName = new Map(rows.map((r) => [r.name, toAttribute(r)]));
+      return definitions.map((d) => byName.get(d.name)!);
+    });
+  }
+}

@@ -1,0 +1,142 @@
+import type { AppProfileRow, MasterProfileRow, ProfileChanges, ProfileKeys, ProfileSnapshot } from '../storage.js';
+import type { Queryable } from './postgres-storage.js';
+
+interface MasterRecord {
+  tenant_id: number;
+  customer_id: string;
+  attributes: string;
+  created_at: string;
+  updated_at: string;
+}
+interface AppRecord extends MasterRecord {
+  appid: string;
+  device_id: string;
+  user_id: string | null;
+}
+
+const toMaster = (r: MasterRecord): MasterProfileRow => ({
+  tenantId: r.tenant_id,
+  customerId: r.customer_id,
+  attributes: JSON.parse(r.attributes),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+const toApp = (r: AppRecord): AppProfileRow => ({
+  tenantId: r.tenant_id,
+  appid: r.appid,
+  customerId: r.customer_id,
+  deviceId: r.device_id,
+  userId: r.user_id,
+  attributes: JSON.parse(r.attributes),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+
+const APP_ORDER = 'ORDER BY p.appid, p.customer_id, p.device_id';
+
+/** Profile reads and the batch writes of the apply step: arrays in, one statement per kind. */
+export class PostgresProfiles {
+  async masters(c: Queryable, tenantId: number, customerIds: string[]): Promise<MasterProfileRow[]> {
+    const { rows } = await c.query<MasterRecord>('SELECT * FROM master_profiles WHERE tenant_id = $1 AND customer_id = ANY($2::text[])', [tenantId, customerIds]);
+    return rows.map(toMaster);
+  }
+
+  async apps(c: Queryable, tenantId: number, appid: string, customerIds: string[]): Promise<AppProfileRow[]> {
+    const { rows } = await c.query<AppRecord>(
+      `SELECT * FROM app_profiles p WHERE tenant_id = $1 AND appid = $2 AND customer_id = ANY($3::text[]) ${APP_ORDER}`,
+      [tenantId, appid, customerIds],
+    );
+    return rows.map(toApp);
+  }
+
+  async appsByUserId(c: Queryable, tenantId: number, appid: string, userId: string): Promise<AppProfileRow[]> {
+    const { rows } = await c.query<AppRecord>(`SELECT * FROM app_profiles p WHERE tenant_id = $1 AND appid = $2 AND user_id = $3 ${APP_ORDER}`, [
+      tenantId,
+      appid,
+      userId,
+    ]);
+    return rows.map(toApp);
+  }
+
+  async appsOfCustomers(c: Queryable, tenantId: number, customerIds: string[]): Promise<AppProfileRow[]> {
+    const { rows } = await c.query<AppRecord>(`SELECT * FROM app_profiles p WHERE tenant_id = $1 AND customer_id = ANY($2::text[]) ${APP_ORDER}`, [
+      tenantId,
+      customerIds,
+    ]);
+    return rows.map(toApp);
+  }
+
+  /** Every row `keys` names, locked for the apply (FOR UPDATE), each once. */
+  async snapshot(c: Queryable, keys: ProfileKeys): Promise<ProfileSnapshot> {
+    const masters = await c.query<MasterRecord>(
+      `SELECT m.* FROM master_profiles m JOIN unnest($1::int[], $2::text[]) AS k (tenant_id, customer_id)
+         ON m.tenant_id = k.tenant_id AND m.customer_id = k.customer_id FOR UPDATE OF m`,
+      [keys.masters.map((k) => k.tenantId), keys.masters.map((k) => k.customerId)],
+    );
+    const apps = await c.query<AppRecord>(
+      `SELECT p.* FROM app_profiles p WHERE (p.tenant_id, p.appid, p.customer_id) IN (SELECT * FROM unnest($1::int[], $2::text[], $3::text[]))
+          OR (p.tenant_id, p.appid, p.user_id) IN (SELECT * FROM unnest($4::int[], $5::text[], $6::text[]))
+          OR (p.tenant_id, p.customer_id) IN (SELECT * FROM unnest($7::int[], $8::text[]))
+       FOR UPDATE`,
+      [
+        keys.appCustomers.map((k) => k.tenantId),
+        keys.appCustomers.map((k) => k.appid),
+        keys.appCustomers.map((k) => k.customerId),
+        keys.appUsers.map((k) => k.tenantId),
+        keys.appUsers.map((k) => k.appid),
+        keys.appUsers.map((k) => k.userId),
+        keys.customerApps.map((k) => k.tenantId),
+        keys.customerApps.map((k) => k.customerId),
+      ],
+    );
+    const seen = new Set<string>();
+    const unique = masters.rows.filter((r) => {
+      const k = JSON.stringify([r.tenant_id, r.customer_id]);
+      return !seen.has(k) && seen.add(k);
+    });
+    return { masters: unique.map(toMaster), apps: apps.rows.map(toApp) };
+  }
+
+  async write(c: Queryable, changes: ProfileChanges): Promise<void> {
+    const { masterDeletes: md, masterUpserts: mu, appDeletes: ad, appUpserts: au } = changes;
+    if (md.length) {
+      await c.query(
+        'DELETE FROM master_profiles m USING unnest($1::int[], $2::text[]) AS k (tenant_id, customer_id) WHERE m.tenant_id = k.tenant_id AND m.customer_id = k.customer_id',
+        [md.map((d) => d.tenantId), md.map((d) => d.customerId)],
+      );
+    }
+    if (mu.length) {
+      await c.query(
+        `INSERT INTO master_profiles (tenant_id, customer_id, attributes, created_at, updated_at)
+         SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+         ON CONFLICT (tenant_id, customer_id) DO UPDATE SET attributes = excluded.attributes, created_at = excluded.created_at, updated_at = excluded.updated_at`,
+        [mu.map((r) => r.tenantId), mu.map((r) => r.customerId), mu.map((r) => JSON.stringify(r.attributes)), mu.map((r) => r.createdAt), mu.map((r) => r.updatedAt)],
+      );
+    }
+    if (ad.length) {
+      await c.query(
+        `DELETE FROM app_profiles p USING unnest($1::int[], $2::text[], $3::text[], $4::text[]) AS k (tenant_id, appid, customer_id, device_id)
+         WHERE p.tenant_id = k.tenant_id AND p.appid = k.appid AND p.customer_id = k.customer_id AND p.device_id = k.device_id`,
+        [ad.map((d) => d.tenantId), ad.map((d) => d.appid), ad.map((d) => d.customerId), ad.map((d) => d.deviceId)],
+      );
+    }
+    if (au.length) {
+      await c.query(
+        `INSERT INTO app_profiles (tenant_id, appid, customer_id, device_id, user_id, attributes, created_at, updated_at)
+         SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[])
+         ON CONFLICT (tenant_id, appid, customer_id, device_id) DO UPDATE SET user_id = excluded.user_id, attributes = excluded.attributes,
+           created_at = excluded.created_at, updated_at = excluded.updated_at`,
+        [
+          au.map((r) => r.tenantId),
+          au.map((r) => r.appid),
+          au.map((r) => r.customerId),
+          au.map((r) => r.deviceId),
+          au.map((r) => r.userId),
+          au.map((r) => JSON.stringify(r.attributes)),
+          au.map((r) => r.createdAt),
+          au.map((r) => r.updatedAt),
+        ],
+      );
+    }
+  }
+}

@@ -1,0 +1,220 @@
+import { conflictKeysOf, schedule } from '../../domain/conflict-keys.js';
+import type {
+  ApplyReducer,
+  ClaimedWriteTransaction,
+  EnqueueResult,
+  KeysOf,
+  NewWriteTransaction,
+  QueueStats,
+  RecordResult,
+  WriteOperation,
+  WriteTransactionStatus,
+} from '../storage.js';
+import type { PostgresProfiles } from './postgres-profiles.js';
+import type { Atomically, Queryable } from './postgres-storage.js';
+
+/** Advisory locks (any constants): enqueues take one so that `seq` order is commit order; claims take the other. */
+const ENQUEUE_LOCK = 0x0b9e_0001;
+const CLAIM_LOCK = 0x0b9e_0002;
+export const QUEUE_CHANNEL = 'openprofiles_queue';
+
+interface QueueRow {
+  seq: string;
+  transid: string;
+  tenant_id: number;
+  operation: string;
+  appid: string | null;
+  records: string;
+  is_upsert: boolean;
+  is_cascade: boolean;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  accepted_at: string;
+}
+
+const toClaimed = (r: QueueRow): ClaimedWriteTransaction => ({
+  seq: Number(r.seq),
+  transid: r.transid,
+  tenantId: r.tenant_id,
+  operation: r.operation as WriteOperation,
+  appid: r.appid,
+  records: JSON.parse(r.records),
+  isUpsert: r.is_upsert,
+  isCascade: r.is_cascade,
+  idempotencyKey: r.idempotency_key,
+  requestHash: r.request_hash,
+  acceptedAt: Number(r.accepted_at),
+});
+
+/** How far past the first claimable write transaction a claim looks for ones that conflict with nothing. */
+const SCAN_FACTOR = 8;
+
+/**
+ * The write transaction queue in PostgreSQL. Several API nodes enqueue and several workers claim
+ * at once; per-customer order comes from `seq` being commit order (ENQUEUE_LOCK) and from the
+ * conflict-key scheduler at claim time (see docs/scaling.md).
+ */
+export class PostgresQueue {
+  constructor(
+    private readonly pool: Queryable,
+    private readonly atomically: Atomically,
+    private readonly profiles: PostgresProfiles,
+  ) {}
+
+  enqueue(batch: NewWriteTransaction[], windowMs: number): Promise<EnqueueResult[]> {
+    return this.atomically(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [ENQUEUE_LOCK]);
+      const results: EnqueueResult[] = new Array(batch.length);
+      const inserts: NewWriteTransaction[] = [];
+      const seenKeys = new Map<string, NewWriteTransaction>();
+      for (const [i, wt] of batch.entries()) {
+        if (wt.idempotencyKey === null) {
+          inserts.push(wt);
+          results[i] = { outcome: 'accepted', transid: wt.transid };
+          continue;
+        }
+        const sameBatch = seenKeys.get(`${wt.tenantId}/${wt.idempotencyKey}`);
+        const earlier = sameBatch
+          ? { transid: sameBatch.transid, request_hash: sameBatch.requestHash, accepted_at: String(sameBatch.acceptedAt) }
+          : (
+              await c.query<{ transid: string; request_hash: string | null; accepted_at: string }>(
+                'SELECT transid, request_hash, accepted_at FROM write_transactions WHERE tenant_id = $1 AND idempotency_key = $2',
+                [wt.tenantId, wt.idempotencyKey],
+              )
+            ).rows[0];
+        if (earlier && Number(earlier.accepted_at) >= wt.acceptedAt - windowMs) {
+          results[i] = { outcome: earlier.request_hash === wt.requestHash ? 'replayed' : 'conflict', transid: earlier.transid };
+          continue;
+        }
+        if (earlier) {
+          await c.query('UPDATE write_transactions SET idempotency_key = NULL WHERE tenant_id = $1 AND idempotency_key = $2', [wt.tenantId, wt.idempotencyKey]);
+        }
+        seenKeys.set(`${wt.tenantId}/${wt.idempotencyKey}`, wt);
+        inserts.push(wt);
+        results[i] = { outcome: 'accepted', transid: wt.transid };
+      }
+      if (inserts.length) {
+        const keys = inserts.map(conflictKeysOf);
+        // Arrays of arrays do not pass through unnest, so each key list travels as JSON text.
+        await c.query(
+          `INSERT INTO write_transactions (transid, tenant_id, operation, appid, records, is_upsert, is_cascade, total_count,
+             exclusive_keys, shared_keys, idempotency_key, request_hash, accepted_at)
+           SELECT t, tenant, op, app, recs, ups, cas, n,
+             ARRAY(SELECT json_array_elements_text(ek::json)), ARRAY(SELECT json_array_elements_text(sk::json)), ik, rh, at
+           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::boolean[], $8::int[],
+                       $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
+             WITH ORDINALITY AS v (t, tenant, op, app, recs, ups, cas, n, ek, sk, ik, rh, at, ord)
+           ORDER BY ord`,
+          [
+            inserts.map((w) => w.transid),
+            inserts.map((w) => w.tenantId),
+            inserts.map((w) => w.operation),
+            inserts.map((w) => w.appid),
+            inserts.map((w) => JSON.stringify(w.records)),
+            inserts.map((w) => w.isUpsert),
+            inserts.map((w) => w.isCascade),
+            inserts.map((w) => w.records.length),
+            keys.map((k) => JSON.stringify(k.exclusive)),
+            keys.map((k) => JSON.stringify(k.shared)),
+            inserts.map((w) => w.idempotencyKey),
+            inserts.map((w) => w.requestHash),
+            inserts.map((w) => w.acceptedAt),
+          ],
+        );
+        await c.query(`NOTIFY ${QUEUE_CHANNEL}`);
+      }
+      return results;
+    });
+  }
+
+  claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedWriteTransaction[]> {
+    return this.atomically(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
+      const now = Date.now();
+      type KeyRow = { seq: string; exclusive_keys: string[]; shared_keys: string[] };
+      const inFlight = await c.query<KeyRow>(
+        "SELECT seq, exclusive_keys, shared_keys FROM write_transactions WHERE state = 'processing' AND lease_until >= $1 AND claimed_by <> $2",
+        [now, workerId],
+      );
+      const candidates = await c.query<KeyRow>(
+        `SELECT seq, exclusive_keys, shared_keys FROM write_transactions
+         WHERE state = 'queued' OR (state = 'processing' AND (lease_until < $1 OR claimed_by = $3)) ORDER BY seq LIMIT $2`,
+        [now, limit * SCAN_FACTOR, workerId],
+      );
+      const asSchedulable = (r: KeyRow) => ({ seq: Number(r.seq), keys: { exclusive: r.exclusive_keys, shared: r.shared_keys } });
+      const chosen = schedule(inFlight.rows.map(asSchedulable), candidates.rows.map(asSchedulable), limit);
+      if (chosen.length === 0) return [];
+      const { rows } = await c.query<QueueRow>(
+        `UPDATE write_transactions SET state = 'processing', claimed_by = $1, lease_until = $2
+         WHERE seq = ANY($3::bigint[]) AND (state = 'queued' OR (state = 'processing' AND (lease_until < $4 OR claimed_by = $1)))
+         RETURNING seq, transid, tenant_id, operation, appid, records, is_upsert, is_cascade, idempotency_key, request_hash, accepted_at`,
+        [workerId, now + leaseMs, chosen.map((x) => x.seq), now],
+      );
+      return rows.map(toClaimed).sort((a, b) => a.seq - b.seq);
+    });
+  }
+
+  apply(workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer): Promise<string[]> {
+    return this.atomically(async (c) => {
+      const { rows } = await c.query<{ seq: string }>(
+        "SELECT seq FROM write_transactions WHERE seq = ANY($1::bigint[]) AND state = 'processing' AND claimed_by = $2 FOR UPDATE",
+        [batch.map((wt) => wt.seq), workerId],
+      );
+      const held = new Set(rows.map((r) => Number(r.seq)));
+      const kept = batch.filter((wt) => held.has(wt.seq));
+      if (kept.length === 0) return [];
+      const now = Date.now();
+      const { changes, results } = reduce(kept, await this.profiles.snapshot(c, keysOf(kept)), now);
+      await this.profiles.write(c, changes);
+      const own = kept.map((wt): RecordResult[] => results.get(wt.transid) ?? []);
+      await c.query(
+        `UPDATE write_transactions w SET state = 'done', results = v.results, success_count = v.ok, failure_count = v.failed,
+           finished_at = $5, claimed_by = NULL, lease_until = NULL, records = '[]'
+         FROM unnest($1::bigint[], $2::text[], $3::int[], $4::int[]) AS v (seq, results, ok, failed) WHERE w.seq = v.seq`,
+        [
+          kept.map((wt) => wt.seq),
+          own.map((r) => JSON.stringify(r)),
+          own.map((r) => r.filter((x) => x.code === '1000').length),
+          own.map((r) => r.filter((x) => x.code !== '1000').length),
+          now,
+        ],
+      );
+      return kept.map((wt) => wt.transid);
+    });
+  }
+
+  async getStatus(tenantId: number, transid: string): Promise<WriteTransactionStatus | null> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(transid)) return null;
+    const { rows } = await this.pool.query<{ transid: string; state: string; total_count: number; results: string | null; accepted_at: string; finished_at: string | null }>(
+      'SELECT transid, state, total_count, results, accepted_at, finished_at FROM write_transactions WHERE tenant_id = $1 AND transid = $2',
+      [tenantId, transid],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      transid: r.transid,
+      state: r.state as WriteTransactionStatus['state'],
+      totalCount: r.total_count,
+      results: r.results === null ? null : JSON.parse(r.results),
+      acceptedAt: Number(r.accepted_at),
+      finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+    };
+  }
+
+  async queueStats(): Promise<QueueStats> {
+    const { rows } = await this.pool.query<{ depth: string; records: string | null; oldest: string | null }>(
+      "SELECT COUNT(*) AS depth, SUM(total_count) AS records, MIN(accepted_at) AS oldest FROM write_transactions WHERE state <> 'done'",
+    );
+    const r = rows[0];
+    return { depth: Number(r.depth), depthRecords: Number(r.records ?? 0), oldestAcceptedAt: r.oldest === null ? null : Number(r.oldest) };
+  }
+
+  async purgeFinished(tenantId: number, before: number, limit: number): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      `DELETE FROM write_transactions WHERE seq IN (
+         SELECT seq FROM write_transactions WHERE tenant_id = $1 AND state = 'done' AND finished_at < $2 LIMIT $3)`,
+      [tenantId, before, limit],
+    );
+    return rowCount ?? 0;
+  }
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { conflictKeysOf, schedule } from '../../src/domain/conflict-keys.js';
+import type { NewWriteTransaction } from '../../src/storage/storage.js';
+
+const base: NewWriteTransaction = {
+  transid: 't',
+  tenantId: 1,
+  operation: 'updateProfile',
+  appid: null,
+  records: [],
+  isUpsert: false,
+  isCascade: false,
+  idempotencyKey: null,
+  requestHash: null,
+  acceptedAt: 0,
+};
+const item = (seq: number, exclusive: string[], shared: string[] = []) => ({ seq, keys: { exclusive, shared } });
+
+describe('conflictKeysOf', () => {
+  it('keys master and app writes by customer, so both serialise per customer', () => {
+    const master = conflictKeysOf({ ...base, records: [{ customerId: 'c' }, { customerId: 'c' }] });
+    const app = conflictKeysOf({ ...base, operation: 'updateAppProfile', appid: 'a1', records: [{ customerId: 'c' }] });
+    expect(master.exclusive).toEqual(app.exclusive);
+    expect(app.shared).toHaveLength(1);
+  });
+
+  it('takes the whole app exclusively for writes that find profiles by userId', () => {
+    const byUser = conflictKeysOf({ ...base, operation: 'deleteAppProfile', appid: 'a1', records: [{ userId: 'u' }] });
+    const device = conflictKeysOf({ ...base, operation: 'deleteDevice', appid: 'a1', records: [{ customerId: 'c', deviceId: 'd' }] });
+    const app = conflictKeysOf({ ...base, operation: 'updateAppProfile', appid: 'a1', records: [{ customerId: 'x' }] });
+    expect(byUser.exclusive).toEqual(app.shared);
+    expect(device.exclusive).toEqual(app.shared);
+  });
+});
+
+describe('schedule', () => {
+  it('takes independent candidates in order up to the limit', () => {
+    expect(schedule([], [item(1, ['a']), item(2, ['b']), item(3, ['c'])], 2).map((c) => c.seq)).toEqual([1, 2]);
+  });
+
+  it('skips candidates that conflict with work in flight, and everything after them on the same key', () => {
+    const chosen = schedule([item(1, ['a'])], [item(2, ['a']), item(3, ['b']), item(4, ['a', 'c']), item(5, ['c'])], 10);
+    expect(chosen.map((c) => c.seq)).toEqual([3]);
+  });
+
+  it('lets shared keys run together but not past an exclusive holder', () => {
+    expect(schedule([item(1, ['x'], ['app'])], [item(2, ['y'], ['app'])], 10).map((c) => c.seq)).toEqual([2]);
+    expect(schedule([item(1, ['app'])], [item(2, ['y'], ['app'])], 10)).toEqual([]);
+    expect(schedule([item(1, ['y'], ['app'])], [item(2, ['app']), item(3, ['z'], ['app'])], 10).map((c) => c.seq)).toEqual([]);
+  });
+});
