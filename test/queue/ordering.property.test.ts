@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applySequentially, requestFor, type ModelOp } from '../support/profile-model.js';
 import { startTestServer, type TestServer, type TestTenant } from '../support/server.js';
 
 /**
@@ -7,10 +8,6 @@ import { startTestServer, type TestServer, type TestTenant } from '../support/se
  * requests that are accepted while the worker applies: the final state and every per-record result
  * equal applying the writes one by one in acceptance order.
  */
-type Op =
-  | { kind: 'create' | 'update'; customerId: string; attributes: Record<string, string | null> }
-  | { kind: 'delete'; customerId: string };
-
 const CUSTOMERS = ['hot-a', 'hot-b', 'hot-c'];
 const customer = fc.constantFrom(...CUSTOMERS);
 const attributes = fc.dictionary(fc.constantFrom('name', 'email', 'msisdn'), fc.option(fc.constantFrom('v1', 'v2', 'v3'), { nil: null }), {
@@ -32,31 +29,6 @@ const VALID: Record<string, Record<string, string>> = {
 const realise = (attrs: Record<string, string | null>) =>
   Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, v === null ? null : VALID[k][v]]));
 
-/** Sequential application: the model the service must match. */
-function model(requests: Op[][]): { state: Map<string, Record<string, string>>; codes: string[][] } {
-  const state = new Map<string, Record<string, string>>();
-  const codes = requests.map((ops) =>
-    ops.map((o) => {
-      const current = state.get(o.customerId);
-      if (o.kind === 'delete') {
-        if (!current) return '7203';
-        state.delete(o.customerId);
-        return '1000';
-      }
-      if (o.kind === 'create' && current) return '7015';
-      if (o.kind === 'update' && !current) return '7014';
-      const next = { ...(current ?? {}) };
-      for (const [k, v] of Object.entries(realise(o.attributes))) {
-        if (v === null) delete next[k];
-        else next[k] = v;
-      }
-      state.set(o.customerId, next);
-      return '1000';
-    }),
-  );
-  return { state, codes };
-}
-
 describe('ordering: one customer, many requests', () => {
   let t: TestServer;
   beforeAll(async () => {
@@ -70,19 +42,14 @@ describe('ordering: one customer, many requests', () => {
       fc.asyncProperty(fc.array(request, { minLength: 1, maxLength: 25 }), async (requests) => {
         const tenant: TestTenant = await t.tenant([]);
         const transids: string[] = [];
-        for (const ops of requests) {
-          const kind = ops[0].kind;
-          const res =
-            kind === 'delete'
-              ? await t.api('DELETE', `/customerprofile?${ops.map((o) => `customerId=${o.customerId}`).join('&')}`, { key: tenant.key })
-              : await t.api(kind === 'create' ? 'POST' : 'PUT', '/customerprofile', {
-                  key: tenant.key,
-                  body: { Records: ops.map((o) => ({ customerId: o.customerId, Attributes: realise((o as { attributes: Record<string, string | null> }).attributes) })) },
-                });
+        const realised: ModelOp[][] = requests.map((ops) => ops.map((o) => ('attributes' in o ? { ...o, attributes: realise(o.attributes) } : o)));
+        for (const ops of realised) {
+          const { method, path, body } = requestFor(ops);
+          const res = await t.api(method, path, { key: tenant.key, body });
           expect(res.status, JSON.stringify(res.body)).toBe(202);
           transids.push(res.body.response.transid);
         }
-        const expected = model(requests);
+        const expected = applySequentially(realised);
         const codes: string[][] = [];
         for (const transid of transids) {
           const st = await t.api('GET', `/profile/status/${transid}`, { key: tenant.key });

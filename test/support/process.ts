@@ -55,7 +55,16 @@ export interface ServerProcess {
 /** Starts `openprofiles serve` as a real process and waits until it serves. */
 export async function spawnServer(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--host', '127.0.0.1', ...args], {
+  return spawnCli(['serve', '--port', String(port), '--host', '127.0.0.1', ...args], env, 'OpenProfiles is serving', `https://127.0.0.1:${port}`);
+}
+
+/** Starts `openprofiles worker` as a real process and waits until its workers run. */
+export function spawnWorker(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
+  return spawnCli(['worker', ...args], env, 'OpenProfiles workers are running', '');
+}
+
+async function spawnCli(args: string[], env: Record<string, string>, readyLine: string, url: string): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, PROFILES_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -64,16 +73,16 @@ export async function spawnServer(env: Record<string, string>, args: string[] = 
   await new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('OpenProfiles is serving')) resolve();
+      if (out.includes(readyLine)) resolve();
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`server exited with ${code} before serving:\n${out}`)));
-    setTimeout(() => reject(new Error(`server did not start within 30 s:\n${out}`)), 30_000).unref();
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code} before it was ready:\n${out}`)));
+    setTimeout(() => reject(new Error(`${args[0]} was not ready within 30 s:\n${out}`)), 30_000).unref();
   });
   return {
     child,
-    url: `https://127.0.0.1:${port}`,
+    url,
     output: () => out,
     async stop() {
       child.kill('SIGTERM');
