@@ -15,8 +15,7 @@ import { migrate } from './migrations.js';
 import { SqliteDirectory } from './sqlite-directory.js';
 import { translated, translateSqliteError } from './sqlite-errors.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
-import { SqliteQueue } from './sqlite-queue.js';
-import { WorkerLock } from './worker-lock.js';
+import { SqliteQueue, WorkerLock } from './sqlite-queue.js';
 
 export interface SqliteOptions {
   dataDir: string;
