@@ -18,6 +18,8 @@ describe('crash: kill -9 under write load', () => {
 
   it('loses no answered write and half-applies no unanswered one', async () => {
     const tenant = (await runCli(['tenant', 'create', 'crash', '--json'], env)).json;
+    // The load is not about the rate limit.
+    await runCli(['tenant', 'update', String(tenant.id), '--rate-limit', '1000000', '--json'], env);
     let server = await spawnServer(env);
     const LOOPS = 8;
     /** Per loop: answered creates (transid → ids), the in-flight request, and the last answered counter. */

@@ -39,6 +39,7 @@ describe.runIf(selectedBackends().includes('postgres'))('scale-out on PostgreSQL
     // A short lease, so that claims of killed workers come back quickly.
     env = { ...store.env, PROFILES_WORKER_LEASE_MS: '1500' };
     tenant = (await runCli(['tenant', 'create', 'scale', '--json'], env)).json;
+    await runCli(['tenant', 'update', String(tenant.id), '--rate-limit', '1000000', '--json'], env);
     apis = [await spawnServer(env, ['--no-worker']), await spawnServer(env, ['--no-worker'])];
     workers = await Promise.all(Array.from({ length: 4 }, () => spawnWorker(env, ['--concurrency', '1'])));
   }, 60_000);
