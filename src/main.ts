@@ -13,10 +13,9 @@ import { GroupCommitter } from './queue/group-commit.js';
 import { QueueMonitor } from './queue/queue-monitor.js';
 import { scheduleRetention } from './queue/retention.js';
 import { StatusReader } from './queue/status.js';
-import { WorkerPool } from './queue/worker-pool.js';
+import { WorkerPool, type WorkerPoolOptions } from './queue/worker-pool.js';
 import { describeStore, openStorage, type StoreLocation } from './storage/open-storage.js';
 import type { Storage } from './storage/storage.js';
-import type { WorkerPoolOptions } from './queue/worker-pool.js';
 
 /** Idempotency keys name their first request for 24 h (contract §8). */
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;

@@ -55,6 +55,10 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
     return503OnClosing: true,
+    // Longer than any id the API takes (128), so our own checks answer with the precise reason.
+    routerOptions: { maxParamLength: 512 },
+    // Router errors (a path parameter over that, a malformed URL) get vendor codes too.
+    frameworkErrors: (err, request, reply) => answerError(err, request, reply),
     ...(options.https && { https: { ...options.https, minVersion: 'TLSv1.2' as const } }),
   };
   const app = Fastify(serverOptions) as unknown as FastifyInstance;
@@ -122,6 +126,8 @@ function answerError(err: FastifyError | ApiError | Error, request: FastifyReque
   } else {
     const code = (err as FastifyError).code;
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') apiError = new ApiError('7012', err.message, [], 413);
+    else if (code === 'FST_ERR_MAX_PARAM_LENGTH') apiError = new ApiError('7011', 'A path parameter is longer than any id the API accepts (128 characters)');
+    else if (code === 'FST_ERR_BAD_URL') apiError = new ApiError('7003', 'The URL is malformed');
     else if (code?.startsWith('FST_ERR_CTP_')) apiError = new ApiError('7000', err.message);
     else {
       request.log.error({ err }, 'internal error');
