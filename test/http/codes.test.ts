@@ -1,28 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Answer, startTestServer, type TestServer, type TestTenant } from '../support/server.js';
+import { type Answer, queryStore, startTestServer, type TestServer, type TestTenant } from '../support/server.js';
 
 const codeOf = (a: Answer) => a.body?.response?.code ?? a.body?.code;
 const expectCode = (a: Answer, code: string, status: number) => {
   expect({ code: codeOf(a), status: a.status }, JSON.stringify(a.body)).toEqual({ code, status });
 };
 /** Writes invalid JSON into a stored master profile, directly in the backend's store. */
-async function corruptMasterRow(t: TestServer, customerId: string): Promise<void> {
-  const sql = "UPDATE master_profiles SET attributes = '{not json' WHERE customer_id = $1";
-  if (t.backend === 'postgres') {
-    const client = new pg.Client({ connectionString: t.databaseUrl });
-    await client.connect();
-    await client.query(sql, [customerId]);
-    await client.end();
-  } else {
-    const db = new Database(join(t.dataDir, 'openprofiles.db'));
-    db.prepare(sql.replace('$1', '?')).run(customerId);
-    db.close();
-  }
-}
+const corruptMasterRow = (t: TestServer, customerId: string) =>
+  queryStore(t, "UPDATE master_profiles SET attributes = '{not json' WHERE customer_id = $1", [customerId]);
 
 const one = (customerId: string, Attributes: Record<string, unknown>) => ({ Records: [{ customerId, Attributes }] });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Answer, startTestServer, type TestServer, type TestTenant } from '../support/server.js';
+import { createHash } from 'node:crypto';
+import { type Answer, queryStore, startTestServer, type TestServer, type TestTenant } from '../support/server.js';
 
 /**
  * The shared security pack: every Profile API route, called without a key, with a wrong key, a
@@ -110,6 +111,16 @@ describe('security pack over every route', () => {
       });
     });
   }
+
+  it('stores keys only as SHA-256 hashes: no stored value holds a key', async () => {
+    const rows = await queryStore(t, 'SELECT * FROM profile_keys');
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    const stored = JSON.stringify(rows);
+    for (const key of [owner.key, other.key, revokedKey]) {
+      expect(stored).not.toContain(key);
+      expect(stored).toContain(createHash('sha256').update(key).digest('hex'));
+    }
+  });
 
   it("leaves the owner's profiles exactly as they were", async () => {
     expect(await snapshot()).toEqual(before);

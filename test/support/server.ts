@@ -1,3 +1,6 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { TenantAdmin } from '../../src/domain/tenant-admin.js';
 import { createLogger, type Server, startServer } from '../../src/main.js';
@@ -31,6 +34,29 @@ export interface TestServer {
   /** Sends a write and waits for its final status (Prefer: wait). */
   apply(method: string, path: string, key: string, body?: unknown): Promise<Answer>;
   close(): Promise<void>;
+}
+
+/**
+ * Runs one SQL statement directly on a test server's store, behind the server's back: for tests
+ * that inspect what is stored (key hashes) or damage it. `$1`-style parameters on both backends.
+ */
+export async function queryStore(t: TestServer, sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
+  if (t.backend === 'postgres') {
+    const client = new pg.Client({ connectionString: t.databaseUrl });
+    await client.connect();
+    try {
+      return (await client.query(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new Database(join(t.dataDir, 'openprofiles.db'));
+  try {
+    const statement = db.prepare(sql.replace(/\$\d+/g, '?'));
+    return statement.reader ? (statement.all(...params) as Array<Record<string, unknown>>) : (statement.run(...params), []);
+  } finally {
+    db.close();
+  }
 }
 
 let counter = 0;
