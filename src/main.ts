@@ -44,7 +44,8 @@ export const storeLocation = (config: Config, logger?: Logger): StoreLocation =>
   dataDir: config.dataDir,
   databaseUrl: config.databaseUrl || undefined,
   poolSize: config.databasePoolSize,
-  onBackgroundError: logger && ((err) => logger.warn({ err }, 'store connection error')),
+  // The message only: driver errors can carry the whole connection object.
+  onBackgroundError: logger && ((err) => logger.warn({ error: String((err as Error)?.message ?? err) }, 'store connection error')),
 });
 
 async function openMigratedStore(config: Config, logger: Logger): Promise<Storage> {

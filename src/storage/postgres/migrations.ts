@@ -1,9 +1,13 @@
 import type pg from 'pg';
 import type { MigrationReport } from '../storage.js';
 import initial from './migrations/0001-initial.js';
+import queueVacuum from './migrations/0002-queue-vacuum.js';
 
 /** Numbered, append-only migrations. Never edit a shipped one: add the next number. */
-const MIGRATIONS: Array<[number, string]> = [[1, initial]];
+const MIGRATIONS: Array<[number, string]> = [
+  [1, initial],
+  [2, queueVacuum],
+];
 
 /** Any constant: the advisory lock that lets one node migrate while the others wait. */
 const MIGRATION_LOCK = 0x0b9e_f11e;

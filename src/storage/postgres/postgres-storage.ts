@@ -50,8 +50,26 @@ export class PostgresStorage implements Storage {
     this.queue = new PostgresQueue(this.pool, this.atomically, this.profiles);
   }
 
-  private readonly atomically: Atomically = async (fn) => {
+  /**
+   * A pool client, with an error listener while it is checked out: a connection that dies between
+   * queries emits 'error', which would otherwise crash the process. The next query on it fails
+   * and is translated as usual.
+   */
+  private async checkout(): Promise<{ client: pg.PoolClient; release(isBroken?: boolean): void }> {
     const client = await this.pool.connect();
+    const onError = (err: Error) => this.options.onBackgroundError?.(err);
+    client.on('error', onError);
+    return {
+      client,
+      release: (isBroken = false) => {
+        client.off('error', onError);
+        client.release(isBroken);
+      },
+    };
+  }
+
+  private readonly atomically: Atomically = async (fn) => {
+    const { client, release } = await this.checkout();
     let isBroken = false;
     try {
       await client.query('BEGIN');
@@ -66,7 +84,7 @@ export class PostgresStorage implements Storage {
       }
       throw err;
     } finally {
-      client.release(isBroken);
+      release(isBroken);
     }
   };
 
@@ -80,11 +98,11 @@ export class PostgresStorage implements Storage {
 
   async migrate() {
     return this.run(async () => {
-      const client = await this.pool.connect();
+      const { client, release } = await this.checkout();
       try {
         return await migrate(client);
       } finally {
-        client.release();
+        release();
       }
     });
   }
