@@ -4,6 +4,8 @@
 // every API node, then a wait until the queue is drained.
 //
 //   node bench/scale-out.mjs --apis 2 --workers 4 [--seconds 20] [--clients 16]
+//   node bench/scale-out.mjs --seconds 120 --retention-seconds 10 --records-per-second 8000
+//       retention under a constant load the workers keep up with: the table size over time
 //
 // Prints accepted records/s (during the load) and end-to-end records/s (first accept to last
 // applied), with the largest queue depth seen. Needs `npm run build` and PostgreSQL at
@@ -25,12 +27,17 @@ const { values: opts } = parseArgs({
     workers: { type: 'string', default: '1' },
     seconds: { type: 'string', default: '20' },
     clients: { type: 'string', default: '16' },
+    'retention-seconds': { type: 'string' },
+    'records-per-second': { type: 'string' },
   },
 });
 const APIS = Number(opts.apis);
 const WORKERS = Number(opts.workers);
 const SECONDS = Number(opts.seconds);
 const CLIENTS = Number(opts.clients);
+/** Target load; unpaced (as fast as the clients go) without it. */
+const PACE_RPS = opts['records-per-second'] === undefined ? null : Number(opts['records-per-second']) / 100;
+const RETENTION_S = opts['retention-seconds'] === undefined ? null : Number(opts['retention-seconds']);
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const BASE_URL = process.env.PROFILES_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -41,11 +48,19 @@ await admin.query(`CREATE DATABASE ${dbName}`);
 await admin.end();
 const dbUrl = Object.assign(new URL(BASE_URL), { pathname: `/${dbName}` }).toString();
 const dataDir = mkdtempSync(join(tmpdir(), 'openprofiles-bench-'));
-const env = { ...process.env, PROFILES_DATABASE_URL: dbUrl, PROFILES_DATA_DIR: dataDir, PROFILES_DEMO: 'false', PROFILES_LOG_LEVEL: 'info' };
+const env = {
+  ...process.env,
+  PROFILES_DATABASE_URL: dbUrl,
+  PROFILES_DATA_DIR: dataDir,
+  PROFILES_DEMO: 'false',
+  PROFILES_LOG_LEVEL: 'info',
+  ...(RETENTION_S !== null && { PROFILES_RETENTION_SWEEP_MS: '1000' }),
+};
 const cli = (...args) => JSON.parse(execFileSync(process.execPath, [CLI, ...args, '--json'], { env }).toString().trim().split('\n').at(-1));
 
 const tenant = cli('tenant', 'create', 'bench');
 cli('tenant', 'update', String(tenant.id), '--rate-limit', '1000000', '--upsert-on-update', 'true');
+if (RETENTION_S !== null) cli('tenant', 'update', String(tenant.id), '--retention-days', String(RETENTION_S / 86_400));
 const { appid } = cli('app', 'create', String(tenant.id), '--channel', 'rt');
 
 const freePort = () =>
@@ -102,10 +117,26 @@ let maxDepth = 0;
 let accepted = 0;
 const started = Date.now();
 const deadline = started + SECONDS * 1000;
+const sizes = [];
+const tableSize = async () =>
+  (
+    await db.query(
+      "SELECT pg_total_relation_size('write_transactions') AS bytes, (SELECT COUNT(*) FROM write_transactions) AS rows",
+    )
+  ).rows[0];
 const sampler = setInterval(async () => (maxDepth = Math.max(maxDepth, await depth())), 500);
+const sizeSampler =
+  RETENTION_S === null
+    ? null
+    : setInterval(async () => {
+        const { bytes, rows } = await tableSize();
+        sizes.push({ second: Math.round((Date.now() - started) / 1000), rows: Number(rows), megabytes: Number((bytes / 1048576).toFixed(1)) });
+      }, 10_000);
 await Promise.all(
   Array.from({ length: CLIENTS }, async (_, c) => {
     for (let i = 0; Date.now() < deadline; i++) {
+      // Paced clients send request i at its slot in the schedule, so the total rate is PACE_RPS.
+      if (PACE_RPS) await new Promise((r) => setTimeout(r, Math.max(0, started + ((i * CLIENTS + c) * 1000) / PACE_RPS - Date.now())));
       const status = await put(urls[(c + i) % urls.length], body());
       if (status === 202) accepted += 100;
       else if (status !== 429 && status !== 503) throw new Error(`HTTP ${status}`);
@@ -116,7 +147,9 @@ const loadSeconds = (Date.now() - started) / 1000;
 while ((await depth()) > 0) await new Promise((r) => setTimeout(r, 100));
 const totalSeconds = (Date.now() - started) / 1000;
 clearInterval(sampler);
-const applied = Number((await db.query("SELECT COALESCE(SUM(total_count), 0) AS n FROM write_transactions WHERE state = 'done'")).rows[0].n);
+if (sizeSampler) clearInterval(sizeSampler);
+// With retention on, purged rows are gone: count what was accepted (the queue is drained, so all of it was applied).
+const applied = RETENTION_S === null ? Number((await db.query("SELECT COALESCE(SUM(total_count), 0) AS n FROM write_transactions WHERE state = 'done'")).rows[0].n) : accepted;
 await db.end();
 
 const row = {
@@ -130,6 +163,7 @@ const row = {
   drainSeconds: Number((totalSeconds - loadSeconds).toFixed(1)),
   maxQueueDepthRecords: maxDepth,
 };
+if (sizes.length) console.table(sizes);
 console.table([row]);
 console.log(JSON.stringify(row));
 

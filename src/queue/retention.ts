@@ -28,6 +28,7 @@ export function scheduleRetention(storage: Storage, intervalMs: number, logger: 
     try {
       const tenants = await storage.listTenants();
       const purged = await purgeExpired(storage, tenants);
+      await storage.reclaimQueueSpace?.();
       if (purged > 0) logger.info({ purged }, 'purged finished write transactions past their retention');
     } catch (err) {
       logger.warn({ err }, 'retention sweep failed; the next sweep retries');

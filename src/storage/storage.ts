@@ -382,6 +382,12 @@ export interface Storage {
   purgeWriteTransactions(tenantId: number, before: number, limit: number): Promise<number>;
 
   /**
+   * Makes the space of purged and superseded queue rows reusable, where the engine needs telling
+   * (PostgreSQL: VACUUM, whether or not autovacuum runs). Called after each retention sweep.
+   */
+  reclaimQueueSpace?(): Promise<void>;
+
+  /**
    * Calls `onWork` whenever write transactions are enqueued, from any process; present when
    * `capabilities.canNotifyWorkers`. Resolves to a function that stops listening.
    */

@@ -134,6 +134,8 @@ export class PostgresStorage implements Storage {
   getWriteTransactionStatus = (tenantId: number, transid: string) => this.run(() => this.queue.getStatus(tenantId, transid));
   queueStats = () => this.run(() => this.queue.queueStats());
   purgeWriteTransactions = (tenantId: number, before: number, limit: number) => this.run(() => this.queue.purgeFinished(tenantId, before, limit));
+  /** VACUUM cannot run in a database transaction: it goes straight to the pool. */
+  reclaimQueueSpace = () => this.run(async () => void (await this.pool.query('VACUUM (ANALYZE) write_transactions')));
 
   getMasterProfiles = (tenantId: number, customerIds: string[]) => this.run(() => this.profiles.masters(this.pool, tenantId, customerIds));
   getAppProfiles = (tenantId: number, appid: string, customerIds: string[]) => this.run(() => this.profiles.apps(this.pool, tenantId, appid, customerIds));
