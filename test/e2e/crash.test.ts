@@ -15,7 +15,9 @@ describe('crash: kill -9 under write load', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     store = await freshStoreEnv();
-    env = store.env;
+    // On PostgreSQL a dead worker's claim is taken back when its lease runs out (the visibility
+    // timeout, 30 s by default); a short one keeps this test short. SQLite takes it back at once.
+    env = { ...store.env, PROFILES_WORKER_LEASE_MS: '2000' };
   });
   afterAll(() => store.dispose());
 
