@@ -1,36 +1,6 @@
+import { type AppRecord, type MasterRecord, toAppProfile as toApp, toMaster } from '../rows.js';
 import type { AppProfileRow, MasterProfileRow, ProfileChanges, ProfileKeys, ProfileSnapshot } from '../storage.js';
 import type { Queryable } from './postgres-storage.js';
-
-interface MasterRecord {
-  tenant_id: number;
-  customer_id: string;
-  attributes: string;
-  created_at: string;
-  updated_at: string;
-}
-interface AppRecord extends MasterRecord {
-  appid: string;
-  device_id: string;
-  user_id: string | null;
-}
-
-const toMaster = (r: MasterRecord): MasterProfileRow => ({
-  tenantId: r.tenant_id,
-  customerId: r.customer_id,
-  attributes: JSON.parse(r.attributes),
-  createdAt: Number(r.created_at),
-  updatedAt: Number(r.updated_at),
-});
-const toApp = (r: AppRecord): AppProfileRow => ({
-  tenantId: r.tenant_id,
-  appid: r.appid,
-  customerId: r.customer_id,
-  deviceId: r.device_id,
-  userId: r.user_id,
-  attributes: JSON.parse(r.attributes),
-  createdAt: Number(r.created_at),
-  updatedAt: Number(r.updated_at),
-});
 
 const APP_ORDER = 'ORDER BY p.appid, p.customer_id, p.device_id';
 

@@ -7,9 +7,9 @@ import type {
   NewWriteTransaction,
   QueueStats,
   RecordResult,
-  WriteOperation,
   WriteTransactionStatus,
 } from '../storage.js';
+import { QUEUE_COLUMNS, type QueueRow, type StatusRow, toClaimed, toStatus } from '../rows.js';
 import type { PostgresProfiles } from './postgres-profiles.js';
 import type { Atomically, Queryable } from './postgres-storage.js';
 
@@ -17,34 +17,6 @@ import type { Atomically, Queryable } from './postgres-storage.js';
 const ENQUEUE_LOCK = 0x0b9e_0001;
 const CLAIM_LOCK = 0x0b9e_0002;
 export const QUEUE_CHANNEL = 'openprofiles_queue';
-
-interface QueueRow {
-  seq: string;
-  transid: string;
-  tenant_id: number;
-  operation: string;
-  appid: string | null;
-  records: string;
-  is_upsert: boolean;
-  is_cascade: boolean;
-  idempotency_key: string | null;
-  request_hash: string | null;
-  accepted_at: string;
-}
-
-const toClaimed = (r: QueueRow): ClaimedWriteTransaction => ({
-  seq: Number(r.seq),
-  transid: r.transid,
-  tenantId: r.tenant_id,
-  operation: r.operation as WriteOperation,
-  appid: r.appid,
-  records: JSON.parse(r.records),
-  isUpsert: r.is_upsert,
-  isCascade: r.is_cascade,
-  idempotencyKey: r.idempotency_key,
-  requestHash: r.request_hash,
-  acceptedAt: Number(r.accepted_at),
-});
 
 /** How far past the first claimable write transaction a claim looks for ones that conflict with nothing. */
 const SCAN_FACTOR = 8;
@@ -147,7 +119,7 @@ export class PostgresQueue {
       const { rows } = await c.query<QueueRow>(
         `UPDATE write_transactions SET state = 'processing', claimed_by = $1, lease_until = $2
          WHERE seq = ANY($3::bigint[]) AND (state = 'queued' OR (state = 'processing' AND (lease_until < $4 OR claimed_by = $1)))
-         RETURNING seq, transid, tenant_id, operation, appid, records, is_upsert, is_cascade, idempotency_key, request_hash, accepted_at`,
+         RETURNING ${QUEUE_COLUMNS}`,
         [workerId, now + leaseMs, chosen.map((x) => x.seq), now],
       );
       return rows.map(toClaimed).sort((a, b) => a.seq - b.seq);
@@ -185,20 +157,11 @@ export class PostgresQueue {
 
   async getStatus(tenantId: number, transid: string): Promise<WriteTransactionStatus | null> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(transid)) return null;
-    const { rows } = await this.pool.query<{ transid: string; state: string; total_count: number; results: string | null; accepted_at: string; finished_at: string | null }>(
+    const { rows } = await this.pool.query<StatusRow>(
       'SELECT transid, state, total_count, results, accepted_at, finished_at FROM write_transactions WHERE tenant_id = $1 AND transid = $2',
       [tenantId, transid],
     );
-    const r = rows[0];
-    if (!r) return null;
-    return {
-      transid: r.transid,
-      state: r.state as WriteTransactionStatus['state'],
-      totalCount: r.total_count,
-      results: r.results === null ? null : JSON.parse(r.results),
-      acceptedAt: Number(r.accepted_at),
-      finishedAt: r.finished_at === null ? null : Number(r.finished_at),
-    };
+    return rows[0] ? toStatus(rows[0]) : null;
   }
 
   async queueStats(): Promise<QueueStats> {

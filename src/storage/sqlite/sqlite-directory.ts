@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { App, AttributeDefinition, AttributeType, Directory, NewAttributeDefinition, ProfileKey, Tenant, TenantSettings } from '../storage.js';
+import { type AppRow, type AttributeRow, type KeyRow, type TenantRow, toApp, toAttribute, toKey, toTenant } from '../rows.js';
+import type { App, AttributeDefinition, Directory, NewAttributeDefinition, ProfileKey, Tenant, TenantSettings } from '../storage.js';
 import { ConflictError, NotFoundError } from '../storage.js';
 import { translateSqliteError } from './sqlite-errors.js';
 
@@ -12,55 +13,6 @@ function unique<T>(what: string, fn: () => T): T {
     throw translated instanceof ConflictError ? new ConflictError(`${what} is already taken`) : translated;
   }
 }
-
-interface TenantRow {
-  id: number;
-  name: string;
-  settings: string;
-  allow_list: string;
-  created_at: string;
-}
-interface KeyRow {
-  key_id: string;
-  tenant_id: number;
-  hash: string;
-  created_at: string;
-  revoked_at: string | null;
-}
-interface AppRow {
-  appid: string;
-  tenant_id: number;
-  channel: string;
-  created_at: string;
-}
-interface AttributeRow {
-  id: number;
-  tenant_id: number;
-  scope: string;
-  name: string;
-  type: string;
-  max_length: number | null;
-  enum_values: string | null;
-}
-
-const toTenant = (r: TenantRow): Tenant => ({
-  id: r.id,
-  name: r.name,
-  settings: JSON.parse(r.settings),
-  allowList: JSON.parse(r.allow_list),
-  createdAt: r.created_at,
-});
-const toKey = (r: KeyRow): ProfileKey => ({ keyId: r.key_id, tenantId: r.tenant_id, hash: r.hash, createdAt: r.created_at, revokedAt: r.revoked_at });
-const toApp = (r: AppRow): App => ({ appid: r.appid, tenantId: r.tenant_id, channel: r.channel, createdAt: r.created_at });
-const toAttribute = (r: AttributeRow): AttributeDefinition => ({
-  id: r.id,
-  tenantId: r.tenant_id,
-  scope: r.scope,
-  name: r.name,
-  type: r.type as AttributeType,
-  ...(r.max_length !== null && { maxLength: r.max_length }),
-  ...(r.enum_values !== null && { values: JSON.parse(r.enum_values) }),
-});
 
 const TENANT_COLUMNS = 'id, name, settings, allow_list, created_at';
 

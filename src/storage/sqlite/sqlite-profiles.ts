@@ -1,37 +1,6 @@
 import type Database from 'better-sqlite3';
+import { type AppRecord, type MasterRecord, toAppProfile as toApp, toMaster } from '../rows.js';
 import type { AppProfileRow, MasterProfileRow, ProfileChanges, ProfileKeys, ProfileSnapshot } from '../storage.js';
-
-interface MasterRecord {
-  tenant_id: number;
-  customer_id: string;
-  attributes: string;
-  created_at: number;
-  updated_at: number;
-}
-interface AppRecord extends MasterRecord {
-  appid: string;
-  device_id: string;
-  user_id: string | null;
-}
-
-const toMaster = (r: MasterRecord): MasterProfileRow => ({
-  tenantId: r.tenant_id,
-  customerId: r.customer_id,
-  attributes: JSON.parse(r.attributes),
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-const toApp = (r: AppRecord): AppProfileRow => ({
-  tenantId: r.tenant_id,
-  appid: r.appid,
-  customerId: r.customer_id,
-  deviceId: r.device_id,
-  userId: r.user_id,
-  attributes: JSON.parse(r.attributes),
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
 
 const APP_COLUMNS = 'tenant_id, appid, customer_id, device_id, user_id, attributes, created_at, updated_at';
 

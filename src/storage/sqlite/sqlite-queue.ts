@@ -8,39 +8,11 @@ import type {
   NewWriteTransaction,
   QueueStats,
   RecordResult,
-  WriteOperation,
   WriteTransactionStatus,
 } from '../storage.js';
+import { QUEUE_COLUMNS, type QueueRow, type StatusRow, toClaimed, toStatus } from '../rows.js';
 import { StorageUnavailableError } from '../storage.js';
 import type { SqliteProfiles } from './sqlite-profiles.js';
-
-interface QueueRow {
-  seq: number;
-  transid: string;
-  tenant_id: number;
-  operation: string;
-  appid: string | null;
-  records: string;
-  is_upsert: number;
-  is_cascade: number;
-  idempotency_key: string | null;
-  request_hash: string | null;
-  accepted_at: number;
-}
-
-const toClaimed = (r: QueueRow): ClaimedWriteTransaction => ({
-  seq: r.seq,
-  transid: r.transid,
-  tenantId: r.tenant_id,
-  operation: r.operation as WriteOperation,
-  appid: r.appid,
-  records: JSON.parse(r.records),
-  isUpsert: r.is_upsert === 1,
-  isCascade: r.is_cascade === 1,
-  idempotencyKey: r.idempotency_key,
-  requestHash: r.request_hash,
-  acceptedAt: r.accepted_at,
-});
 
 /** The write transaction queue in SQLite: enqueue (group commit), claim, apply, status, purge. */
 export class SqliteQueue {
@@ -73,7 +45,7 @@ export class SqliteQueue {
     this.claimStatement = db.prepare<[string, number, number], QueueRow>(
       `UPDATE write_transactions SET state = 'processing', claimed_by = ?, lease_until = ?
        WHERE seq IN (SELECT seq FROM write_transactions WHERE state <> 'done' ORDER BY seq LIMIT ?)
-       RETURNING seq, transid, tenant_id, operation, appid, records, is_upsert, is_cascade, idempotency_key, request_hash, accepted_at`,
+       RETURNING ${QUEUE_COLUMNS}`,
     );
     this.heldBy = db.prepare<[number, string], { seq: number }>(
       "SELECT seq FROM write_transactions WHERE seq = ? AND state = 'processing' AND claimed_by = ?",
@@ -82,7 +54,7 @@ export class SqliteQueue {
       `UPDATE write_transactions SET state = 'done', results = ?, success_count = ?, failure_count = ?, finished_at = ?,
          claimed_by = NULL, lease_until = NULL, records = '[]' WHERE seq = ?`,
     );
-    this.status = db.prepare<[number, string], { transid: string; state: string; total_count: number; results: string | null; accepted_at: number; finished_at: number | null }>(
+    this.status = db.prepare<[number, string], StatusRow>(
       'SELECT transid, state, total_count, results, accepted_at, finished_at FROM write_transactions WHERE tenant_id = ? AND transid = ?',
     );
     this.stats = db.prepare<[], { depth: number; records: number | null; oldest: number | null }>(
@@ -153,15 +125,7 @@ export class SqliteQueue {
 
   getStatus(tenantId: number, transid: string): WriteTransactionStatus | null {
     const r = this.status.get(tenantId, transid);
-    if (!r) return null;
-    return {
-      transid: r.transid,
-      state: r.state as WriteTransactionStatus['state'],
-      totalCount: r.total_count,
-      results: r.results === null ? null : JSON.parse(r.results),
-      acceptedAt: r.accepted_at,
-      finishedAt: r.finished_at,
-    };
+    return r ? toStatus(r) : null;
   }
 
   queueStats(): QueueStats {

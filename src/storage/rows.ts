@@ -1,0 +1,151 @@
+/**
+ * Rows as both SQL adapters read them (the schemas use the same column names), and their
+ * translation into the contract's types. Drivers differ in how they hand back numbers and
+ * booleans (SQLite: integers; pg: bigint as text, real booleans), so the mappers convert both.
+ * No driver types here.
+ */
+import type {
+  App,
+  AppProfileRow,
+  AttributeDefinition,
+  AttributeType,
+  ClaimedWriteTransaction,
+  MasterProfileRow,
+  ProfileKey,
+  Tenant,
+  WriteOperation,
+  WriteTransactionStatus,
+} from './storage.js';
+
+type Int = number | string;
+type Flag = number | boolean;
+
+export interface TenantRow {
+  id: number;
+  name: string;
+  settings: string;
+  allow_list: string;
+  created_at: string;
+}
+export interface KeyRow {
+  key_id: string;
+  tenant_id: number;
+  hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+export interface AppRow {
+  appid: string;
+  tenant_id: number;
+  channel: string;
+  created_at: string;
+}
+export interface AttributeRow {
+  id: number;
+  tenant_id: number;
+  scope: string;
+  name: string;
+  type: string;
+  max_length: number | null;
+  enum_values: string | null;
+}
+export interface MasterRecord {
+  tenant_id: number;
+  customer_id: string;
+  attributes: string;
+  created_at: Int;
+  updated_at: Int;
+}
+export interface AppRecord extends MasterRecord {
+  appid: string;
+  device_id: string;
+  user_id: string | null;
+}
+export interface QueueRow {
+  seq: Int;
+  transid: string;
+  tenant_id: number;
+  operation: string;
+  appid: string | null;
+  records: string;
+  is_upsert: Flag;
+  is_cascade: Flag;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  accepted_at: Int;
+}
+export interface StatusRow {
+  transid: string;
+  state: string;
+  total_count: number;
+  results: string | null;
+  accepted_at: Int;
+  finished_at: Int | null;
+}
+
+/** The queue columns `toClaimed` reads, for SELECT and RETURNING lists. */
+export const QUEUE_COLUMNS = 'seq, transid, tenant_id, operation, appid, records, is_upsert, is_cascade, idempotency_key, request_hash, accepted_at';
+
+export const toTenant = (r: TenantRow): Tenant => ({
+  id: r.id,
+  name: r.name,
+  settings: JSON.parse(r.settings),
+  allowList: JSON.parse(r.allow_list),
+  createdAt: r.created_at,
+});
+
+export const toKey = (r: KeyRow): ProfileKey => ({ keyId: r.key_id, tenantId: r.tenant_id, hash: r.hash, createdAt: r.created_at, revokedAt: r.revoked_at });
+
+export const toApp = (r: AppRow): App => ({ appid: r.appid, tenantId: r.tenant_id, channel: r.channel, createdAt: r.created_at });
+
+export const toAttribute = (r: AttributeRow): AttributeDefinition => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  scope: r.scope,
+  name: r.name,
+  type: r.type as AttributeType,
+  ...(r.max_length !== null && { maxLength: r.max_length }),
+  ...(r.enum_values !== null && { values: JSON.parse(r.enum_values) }),
+});
+
+export const toMaster = (r: MasterRecord): MasterProfileRow => ({
+  tenantId: r.tenant_id,
+  customerId: r.customer_id,
+  attributes: JSON.parse(r.attributes),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+
+export const toAppProfile = (r: AppRecord): AppProfileRow => ({
+  tenantId: r.tenant_id,
+  appid: r.appid,
+  customerId: r.customer_id,
+  deviceId: r.device_id,
+  userId: r.user_id,
+  attributes: JSON.parse(r.attributes),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+
+export const toClaimed = (r: QueueRow): ClaimedWriteTransaction => ({
+  seq: Number(r.seq),
+  transid: r.transid,
+  tenantId: r.tenant_id,
+  operation: r.operation as WriteOperation,
+  appid: r.appid,
+  records: JSON.parse(r.records),
+  isUpsert: Boolean(r.is_upsert),
+  isCascade: Boolean(r.is_cascade),
+  idempotencyKey: r.idempotency_key,
+  requestHash: r.request_hash,
+  acceptedAt: Number(r.accepted_at),
+});
+
+export const toStatus = (r: StatusRow): WriteTransactionStatus => ({
+  transid: r.transid,
+  state: r.state as WriteTransactionStatus['state'],
+  totalCount: r.total_count,
+  results: r.results === null ? null : JSON.parse(r.results),
+  acceptedAt: Number(r.accepted_at),
+  finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+});
