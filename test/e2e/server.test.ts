@@ -134,3 +134,46 @@ describe('plain HTTP', () => {
     }
   });
 });
+
+describe('slow clients', () => {
+  /** Sends a PUT whose body arrives one byte every `gapMs`; resolves with the status line, or 'closed'. */
+  function trickle(url: string, key: string, body: string, gapMs: number): Promise<string> {
+    const { port } = new URL(url);
+    return new Promise((resolve) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: Number(port), rejectUnauthorized: false }, async () => {
+        socket.write(`PUT /resources/v2/customerprofile HTTP/1.1\r\nHost: localhost\r\nkey: ${key}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`);
+        for (const ch of body) {
+          if (socket.destroyed) break;
+          socket.write(ch);
+          await new Promise((r) => setTimeout(r, gapMs));
+        }
+      });
+      socket.on('data', (d) => {
+        resolve(String(d).split('\r\n')[0]);
+        socket.destroy();
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve('closed'));
+      setTimeout(() => socket.end(), 20_000).unref();
+    });
+  }
+
+  it('serves other clients while one trickles its body, and answers the trickler when it is done', async () => {
+    const store = await freshStoreEnv();
+    const server = await spawnServer(store.env);
+    try {
+      const { json: t } = await runCli(['tenant', 'create', 'slow', '--json'], store.env);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      const slow = trickle(server.url, t.key, JSON.stringify({ Records: [{ customerId: 'slow', Attributes: { name: 'S' } }] }), 30);
+      for (let i = 0; i < 5; i++) {
+        const started = Date.now();
+        expect((await request(server.url, 'GET', '/resources/v2/customerprofile/x', { key: t.key })).status).toBe(404);
+        expect(Date.now() - started).toBeLessThan(2000);
+      }
+      expect(await slow).toBe('HTTP/1.1 202 Accepted');
+    } finally {
+      await server.stop();
+      await store.dispose();
+    }
+  }, 30_000);
+});
