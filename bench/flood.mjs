@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// One tenant floods; how much does another tenant's p99 rise? Tenant B makes steady reads and
+// small writes alone, then again while tenant A floods 100-record writes from 50 connections.
+// A is held to its rate limit (`--flood-rate`, requests/s; the default tenant limit is 1000).
+//
+//   npm run build && node bench/flood.mjs [--seconds 20] [--flood-rate 200]
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { load } from './lib/load.mjs';
+import { CLI, startService } from './lib/processes.mjs';
+import { bodies } from './lib/records.mjs';
+
+const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' } } });
+const SECONDS = Number(opts.seconds);
+
+const svc = await startService({ backend: 'sqlite' });
+const env = { ...process.env, PROFILES_DATA_DIR: svc.store.dataDir, PROFILES_DATABASE_URL: '' };
+const cli = (...args) => JSON.parse(execFileSync(process.execPath, [CLI, ...args, '--json'], { env }).toString().trim().split('\n').at(-1));
+const victim = cli('tenant', 'create', 'victim');
+cli('tenant', 'update', String(victim.id), '--upsert-on-update', 'true');
+cli('tenant', 'update', String(svc.tenantId), '--rate-limit', opts['flood-rate']);
+await new Promise((r) => setTimeout(r, 1000));
+
+const victimLoad = () =>
+  Promise.all([
+    load({ url: svc.url, key: victim.key, method: 'GET', paths: ['/resources/v2/customerprofile/nobody'], connections: 1, seconds: SECONDS }),
+    load({
+      url: svc.url,
+      key: victim.key,
+      method: 'PUT',
+      path: '/resources/v2/customerprofile',
+      bodies: [JSON.stringify({ Records: [{ customerId: 'v1', Attributes: { name: 'Victim' } }] })],
+      connections: 1,
+      seconds: SECONDS,
+    }),
+  ]);
+
+const [aloneReads, aloneWrites] = await victimLoad();
+const [[floodReads, floodWrites], flood] = await Promise.all([
+  victimLoad(),
+  load({ url: svc.url, key: svc.key, method: 'PUT', path: `/resources/v2/customerprofiles/${svc.appid}`, bodies: bodies({ count: 200, space: 10_000 }), connections: 50, seconds: SECONDS }),
+]);
+await svc.stop();
+
+const row = (what, alone, during) => ({ what, 'p50 alone': alone.p50, 'p99 alone': alone.p99, 'p50 during flood': during.p50, 'p99 during flood': during.p99, 'p99 ratio': Number((during.p99 / Math.max(alone.p99, 1)).toFixed(2)) });
+console.table([row("victim's getProfile (ms)", aloneReads, floodReads), row("victim's 1-record PUT (ms)", aloneWrites, floodWrites)]);
+console.table([{ flooder: `${flood.ok} accepted (2xx), ${flood.statuses['429'] ?? 0} refused with 7020 (429)`, 'rate limit': `${opts['flood-rate']}/s`, seconds: SECONDS }]);
