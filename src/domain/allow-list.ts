@@ -27,10 +27,6 @@ export class AllowList {
     this.ranges = entries.map(parseRange);
   }
 
-  get isOpen(): boolean {
-    return this.ranges.length === 0;
-  }
-
   allows(ip: string): boolean {
     if (this.ranges.length === 0) return true;
     let address: ipaddr.IPv4 | ipaddr.IPv6;

@@ -1,12 +1,10 @@
 import type { NewAttributeDefinition } from '../storage/storage.js';
 
 /**
- * Channels and their known app-profile attributes (contract §6). Apps of the channels named here
- * start with these definitions; other channels (whatsapp, line, viber, web, …) are generic and
- * start with the common ones. Unknown app attributes are accepted as strings.
+ * Channels and their known app-profile attributes (contract §6). Apps of `fb`, `twitter`, `wechat`
+ * and `rt` start with those channels' definitions; other channels (whatsapp, line, viber, web, …)
+ * are generic and start with the common ones. Unknown app attributes are accepted as strings.
  */
-export const KNOWN_CHANNELS = ['fb', 'twitter', 'wechat', 'rt', 'whatsapp', 'line', 'viber', 'web', 'sms', 'email'] as const;
-
 /** Channels whose app profiles are kept one per device: `deviceId` is mandatory. */
 export const isPerDeviceChannel = (channel: string): boolean => channel === 'rt';
 

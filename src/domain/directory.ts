@@ -26,10 +26,6 @@ export class DirectoryCache {
 
   constructor(private readonly storage: Storage) {}
 
-  get loadedVersion(): number {
-    return this.version;
-  }
-
   /** Loads the directory now. */
   async reload(): Promise<void> {
     this.install(await this.storage.loadDirectory());
@@ -90,10 +86,6 @@ export class DirectoryCache {
     // The map finds a candidate by hash; the final comparison does not leak timing.
     if (!found || !isSameHash(found.hash, hash)) return null;
     return this.tenants.get(found.tenantId) ?? null;
-  }
-
-  tenant(tenantId: number): TenantContext | null {
-    return this.tenants.get(tenantId) ?? null;
   }
 
   /** The tenant's app with that appid, or null (unknown, or another tenant's). */

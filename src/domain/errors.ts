@@ -73,5 +73,3 @@ export class ApiError extends Error {
     return this.code === '7020' || this.code === '7902' || this.code === '7006';
   }
 }
-
-export const describeCode = (code: ApiCode): string => API_CODES[code].description;
