@@ -11,19 +11,23 @@ const MIGRATIONS: Array<[number, string]> = [[1, initial]];
  */
 export function migrate(db: Database.Database): MigrationReport {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?');
+  const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
   const applied: number[] = [];
   for (const [version, sql] of MIGRATIONS) {
     db.exec('BEGIN IMMEDIATE');
     try {
-      const done = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(version);
-      if (!done) {
+      // Checked under the write lock: another process may have applied it while we waited.
+      if (!isApplied.get(version)) {
         db.exec(sql);
-        db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, new Date().toISOString());
+        record.run(version, new Date().toISOString());
         applied.push(version);
       }
       db.exec('COMMIT');
     } catch (err) {
-      db.exec('ROLLBACK');
+      // SQLite rolls back by itself after some errors (SQLITE_FULL, SQLITE_IOERR); a second
+      // ROLLBACK would then hide the original error.
+      if (db.inTransaction) db.exec('ROLLBACK');
       throw err;
     }
   }

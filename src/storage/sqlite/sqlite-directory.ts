@@ -35,7 +35,10 @@ export class SqliteDirectory {
   private readonly insertAttribute;
   private readonly attribute;
   private readonly allAttributes;
+  /** Writes: takes the write lock first, so the database transaction never waits to upgrade. */
   readonly atomically: <T>(fn: () => T) => T;
+  /** Reads: one consistent WAL snapshot, without blocking writers of other processes. */
+  private readonly consistently: <T>(fn: () => T) => T;
 
   constructor(db: Database.Database) {
     this.version = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'config_version'");
@@ -64,6 +67,7 @@ export class SqliteDirectory {
     this.attribute = db.prepare<[number, string, string], AttributeRow>('SELECT * FROM attribute_definitions WHERE tenant_id = ? AND scope = ? AND name = ?');
     this.allAttributes = db.prepare<[], AttributeRow>('SELECT * FROM attribute_definitions ORDER BY id');
     this.atomically = <T>(fn: () => T): T => db.transaction(fn).immediate();
+    this.consistently = <T>(fn: () => T): T => db.transaction(fn).deferred();
   }
 
   configVersion(): number {
@@ -71,7 +75,7 @@ export class SqliteDirectory {
   }
 
   load(): Directory {
-    return this.atomically(() => ({
+    return this.consistently(() => ({
       version: this.configVersion(),
       tenants: this.allTenants.all().map(toTenant),
       keys: this.activeKeys.all().map(toKey),
