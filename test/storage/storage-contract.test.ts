@@ -7,7 +7,9 @@ import {
   type KeysOf,
   type NewWriteTransaction,
   NotFoundError,
+  type ProfileSnapshot,
   type Storage,
+  StorageUnavailableError,
 } from '../../src/storage/storage.js';
 import { openTestStore, selectedBackends, type TestStore } from '../support/storage-backends.js';
 
@@ -135,6 +137,23 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       expect(await s.listApps(b.id)).toEqual([]);
     });
 
+    it('keeps the directory across close and reopen', async () => {
+      const t = await s.createTenant('durable', settings, master);
+      await s.createProfileKey(t.id, 'kd', 'ef'.repeat(32));
+      await s.createApp(t.id, 'app-d', 'rt', [{ name: 'deviceId', type: 'string' }]);
+      const before = await s.loadDirectory();
+      await s.close();
+      const reopened = store.reopen();
+      expect(await reopened.loadDirectory()).toEqual(before);
+      expect((await reopened.migrate()).applied).toEqual([]);
+    });
+
+    it('answers StorageUnavailableError once closed', async () => {
+      await s.close();
+      await expect(s.listTenants()).rejects.toBeInstanceOf(StorageUnavailableError);
+      await expect(s.enqueue([wt(1, 'a')], DAY)).rejects.toBeInstanceOf(StorageUnavailableError);
+    });
+
     it('gives each attribute definition one id, kept when defined again', async () => {
       const t = await s.createTenant('a', settings, master);
       const [first] = await s.defineAttributes(t.id, 'app-x', [{ name: 'extra', type: 'string' }]);
@@ -156,6 +175,91 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       expect(claimed.map((c) => c.transid)).toEqual(items.slice(0, 2).map((i) => i.transid));
       expect(claimed[0].seq).toBeLessThan(claimed[1].seq);
       expect(claimed[0].records).toEqual(items[0].records);
+    });
+
+    it('takes acceptance order from the order of enqueue calls and of items within a call', async () => {
+      const first = [wt(tenantId, 'a'), wt(tenantId, 'b')];
+      const second = [wt(tenantId, 'c')];
+      await s.enqueue(first, DAY);
+      await s.enqueue(second, DAY);
+      const claimed = await s.claim('w1', 10, 60_000);
+      expect(claimed.map((c) => c.transid)).toEqual([...first, ...second].map((i) => i.transid));
+      const seqs = claimed.map((c) => c.seq);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      expect(new Set(seqs).size).toBe(3);
+      expect(claimed[2]).toMatchObject({ tenantId, operation: 'createProfile', appid: null, isUpsert: false, isCascade: false });
+    });
+
+    it('takes back an expired claim for another worker, and (with concurrent claims) leaves a live one alone', async () => {
+      await s.enqueue([wt(tenantId, 'a')], DAY);
+      await s.claim('w1', 10, 60_000);
+      if (s.capabilities.hasConcurrentClaims) expect(await s.claim('w2', 10, 60_000)).toEqual([]);
+      const short = await s.enqueue([wt(tenantId, 'b')], DAY);
+      const shortClaim = await s.claim('w3', 10, 1);
+      expect(shortClaim.map((c) => c.transid)).toContain(short[0].transid);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect((await s.claim('w4', 10, 60_000)).map((c) => c.transid)).toContain(short[0].transid);
+    });
+
+    it('hands the reducer the stored rows it names, each app profile once, and stores deletes', async () => {
+      await s.createApp(tenantId, 'rt-1', 'rt', []);
+      await s.createApp(tenantId, 'fb-1', 'fb', []);
+      const seed: ApplyReducer = (batch, _snapshot, now) => ({
+        changes: {
+          masterUpserts: ['a', 'b'].map((customerId) => ({ tenantId, customerId, attributes: { name: customerId }, createdAt: now, updatedAt: now })),
+          masterDeletes: [],
+          appUpserts: [
+            { tenantId, appid: 'rt-1', customerId: 'a', deviceId: 'd1', userId: 'u', attributes: { deviceId: 'd1' }, createdAt: now, updatedAt: now },
+            { tenantId, appid: 'rt-1', customerId: 'a', deviceId: 'd2', userId: 'u', attributes: { deviceId: 'd2' }, createdAt: now, updatedAt: now },
+            { tenantId, appid: 'fb-1', customerId: 'a', deviceId: '', userId: null, attributes: { psid: 'p' }, createdAt: now, updatedAt: now },
+          ],
+          appDeletes: [],
+        },
+        results: new Map(batch.map((w) => [w.transid, []])),
+      });
+      await s.enqueue([wt(tenantId, 'a')], DAY);
+      await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), keysOf, seed);
+
+      const everyPath: KeysOf = () => ({
+        masters: [{ tenantId, customerId: 'a' }, { tenantId, customerId: 'a' }, { tenantId, customerId: 'b' }, { tenantId, customerId: 'nobody' }],
+        appCustomers: [{ tenantId, appid: 'rt-1', customerId: 'a' }],
+        appUsers: [{ tenantId, appid: 'rt-1', userId: 'u' }],
+        customerApps: [{ tenantId, customerId: 'a' }],
+      });
+      let seen: ProfileSnapshot | null = null;
+      const prune: ApplyReducer = (batch, snapshot) => {
+        seen = snapshot;
+        return {
+          changes: {
+            masterUpserts: [],
+            masterDeletes: [{ tenantId, customerId: 'b' }],
+            appUpserts: [],
+            appDeletes: [{ tenantId, appid: 'rt-1', customerId: 'a', deviceId: 'd1' }],
+          },
+          results: new Map(batch.map((w) => [w.transid, []])),
+        };
+      };
+      await s.enqueue([wt(tenantId, 'b')], DAY);
+      await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), everyPath, prune);
+      const snapshot = seen as ProfileSnapshot | null;
+      expect(snapshot!.masters.map((m) => m.customerId).sort()).toEqual(['a', 'b']);
+      expect(snapshot!.masters.find((m) => m.customerId === 'a')).toMatchObject({ tenantId, attributes: { name: 'a' } });
+      expect(snapshot!.apps.map((r) => `${r.appid}/${r.deviceId}`).sort()).toEqual(['fb-1/', 'rt-1/d1', 'rt-1/d2']);
+      expect(snapshot!.apps.find((r) => r.deviceId === 'd1')).toMatchObject({ customerId: 'a', userId: 'u', attributes: { deviceId: 'd1' } });
+
+      expect((await s.getMasterProfiles(tenantId, ['a', 'b'])).map((r) => r.customerId)).toEqual(['a']);
+      expect((await s.getAppProfiles(tenantId, 'rt-1', ['a'])).map((r) => r.deviceId)).toEqual(['d2']);
+    });
+
+    it('records the finish time and keeps the record count once applied', async () => {
+      const item = wt(tenantId, 'a', { records: [{ customerId: 'a' }, { customerId: 'b' }] });
+      await s.enqueue([item], DAY);
+      const before = Date.now();
+      await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), keysOf, upsertEach);
+      const status = await s.getWriteTransactionStatus(tenantId, item.transid);
+      expect(status).toMatchObject({ transid: item.transid, state: 'done', totalCount: 2, acceptedAt: item.acceptedAt });
+      expect(status!.results!.map((r) => r.customerId)).toEqual(['a', 'b']);
+      expect(status!.finishedAt).toBeGreaterThanOrEqual(before);
     });
 
     it('applies changes and results in one database transaction and marks them done', async () => {
@@ -226,6 +330,31 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       const later = wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h2', acceptedAt: first.acceptedAt + DAY + 1 });
       expect((await s.enqueue([later], DAY))[0]).toEqual({ outcome: 'accepted', transid: later.transid });
       expect((await s.queueStats()).depth).toBe(2);
+    });
+
+    it('lets a later item of the same enqueue call see an earlier one with the same idempotency key', async () => {
+      const first = wt(tenantId, 'a', { idempotencyKey: 'same', requestHash: 'h1' });
+      const results = await s.enqueue(
+        [first, wt(tenantId, 'a', { idempotencyKey: 'same', requestHash: 'h1' }), wt(tenantId, 'a', { idempotencyKey: 'same', requestHash: 'h2' })],
+        DAY,
+      );
+      expect(results).toEqual([
+        { outcome: 'accepted', transid: first.transid },
+        { outcome: 'replayed', transid: first.transid },
+        { outcome: 'conflict', transid: first.transid },
+      ]);
+      expect((await s.queueStats()).depth).toBe(1);
+    });
+
+    it('hands an expired idempotency key over to the write transaction that reuses it', async () => {
+      const old = wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h1', acceptedAt: 1_000 });
+      await s.enqueue([old], 60_000);
+      const renewed = wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h2', acceptedAt: 1_000 + 60_001 });
+      expect(await s.enqueue([renewed], 60_000)).toEqual([{ outcome: 'accepted', transid: renewed.transid }]);
+      const retry = wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h2', acceptedAt: renewed.acceptedAt + 10 });
+      expect(await s.enqueue([retry], 60_000)).toEqual([{ outcome: 'replayed', transid: renewed.transid }]);
+      // The old write transaction itself stays queued.
+      expect(await s.getWriteTransactionStatus(tenantId, old.transid)).toMatchObject({ state: 'queued' });
     });
 
     it('keeps idempotency keys per tenant', async () => {

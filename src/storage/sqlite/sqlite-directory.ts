@@ -36,7 +36,7 @@ export class SqliteDirectory {
   private readonly attribute;
   private readonly allAttributes;
   /** Writes: takes the write lock first, so the database transaction never waits to upgrade. */
-  readonly atomically: <T>(fn: () => T) => T;
+  private readonly atomically: <T>(fn: () => T) => T;
   /** Reads: one consistent WAL snapshot, without blocking writers of other processes. */
   private readonly consistently: <T>(fn: () => T) => T;
 

@@ -21,6 +21,27 @@ export interface SqliteOptions {
   dataDir: string;
   /** Database file name inside dataDir. Default `openprofiles.db`. */
   fileName?: string;
+  /** How long a call waits for another process's write lock before StorageUnavailableError, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Puts the file in WAL mode. On a fresh file this needs an exclusive lock, and SQLite answers
+ * SQLITE_BUSY at once (without its busy handler) while another process holds a lock, e.g. one
+ * starting at the same moment; so retry until the busy timeout, as every other statement waits.
+ */
+function switchToWal(db: Database.Database, busyTimeoutMs: number): void {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+      // The constructor is synchronous, like every call of this adapter.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
 }
 
 /**
@@ -34,18 +55,24 @@ export class SqliteStorage implements Storage {
   private parts: { directory: SqliteDirectory; profiles: SqliteProfiles; queue: SqliteQueue } | null = null;
 
   constructor(options: SqliteOptions) {
+    const fileName = options.fileName ?? 'openprofiles.db';
     this.db = translated(() => {
       mkdirSync(options.dataDir, { recursive: true });
-      const db = new Database(join(options.dataDir, options.fileName ?? 'openprofiles.db'));
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      db.pragma('busy_timeout = 5000');
-      db.pragma('foreign_keys = ON');
-      db.pragma('temp_store = MEMORY');
-      db.pragma('cache_size = -65536');
-      return db;
+      const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000));
+      const db = new Database(join(options.dataDir, fileName), { timeout: busyTimeoutMs });
+      try {
+        switchToWal(db, busyTimeoutMs);
+        db.pragma('synchronous = FULL');
+        db.pragma('foreign_keys = ON');
+        db.pragma('temp_store = MEMORY');
+        db.pragma('cache_size = -65536');
+        return db;
+      } catch (err) {
+        db.close();
+        throw err;
+      }
     });
-    this.workerLock = new WorkerLock(join(options.dataDir, `${options.fileName ?? 'openprofiles.db'}.worker-lock`));
+    this.workerLock = new WorkerLock(join(options.dataDir, `${fileName}.worker-lock`));
   }
 
   /** Statements are prepared after migration, once the tables exist. */

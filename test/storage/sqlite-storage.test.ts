@@ -1,0 +1,193 @@
+/**
+ * What only the SQLite adapter promises beyond the contract: its pragmas (durability), its
+ * migration lock, its driver-error translation, and what it keeps of an applied write transaction.
+ * Real database files in temp dirs; a second raw connection plays "another process".
+ */
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
+import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import { type ApplyReducer, type KeysOf, type NewWriteTransaction, StorageError, StorageUnavailableError } from '../../src/storage/storage.js';
+
+const DAY = 86_400_000;
+let n = 0;
+const wt = (tenantId: number, extra: Partial<NewWriteTransaction> = {}): NewWriteTransaction => ({
+  transid: `00000000-0000-4000-9000-${String(++n).padStart(12, '0')}`,
+  tenantId,
+  operation: 'createProfile',
+  appid: null,
+  records: [{ customerId: 'a', attributes: { name: 'A' } }, { customerId: 'b', attributes: { name: 'B' } }],
+  isUpsert: false,
+  isCascade: false,
+  idempotencyKey: null,
+  requestHash: null,
+  acceptedAt: Date.now(),
+  ...extra,
+});
+const keysOf: KeysOf = () => ({ masters: [], appCustomers: [], appUsers: [], customerApps: [] });
+const oneFailure: ApplyReducer = (batch) => ({
+  changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] },
+  results: new Map(batch.map((w) => [w.transid, [{ customerId: 'a', code: '1000' as const }, { customerId: 'b', code: '7011' as const }]])),
+});
+
+describe('SQLite adapter', () => {
+  let root: string;
+  let dir: string;
+  const opened: Array<SqliteStorage | Database.Database> = [];
+  const open = (options: { busyTimeoutMs?: number } = {}) => {
+    const s = openSqliteStorage({ dataDir: dir, ...options });
+    opened.push(s);
+    return s;
+  };
+  /** Another connection to the same file, as another process would hold. */
+  const rawConnection = () => {
+    const db = new Database(join(dir, 'openprofiles.db'));
+    opened.push(db);
+    return db;
+  };
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'openprofiles-sqlite-'));
+    dir = root;
+  });
+  afterEach(async () => {
+    for (const o of opened.splice(0).reverse()) {
+      if (o instanceof Database) {
+        if (o.open) o.close();
+      } else await o.close();
+    }
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('opens openprofiles.db in the data directory, creating the directory, in WAL mode with full sync', async () => {
+    dir = join(dir, 'nested', 'data');
+    const s = open();
+    await s.migrate();
+    expect(s.capabilities).toEqual({ hasConcurrentClaims: false, canNotifyWorkers: false, isEmbedded: true });
+    expect(rawConnection().pragma('journal_mode', { simple: true })).toBe('wal');
+    // synchronous, foreign_keys and busy_timeout belong to the connection, so ask the adapter's own.
+    const db = (s as unknown as { db: Database.Database }).db;
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+  });
+
+  it('applies each migration once when two stores share the file, and records it in schema_migrations', async () => {
+    const first = open();
+    const second = open();
+    expect(await first.migrate()).toEqual({ applied: [1], version: 1 });
+    expect(await second.migrate()).toEqual({ applied: [], version: 1 });
+    expect(rawConnection().prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: 1 }]);
+  });
+
+  it('waits for the write lock before migrating, and answers StorageUnavailableError when it stays taken', async () => {
+    const s = open({ busyTimeoutMs: 50 });
+    const other = rawConnection();
+    other.exec('BEGIN IMMEDIATE');
+    await expect(s.migrate()).rejects.toBeInstanceOf(StorageUnavailableError);
+    other.exec('ROLLBACK');
+    expect(await s.migrate()).toEqual({ applied: [1], version: 1 });
+  });
+
+  it('answers StorageUnavailableError and stores nothing when another process holds the write lock past the busy timeout', async () => {
+    const s = open({ busyTimeoutMs: 50 });
+    await s.migrate();
+    const tenant = await s.createTenant('busy', { ...DEFAULT_TENANT_SETTINGS }, []);
+    const other = rawConnection();
+    other.exec('BEGIN IMMEDIATE');
+    const item = wt(tenant.id);
+    await expect(s.enqueue([item], DAY)).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(s.createApp(tenant.id, 'app', 'fb', [])).rejects.toBeInstanceOf(StorageUnavailableError);
+    other.exec('ROLLBACK');
+    expect(await s.getWriteTransactionStatus(tenant.id, item.transid)).toBeNull();
+    expect(await s.enqueue([item], DAY)).toEqual([{ outcome: 'accepted', transid: item.transid }]);
+  });
+
+  it('answers StorageUnavailableError when another process keeps a fresh file locked past the busy timeout', () => {
+    const other = rawConnection();
+    other.exec('BEGIN IMMEDIATE');
+    const started = Date.now();
+    expect(() => open({ busyTimeoutMs: 100 })).toThrow(StorageUnavailableError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+  });
+
+  it('opens a fresh file once another process starting at the same moment lets go of it', async () => {
+    // A worker thread is the other process: this thread blocks while it waits, as the adapter does.
+    const file = join(dir, 'openprofiles.db');
+    const holder = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const Database = require(workerData.driver);
+       const db = new Database(workerData.file);
+       db.exec('BEGIN IMMEDIATE');
+       parentPort.postMessage('locked');
+       setTimeout(() => { db.exec('ROLLBACK'); db.close(); }, 200);`,
+      { eval: true, workerData: { file, driver: createRequire(import.meta.url).resolve('better-sqlite3') } },
+    );
+    try {
+      await once(holder, 'message');
+      const s = open({ busyTimeoutMs: 5_000 });
+      expect((await s.migrate()).applied).toEqual([1]);
+      expect(rawConnection().pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      await holder.terminate();
+    }
+  });
+
+  it('answers StorageUnavailableError when the database file cannot be opened', () => {
+    mkdirSync(join(dir, 'openprofiles.db'));
+    expect(() => open()).toThrow(StorageUnavailableError);
+  });
+
+  it('answers StorageUnavailableError when the data directory cannot be created', () => {
+    writeFileSync(join(dir, 'file'), '');
+    dir = join(dir, 'file', 'data');
+    expect(() => open()).toThrow(StorageUnavailableError);
+  });
+
+  it('answers a StorageError, not a driver error, for a file that is not a database', () => {
+    writeFileSync(join(dir, 'openprofiles.db'), 'not a database, just some text that is long enough to have a header'.repeat(20));
+    let thrown: unknown;
+    try {
+      open();
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(StorageError);
+    expect(thrown).not.toBeInstanceOf(Database.SqliteError);
+    expect((thrown as Error).message).toMatch(/SQLITE_NOTADB/);
+  });
+
+  it('drops the records of an applied write transaction but keeps its counts and results', async () => {
+    const s = open();
+    await s.migrate();
+    const tenant = await s.createTenant('counts', { ...DEFAULT_TENANT_SETTINGS }, []);
+    const item = wt(tenant.id);
+    await s.enqueue([item], DAY);
+    await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), keysOf, oneFailure);
+    const row = rawConnection()
+      .prepare('SELECT records, total_count, success_count, failure_count, claimed_by, lease_until, state FROM write_transactions WHERE transid = ?')
+      .get(item.transid);
+    expect(row).toEqual({ records: '[]', total_count: 2, success_count: 1, failure_count: 1, claimed_by: null, lease_until: null, state: 'done' });
+  });
+
+  it('releases an expired idempotency key from the old row so the new one can hold it', async () => {
+    const s = open();
+    await s.migrate();
+    const tenant = await s.createTenant('keys', { ...DEFAULT_TENANT_SETTINGS }, []);
+    const old = wt(tenant.id, { idempotencyKey: 'k', requestHash: 'h', acceptedAt: 1_000 });
+    const renewed = wt(tenant.id, { idempotencyKey: 'k', requestHash: 'h', acceptedAt: 1_000 + DAY + 1 });
+    await s.enqueue([old], DAY);
+    await s.enqueue([renewed], DAY);
+    const rows = rawConnection().prepare('SELECT transid, idempotency_key FROM write_transactions ORDER BY seq').all();
+    expect(rows).toEqual([
+      { transid: old.transid, idempotency_key: null },
+      { transid: renewed.transid, idempotency_key: 'k' },
+    ]);
+  });
+});
