@@ -26,7 +26,10 @@
 /** A stored attribute value: as the client sent it (strings in practice; numbers and booleans kept). */
 export type AttributeValue = string | number | boolean;
 
-/** Attributes of one profile, by name. Built with a null prototype by every reader. */
+/**
+ * Attributes of one profile, by name. Names that could reach an object prototype (`__proto__`,
+ * `constructor`, `prototype`) are refused on the way in, so stored JSON parses into plain objects.
+ */
 export type Attributes = Record<string, AttributeValue>;
 
 export type ResponseFormat = 'legacy' | 'batch';
