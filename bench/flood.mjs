@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { load } from './lib/load.mjs';
 import { CLI, startService } from './lib/processes.mjs';
-import { bodies } from './lib/records.mjs';
+import { rtBodies } from './lib/records.mjs';
 
 const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' } } });
 const SECONDS = Number(opts.seconds);
@@ -29,7 +29,7 @@ const victimLoad = () =>
       key: victim.key,
       method: 'PUT',
       path: '/resources/v2/customerprofile',
-      bodies: [JSON.stringify({ Records: [{ customerId: 'v1', Attributes: { name: 'Victim' } }] })],
+      body: () => JSON.stringify({ Records: [{ customerId: 'v1', Attributes: { name: 'Victim' } }] }),
       connections: 1,
       seconds: SECONDS,
     }),
@@ -38,7 +38,7 @@ const victimLoad = () =>
 const [aloneReads, aloneWrites] = await victimLoad();
 const [[floodReads, floodWrites], flood] = await Promise.all([
   victimLoad(),
-  load({ url: svc.url, key: svc.key, method: 'PUT', path: `/resources/v2/customerprofiles/${svc.appid}`, bodies: bodies({ count: 200, space: 10_000 }), connections: 50, seconds: SECONDS }),
+  load({ url: svc.url, key: svc.key, method: 'PUT', path: `/resources/v2/customerprofiles/${svc.appid}`, body: rtBodies({ space: 10_000 }), connections: 50, seconds: SECONDS }),
 ]);
 await svc.stop();
 

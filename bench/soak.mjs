@@ -7,13 +7,13 @@
 import https from 'node:https';
 import { parseArgs } from 'node:util';
 import { metrics, startService } from './lib/processes.mjs';
-import { bodies } from './lib/records.mjs';
+import { rtBodies } from './lib/records.mjs';
 
 const { values: opts } = parseArgs({ options: { minutes: { type: 'string', default: '10' } } });
 const MINUTES = Number(opts.minutes);
 const svc = await startService({ backend: 'sqlite', env: { PROFILES_MAX_QUEUE_RECORDS: '200000' } });
 const agent = new https.Agent({ rejectUnauthorized: false, keepAlive: true, maxSockets: 32 });
-const list = bodies({ count: 1000, space: 10_000 });
+const nextBody = rtBodies({ space: 10_000 });
 const statuses = {};
 let errors = 0;
 const send = (body) =>
@@ -37,7 +37,7 @@ async function drive(until, clients, perSecond, count) {
         const i = n++;
         if (perSecond) await new Promise((r) => setTimeout(r, Math.max(0, t0 + (i * 1000) / perSecond - Date.now())));
         if (Date.now() >= until) break;
-        const status = await send(list[i % list.length]);
+        const status = await send(nextBody());
         if (count) {
           if (status === 'error') errors++;
           else statuses[status] = (statuses[status] ?? 0) + 1;

@@ -3,6 +3,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -77,9 +78,10 @@ export async function freshStore(backend) {
 
 /**
  * The real server over HTTPS, on a fresh store, with a tenant (batch limit 1000, no rate limit in
- * the way, upsert on update) and one app per channel used. `serveArgs` e.g. ['--no-worker'].
+ * the way, upsert on update) and one app per channel used. `serveArgs` e.g. ['--no-worker'];
+ * `nodeArgs` go to node itself, e.g. ['--cpu-prof', '--cpu-prof-dir', dir].
  */
-export async function startService({ backend, serveArgs = [], env: extraEnv = {} }) {
+export async function startService({ backend, serveArgs = [], nodeArgs = [], env: extraEnv = {} }) {
   const store = await freshStore(backend);
   const env = {
     ...process.env,
@@ -96,9 +98,9 @@ export async function startService({ backend, serveArgs = [], env: extraEnv = {}
   const rt = cli('app', 'create', String(tenant.id), '--channel', 'rt', '--appid', 'bench-rt').appid;
   const port = await freePort();
   // Ready line: logged at info, so ask for it by starting at info and reading the JSON `url` line instead.
-  const child = await start([CLI, 'serve', '--port', String(port), '--host', '127.0.0.1', '--json', ...serveArgs], env, '"url"');
+  const child = await start([...nodeArgs, CLI, 'serve', '--port', String(port), '--host', '127.0.0.1', '--json', ...serveArgs], env, '"url"');
   return {
-    url: `https://127.0.0.1:${port}`,
+    url: `${env.PROFILES_PLAIN_HTTP === 'true' ? 'http' : 'https'}://127.0.0.1:${port}`,
     key: tenant.key,
     tenantId: tenant.id,
     appid: rt,
@@ -111,12 +113,13 @@ export async function startService({ backend, serveArgs = [], env: extraEnv = {}
   };
 }
 
-const agent = new https.Agent({ rejectUnauthorized: false, keepAlive: true });
+const agents = { 'https:': new https.Agent({ rejectUnauthorized: false, keepAlive: true }), 'http:': new http.Agent({ keepAlive: true }) };
 
 export function get(url, path, headers = {}) {
+  const { protocol } = new URL(url);
   return new Promise((resolve, reject) => {
-    https
-      .get(`${url}${path}`, { agent, headers }, (res) => {
+    (protocol === 'https:' ? https : http)
+      .get(`${url}${path}`, { agent: agents[protocol], headers }, (res) => {
         let text = '';
         res.on('data', (c) => (text += c));
         res.on('end', () => resolve({ status: res.statusCode, text }));
@@ -137,10 +140,15 @@ export async function metrics(url) {
   return out;
 }
 
-/** Quantile from a Prometheus histogram's cumulative buckets between two scrapes. */
-export function histogramQuantile(before, after, name, q) {
+/**
+ * Quantile from a Prometheus histogram's cumulative buckets between two scrapes, interpolated
+ * within a bucket; `labels` (e.g. `route="/x",method="GET"`) picks one series.
+ */
+export function histogramQuantile(before, after, name, q, labels = '') {
+  // prom-client writes `le` first: name_bucket{le="0.1",route="/x",method="GET"}
+  const suffix = labels ? `,${labels}}` : '}';
   const buckets = Object.keys(after)
-    .filter((k) => k.startsWith(`${name}_bucket{`))
+    .filter((k) => k.startsWith(`${name}_bucket{le=`) && k.endsWith(suffix) && (labels || !k.slice(0, -1).includes(',')))
     .map((k) => ({ le: k.includes('le="+Inf"') ? Infinity : Number(/le="([^"]+)"/.exec(k)[1]), count: after[k] - (before[k] ?? 0) }))
     .sort((a, b) => a.le - b.le);
   const total = buckets.at(-1)?.count ?? 0;
