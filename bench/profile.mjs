@@ -48,12 +48,17 @@ for (const name of opts.only.split(',')) {
   } finally {
     await svc.stop();
   }
-  const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.cpuprofile')));
-  const summary = summarize(file, Number(opts.top));
-  report.runs[name] = { file, ...summary };
-  console.log(`${name}: ${summary.seconds} s sampled, idle ${summary.idlePct} %; ${file}`);
-  console.table(summary.bySelf);
-  console.table(summary.byTotal);
+  // One profile per thread: CPU.<date>.<pid>.<thread id>.<seq>.cpuprofile; thread 0 is the main thread.
+  report.runs[name] = {};
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort()) {
+    const thread = Number(f.split('.').at(-3)) === 0 ? 'main thread' : `thread ${f.split('.').at(-3)}`;
+    const file = join(dir, f);
+    const summary = summarize(file, Number(opts.top));
+    report.runs[name][thread] = { file, ...summary };
+    console.log(`${name}, ${thread}: ${summary.seconds} s sampled, idle ${summary.idlePct} %; ${file}`);
+    console.table(summary.bySelf);
+    console.table(summary.byTotal);
+  }
 }
 const out = new URL(`./results/profile-${report.date.slice(0, 19).replace(/:/g, '-')}.json`, import.meta.url);
 writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);

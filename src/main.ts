@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createDemoTenant, demoBanner } from './cli/demo.js';
 import type { Config } from './config/config.js';
 import { DirectoryCache } from './domain/directory.js';
@@ -13,60 +13,59 @@ import { GroupCommitter } from './queue/group-commit.js';
 import { QueueMonitor } from './queue/queue-monitor.js';
 import { scheduleRetention } from './queue/retention.js';
 import { StatusReader } from './queue/status.js';
-import { WorkerPool, type WorkerPoolOptions } from './queue/worker-pool.js';
-import { describeStore, openStorage, type StoreLocation } from './storage/open-storage.js';
+import type { AppliedWriteTransaction } from './queue/worker.js';
+import type { WorkerPool } from './queue/worker-pool.js';
+import { type Committer, WriterThread } from './queue/writer-thread.js';
+import { createLogger, IDEMPOTENCY_WINDOW_MS, onBackgroundError, openMigratedStore, storeLocation, workerPool } from './runtime.js';
+import { describeStore } from './storage/open-storage.js';
 import type { Storage } from './storage/storage.js';
 
-/** Idempotency keys name their first request for 24 h (contract §8). */
-const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+export { createLogger } from './runtime.js';
+
 const QUEUE_REFRESH_MS = 1000;
 
 export interface Server {
   app: FastifyInstance;
   storage: Storage;
   directory: DirectoryCache;
-  workers: WorkerPool | null;
+  /** The ids of the queue workers this process runs (none with `--no-worker`). */
+  workerIds: string[];
   /** The URL the server listens on. */
   url: string;
   /** Graceful shutdown: stop accepting, finish in-flight requests and the batch in hand, close the store. */
   close(): Promise<void>;
 }
 
-export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    // Keys never reach the logs, whatever the level.
-    redact: { paths: ['req.headers.key', 'req.headers.secretkey', 'req.headers.authorization'], censor: '[redacted]' },
-  });
+/** How this process queues writes and applies them; `stop` finishes the batch in hand. */
+interface WritePath {
+  committer: Committer;
+  workerIds: string[];
+  stop(): Promise<void>;
 }
 
-export const storeLocation = (config: Config, logger?: Logger): StoreLocation => ({
-  dataDir: config.dataDir,
-  databaseUrl: config.databaseUrl || undefined,
-  poolSize: config.databasePoolSize,
-  // The message only: driver errors can carry the whole connection object.
-  onBackgroundError: logger && ((err) => logger.warn({ error: String((err as Error)?.message ?? err) }, 'store connection error')),
-});
-
-async function openMigratedStore(config: Config, logger: Logger): Promise<Storage> {
-  const storage = openStorage(storeLocation(config, logger));
-  const migrated = await storage.migrate();
-  if (migrated.applied.length) logger.info({ applied: migrated.applied, version: migrated.version }, 'store migrated');
-  return storage;
+/**
+ * An embedded store with a worker gets one writer thread (enqueue and apply, off the event loop).
+ * Otherwise this thread commits, and runs the workers it is configured with (none with `--no-worker`).
+ */
+async function startWritePath(config: Config, storage: Storage, logger: Logger, onApplied: (applied: AppliedWriteTransaction[]) => void): Promise<WritePath> {
+  if (storage.capabilities.isEmbedded && config.isWorkerEnabled) {
+    const writer = new WriterThread({ config, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied });
+    await writer.start();
+    return { committer: writer, workerIds: writer.workerIds, stop: () => writer.stop() };
+  }
+  const workers: WorkerPool | null = config.isWorkerEnabled ? workerPool(config, storage, logger, onApplied) : null;
+  const committer = new GroupCommitter(storage, IDEMPOTENCY_WINDOW_MS, () => workers?.wake());
+  const stopRetention = scheduleRetention(storage, config.retentionSweepMs, logger);
+  await workers?.start(onBackgroundError(logger, 'listening for new work'));
+  return {
+    committer,
+    workerIds: workers?.workers.map((w) => w.workerId) ?? [],
+    stop: async () => {
+      stopRetention();
+      await workers?.stop();
+    },
+  };
 }
-
-function workerPool(config: Config, storage: Storage, logger: Logger, onApplied: WorkerPoolOptions['onApplied']): WorkerPool {
-  return new WorkerPool(storage, {
-    concurrency: config.workerConcurrency,
-    batchSize: config.workerBatchSize,
-    leaseMs: config.workerLeaseMs,
-    idlePollMs: config.workerIdlePollMs,
-    logger,
-    onApplied,
-  });
-}
-
-const onBackgroundError = (logger: Logger, what: string) => (err: unknown) => logger.warn({ err }, `${what} failed; retrying`);
 
 /** The composition root: config → storage → app → workers → signals. */
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
@@ -80,25 +79,22 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   await monitor.refresh();
   const metrics = new Metrics(monitor);
   const events = new AppliedEvents();
-  const workers = config.isWorkerEnabled
-    ? workerPool(config, storage, logger, (applied) => {
-        events.announce(applied.map((a) => a.transid));
-        metrics.noteApplied(applied);
-      })
-    : null;
-  const committer = new GroupCommitter(storage, IDEMPOTENCY_WINDOW_MS, () => workers?.wake());
+  const writes = await startWritePath(config, storage, logger, (applied) => {
+    events.announce(applied.map((a) => a.transid));
+    metrics.noteApplied(applied);
+  });
   const lifecycle = { isShuttingDown: false };
   const services = {
     storage,
     directory,
     reader: new ProfileReader(storage, directory),
-    acceptor: new WriteAcceptor(directory, committer, monitor),
+    acceptor: new WriteAcceptor(directory, writes.committer, monitor),
     status: new StatusReader(storage, events),
     metrics,
     lifecycle,
   };
   const https = config.isPlainHttp ? null : await resolveTls(config, logger);
-  const app = await buildApp(services, { logger, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, https });
+  const app = await buildApp(services, { logger, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, https, requestTimeoutMs: config.requestTimeoutMs });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -106,9 +102,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 
   directory.startPolling(config.directoryPollMs, onBackgroundError(logger, 'directory reload'));
   monitor.start(QUEUE_REFRESH_MS, onBackgroundError(logger, 'queue statistics'));
-  const stopRetention = scheduleRetention(storage, config.retentionSweepMs, logger);
-  await workers?.start(onBackgroundError(logger, 'listening for new work'));
-  const workerIds = workers?.workers.map((w) => w.workerId) ?? [];
+  const { workerIds } = writes;
   if (demo) process.stdout.write(demoBanner(demo, url));
   logger.info({ url, workers: workerIds, store: describeStore(storeLocation(config)) }, 'OpenProfiles is serving');
 
@@ -124,14 +118,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       } finally {
         clearInterval(closeIdle);
       }
-      await workers?.stop();
+      await writes.stop();
       directory.stopPolling();
       monitor.stop();
-      stopRetention();
       await storage.close();
       logger.info('shut down cleanly');
     })());
-  return { app, storage, directory, workers, url, close };
+  return { app, storage, directory, workerIds, url, close };
 }
 
 /** Workers only (`openprofiles worker`): apply the queue, purge past retention, no HTTP. */

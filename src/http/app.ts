@@ -35,9 +35,37 @@ export interface AppOptions {
   trustProxy: string[];
   /** TLS options for HTTPS; null for plain HTTP (behind a TLS-terminating proxy only). */
   https: { key: string | Buffer; cert: string | Buffer } | null;
+  /** Longest time a client may take to send a whole request, ms; past it Node answers 408 and closes. */
+  requestTimeoutMs: number;
 }
 
 export const API_PREFIX = '/resources/v2';
+
+const TIMEOUT_BODY = JSON.stringify({ code: 408, message: 'The request was not received in time' });
+const TIMEOUT_RESPONSE =
+  'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
+  `Content-Length: ${Buffer.byteLength(TIMEOUT_BODY)}\r\n\r\n${TIMEOUT_BODY}`;
+
+/**
+ * Ends a request whose body is still arriving `ms` after it began (a client trickling bytes holds
+ * a connection and a parser otherwise): answers 408 on the socket and closes it, as Node does for
+ * its own request timeout. Node 20's requestTimeout does not cut a body that keeps trickling.
+ */
+function bodyDeadline(ms: number) {
+  return async function startDeadline(request: FastifyRequest): Promise<void> {
+    if (request.raw.complete) return;
+    const timer = setTimeout(() => {
+      if (request.raw.complete) return;
+      request.log.warn({ timeoutMs: ms }, 'request body not received in time; closing the connection');
+      const socket = request.raw.socket;
+      socket.end(TIMEOUT_RESPONSE);
+      socket.destroySoon?.();
+    }, ms);
+    timer.unref();
+    request.raw.once('end', () => clearTimeout(timer));
+    request.raw.once('close', () => clearTimeout(timer));
+  };
+}
 
 /** The server's format for answers given before the tenant is known (7001, 7002, 7000 …). */
 const DEFAULT_FORMAT: ResponseFormat = 'legacy';
@@ -59,6 +87,8 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     routerOptions: { maxParamLength: 512 },
     // Router errors (a path parameter over that, a malformed URL) get vendor codes too.
     frameworkErrors: (err, request, reply) => answerError(err, request, reply),
+    // Headers that never finish: Node's own headersTimeout. A body that never finishes: `bodyDeadline`.
+    requestTimeout: options.requestTimeoutMs,
     ...(options.https && { https: { ...options.https, minVersion: 'TLSv1.2' as const } }),
   };
   const app = Fastify(serverOptions) as unknown as FastifyInstance;
@@ -94,6 +124,8 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   });
 
   app.setErrorHandler((err: FastifyError | ApiError | Error, request, reply) => answerError(err, request, reply));
+
+  app.addHook('onRequest', bodyDeadline(options.requestTimeoutMs));
 
   const m = services.metrics;
   app.addHook('onResponse', async (request, reply) => {

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { QueueMonitor } from '../queue/queue-monitor.js';
-import type { RecordResult } from '../storage/storage.js';
+import type { AppliedWriteTransaction } from '../queue/worker.js';
 
 /** The service's Prometheus metrics, in a registry of its own (one per app instance). */
 export class Metrics {
@@ -71,15 +71,15 @@ export class Metrics {
     });
   }
 
-  noteApplied(applied: Array<{ results: RecordResult[]; acceptedAt: number }>): void {
+  noteApplied(applied: readonly AppliedWriteTransaction[]): void {
     const now = Date.now();
     const byCode = new Map<string, number>();
     let partial = 0;
-    for (const { results, acceptedAt } of applied) {
+    for (const { codeCounts, acceptedAt } of applied) {
       let failed = false;
-      for (const r of results) {
-        byCode.set(r.code, (byCode.get(r.code) ?? 0) + 1);
-        failed ||= r.code !== '1000';
+      for (const [code, count] of Object.entries(codeCounts)) {
+        byCode.set(code, (byCode.get(code) ?? 0) + count);
+        failed ||= code !== '1000';
       }
       if (failed) partial++;
       this.applyLag.observe((now - acceptedAt) / 1000);

@@ -2,7 +2,7 @@ import type { DirectoryCache, TenantContext } from '../domain/directory.js';
 import { ApiError } from '../domain/errors.js';
 import { parseWriteBody, type WriteTarget } from '../domain/write-requests.js';
 import type { NewWriteTransaction, WriteOperation, WriteRecord } from '../storage/storage.js';
-import type { GroupCommitter } from './group-commit.js';
+import type { Committer } from './writer-thread.js';
 import type { QueueMonitor } from './queue-monitor.js';
 
 /** A write request, as the HTTP layer hands it over after authentication. */
@@ -36,7 +36,7 @@ export const RETRY_AFTER_S = 2;
 export class WriteAcceptor {
   constructor(
     private readonly directory: DirectoryCache,
-    private readonly committer: GroupCommitter,
+    private readonly committer: Committer,
     private readonly monitor: QueueMonitor,
   ) {}
 

@@ -1,3 +1,4 @@
+import type { Committer } from './writer-thread.js';
 import type { EnqueueResult, NewWriteTransaction, Storage } from '../storage/storage.js';
 
 interface Pending {
@@ -11,9 +12,9 @@ interface Pending {
  * commit and share it, so one fsync covers many requests. Each request is answered only after the
  * database transaction that holds it committed.
  */
-export class GroupCommitter {
+export class GroupCommitter implements Committer {
   private pending: Pending[] = [];
-  private isFlushing = false;
+  private flushing: Promise<void> | null = null;
   private isScheduled = false;
 
   constructor(
@@ -37,34 +38,34 @@ export class GroupCommitter {
     return this.pending.length;
   }
 
+  /** Commits what is waiting now rather than in the next turn of the event loop. */
+  commitWaiting(): Promise<void> {
+    return (this.flushing ??= this.flush().finally(() => (this.flushing = null)));
+  }
+
   private schedule(): void {
-    if (this.isScheduled || this.isFlushing) return;
+    if (this.isScheduled || this.flushing) return;
     this.isScheduled = true;
     // setImmediate lets the requests already parsed in this turn of the event loop join the batch.
     setImmediate(() => {
       this.isScheduled = false;
-      void this.flush();
+      void this.commitWaiting();
     });
   }
 
   private async flush(): Promise<void> {
-    this.isFlushing = true;
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, this.maxBatch);
-        try {
-          const results = await this.storage.enqueue(
-            batch.map((p) => p.wt),
-            this.idempotencyWindowMs,
-          );
-          batch.forEach((p, i) => p.resolve(results[i]));
-          this.onCommitted(batch.length);
-        } catch (err) {
-          for (const p of batch) p.reject(err);
-        }
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.maxBatch);
+      try {
+        const results = await this.storage.enqueue(
+          batch.map((p) => p.wt),
+          this.idempotencyWindowMs,
+        );
+        batch.forEach((p, i) => p.resolve(results[i]));
+        this.onCommitted(batch.length);
+      } catch (err) {
+        for (const p of batch) p.reject(err);
       }
-    } finally {
-      this.isFlushing = false;
     }
   }
 }

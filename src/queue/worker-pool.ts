@@ -1,15 +1,10 @@
 import type { Logger } from 'pino';
-import type { RecordResult, Storage } from '../storage/storage.js';
-import { QueueWorker } from './worker.js';
+import type { Storage } from '../storage/storage.js';
+import { QueueWorker, type WorkerOptions } from './worker.js';
 
-export interface WorkerPoolOptions {
+export interface WorkerPoolOptions extends WorkerOptions {
   /** Workers in this process; a store without concurrent claims (SQLite) gets one. */
   concurrency: number;
-  batchSize: number;
-  leaseMs: number;
-  idlePollMs: number;
-  logger: Logger;
-  onApplied: (applied: Array<{ transid: string; results: RecordResult[]; acceptedAt: number }>) => void;
 }
 
 /** The workers of one process, woken by this process's commits and, where the store can, by other nodes' (LISTEN/NOTIFY). */

@@ -12,8 +12,30 @@ export interface WorkerOptions {
   /** How often an idle worker looks for work when nothing wakes it, ms. */
   idlePollMs: number;
   logger: Logger;
-  /** Hears every applied batch: transids and their per-record results. */
-  onApplied: (applied: Array<{ transid: string; results: RecordResult[]; acceptedAt: number }>) => void;
+  /**
+   * When set, each batch is sized (up to `batchSize`) to take about this long, from the time per
+   * write transaction of the batches before it, ms. The embedded store's writer thread uses it:
+   * a write waiting for its commit waits for at most the batch in hand.
+   */
+  batchTargetMs?: number;
+  /** Runs before each batch is claimed (the writer thread commits the waiting enqueues there). */
+  beforeBatch?: () => Promise<void>;
+  /** Hears every applied batch. */
+  onApplied: (applied: AppliedWriteTransaction[]) => void;
+}
+
+/** What a worker reports of each write transaction it applied (small: it may cross threads). */
+export interface AppliedWriteTransaction {
+  transid: string;
+  acceptedAt: number;
+  /** Records per result code. */
+  codeCounts: Record<string, number>;
+}
+
+function countCodes(results: readonly RecordResult[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of results) counts[r.code] = (counts[r.code] ?? 0) + 1;
+  return counts;
 }
 
 /**
@@ -28,6 +50,8 @@ export class QueueWorker {
   private running: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private failures = 0;
+  /** Moving average of the time to apply one write transaction, ms (with `batchTargetMs`). */
+  private msPerWriteTransaction = 0;
 
   constructor(
     private readonly storage: Storage,
@@ -54,11 +78,13 @@ export class QueueWorker {
     const { logger } = this.options;
     while (!this.isStopping) {
       try {
+        await this.options.beforeBatch?.();
         const applied = await this.runOnce();
         this.failures = 0;
         if (applied === 0) await this.idle();
-        // Give the event loop a turn between batches: on an embedded store applying blocks it.
-        else await new Promise((resolve) => setImmediate(resolve));
+        // Give the event loop a turn before each batch: on an embedded store applying blocks it,
+        // and the requests whose commit woke us must be answered before it does.
+        await new Promise((resolve) => setImmediate(resolve));
       } catch (err) {
         this.failures++;
         const delay = Math.min(100 * 2 ** this.failures, 5_000);
@@ -70,8 +96,9 @@ export class QueueWorker {
 
   /** Claims and applies one batch; returns how many write transactions it applied. */
   async runOnce(): Promise<number> {
-    const { batchSize, leaseMs, onApplied } = this.options;
-    const claimed = await this.storage.claim(this.workerId, batchSize, leaseMs);
+    const { leaseMs, onApplied } = this.options;
+    const started = performance.now();
+    const claimed = await this.storage.claim(this.workerId, this.batchLimit(), leaseMs);
     if (claimed.length === 0) return 0;
     let results = new Map<string, RecordResult[]>();
     const reduce: ApplyReducer = (batch, snapshot, now) => {
@@ -81,8 +108,16 @@ export class QueueWorker {
     };
     const applied = await this.storage.applyWriteTransactions(this.workerId, claimed, keysOf, reduce);
     const byTransid = new Map<string, ClaimedWriteTransaction>(claimed.map((wt) => [wt.transid, wt]));
-    onApplied(applied.map((transid) => ({ transid, results: results.get(transid) ?? [], acceptedAt: byTransid.get(transid)!.acceptedAt })));
+    onApplied(applied.map((transid) => ({ transid, acceptedAt: byTransid.get(transid)!.acceptedAt, codeCounts: countCodes(results.get(transid) ?? []) })));
+    const ms = (performance.now() - started) / claimed.length;
+    this.msPerWriteTransaction = this.msPerWriteTransaction === 0 ? ms : 0.7 * this.msPerWriteTransaction + 0.3 * ms;
     return applied.length;
+  }
+
+  private batchLimit(): number {
+    const { batchSize, batchTargetMs } = this.options;
+    if (!batchTargetMs || this.msPerWriteTransaction === 0) return batchSize;
+    return Math.max(1, Math.min(batchSize, Math.floor(batchTargetMs / this.msPerWriteTransaction)));
   }
 
   private idle(): Promise<void> {

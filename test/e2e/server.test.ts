@@ -176,4 +176,21 @@ describe('slow clients', () => {
       await store.dispose();
     }
   }, 30_000);
+
+  it('answers 408 and closes the connection of a client that takes longer than PROFILES_REQUEST_TIMEOUT_MS to send its request', async () => {
+    const store = await freshStoreEnv();
+    const server = await spawnServer({ ...store.env, PROFILES_REQUEST_TIMEOUT_MS: '1500' });
+    try {
+      const { json: t } = await runCli(['tenant', 'create', 'trickler', '--json'], store.env);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      // About 25 s of body at one byte per 100 ms: only the timeout can end it within the test's time.
+      const body = JSON.stringify({ Records: [{ customerId: 'slow', Attributes: { name: 'S'.repeat(200) } }] });
+      expect(await trickle(server.url, t.key, body, 100)).toBe('HTTP/1.1 408 Request Timeout');
+      // Nothing of the cut request was queued, and the server still serves.
+      expect((await request(server.url, 'GET', '/resources/v2/customerprofile/slow', { key: t.key })).status).toBe(404);
+    } finally {
+      await server.stop();
+      await store.dispose();
+    }
+  }, 30_000);
 });

@@ -31,6 +31,6 @@ export function serveCommand(program: Command, common: (cmd: Command) => Command
     const logger = createLogger(config.logLevel);
     const server = await startServer(config, logger);
     closeOnSignals(server, logger, config.shutdownTimeoutMs);
-    if (options.json) process.stdout.write(`${JSON.stringify({ url: server.url, workers: server.workers?.workers.map((w) => w.workerId) ?? [] })}\n`);
+    if (options.json) process.stdout.write(`${JSON.stringify({ url: server.url, workers: server.workerIds })}\n`);
   });
 }

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// node bench/drain.mjs [--records 200000] [--space 10000] [--batch 64]   (after npm run build)
+// The apply path alone: queues `records` hot rt updates through `serve --no-worker`, then drains
+// that queue with one in-process worker (no HTTP, nothing else running) and prints records/s,
+// next to the raw better-sqlite3 upsert of the same number of rows measured in the same run.
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { rawSqlite } from './baselines/raw-upsert.mjs';
+import { push } from './lib/load.mjs';
+import { startService, stop } from './lib/processes.mjs';
+import { loadBodies, rtBodies, rtRecord } from './lib/records.mjs';
+
+const { values: opts } = parseArgs({ options: { records: { type: 'string', default: '200000' }, space: { type: 'string', default: '10000' }, batch: { type: 'string', default: '64' } } });
+const records = Number(opts.records);
+const space = Number(opts.space);
+const { WorkerPool } = await import('../dist/queue/worker-pool.js');
+const { openStorage } = await import('../dist/storage/open-storage.js');
+
+const svc = await startService({ backend: 'sqlite', serveArgs: ['--no-worker'], env: { PROFILES_MAX_QUEUE_RECORDS: '1000000000' } });
+const path = `/resources/v2/customerprofiles/${svc.appid}`;
+const preload = loadBodies(space, 1000, rtRecord);
+await push(svc, 'PUT', path, preload.length, (i) => preload[i]);
+const next = rtBodies({ space });
+await push(svc, 'PUT', path, records / 100, () => next());
+await stop(svc.child); // the store stays: the worker below drains it
+
+const storage = openStorage({ dataDir: svc.store.dataDir });
+let applied = 0;
+let done;
+const finished = new Promise((resolve) => (done = resolve));
+const pool = new WorkerPool(storage, {
+  concurrency: 1,
+  batchSize: Number(opts.batch),
+  leaseMs: 30_000,
+  idlePollMs: 50,
+  logger: pino({ level: 'warn' }),
+  onApplied: (a) => {
+    for (const wt of a) applied += Object.values(wt.codeCounts).reduce((x, y) => x + y, 0);
+    if (applied >= records + space) done();
+  },
+});
+const t0 = performance.now();
+await pool.start(() => {});
+await finished;
+const seconds = (performance.now() - t0) / 1000;
+await pool.stop();
+await storage.close();
+await svc.store.dispose();
+const raw = rawSqlite({ rows: space, updates: records });
+console.table([
+  { what: `apply, batch ${opts.batch}`, records: applied, seconds: Number(seconds.toFixed(2)), 'records/s': Math.round(applied / seconds) },
+  { what: 'raw better-sqlite3 upsert (updates)', records, seconds: null, 'records/s': raw.updatesPerSecond },
+]);

@@ -1,0 +1,169 @@
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { type EnqueueResult, type NewWriteTransaction, StorageError, StorageUnavailableError } from '../storage/storage.js';
+import type { AppliedWriteTransaction } from './worker.js';
+
+/** Takes accepted write transactions and answers once they are durably queued. */
+export interface Committer {
+  submit(wt: NewWriteTransaction): Promise<EnqueueResult>;
+}
+
+/** Messages from the server's thread to the writer thread. */
+export type ToWriter = { type: 'enqueue'; id: number; wts: NewWriteTransaction[] } | { type: 'stop' };
+
+/** Messages from the writer thread to the server's thread. */
+export type FromWriter =
+  | { type: 'ready'; workerIds: string[] }
+  | { type: 'enqueued'; id: number; results: EnqueueResult[] }
+  | { type: 'refused'; id: number; message: string; isUnavailable: boolean }
+  | { type: 'applied'; applied: AppliedWriteTransaction[] };
+
+/** What the writer thread is started with (it opens its own connection to the same store). */
+export interface WriterThreadData {
+  config: Config;
+  idempotencyWindowMs: number;
+}
+
+export interface WriterThreadOptions extends WriterThreadData {
+  logger: Logger;
+  onApplied(applied: AppliedWriteTransaction[]): void;
+  /** Wait before starting a writer thread again after it died, ms. Default 1000. */
+  restartDelayMs?: number;
+}
+
+interface Waiter {
+  resolve(result: EnqueueResult): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * The thread's entry, compiled. Run from the sources (in-process tests), this module sits in
+ * `src/queue/` and the compiled entry in `dist/`, which `npm test` builds first.
+ */
+function entryUrl(): URL {
+  const beside = new URL('../writer-thread-main.js', import.meta.url);
+  return existsSync(beside) ? beside : new URL('../../dist/writer-thread-main.js', import.meta.url);
+}
+
+/**
+ * One writer for an embedded store, in a thread of its own: it enqueues (group commit) and applies
+ * the queue, so the server's event loop only parses, validates and reads. SQLite lets one
+ * connection write at a time; with every write in one thread, the server's thread never waits
+ * for the write lock, and its reads (WAL snapshots) never wait for a write.
+ *
+ * Write transactions submitted in one turn of the event loop travel in one message and share one
+ * commit. If the thread dies, what it had not answered is refused with 7902 (the client retries;
+ * nothing unanswered is ever reported accepted) and a new thread starts, which takes back the
+ * queue in order.
+ */
+export class WriterThread implements Committer {
+  private thread: Worker | null = null;
+  private pending: Array<{ wt: NewWriteTransaction } & Waiter> = [];
+  private readonly inFlight = new Map<number, Waiter[]>();
+  private nextId = 1;
+  private isScheduled = false;
+  private isStopping = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+  workerIds: string[] = [];
+
+  constructor(private readonly options: WriterThreadOptions) {}
+
+  /** Starts the thread; resolves once its store is open and its worker runs. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const { config, idempotencyWindowMs } = this.options;
+      const thread = new Worker(entryUrl(), { workerData: { config, idempotencyWindowMs } satisfies WriterThreadData });
+      this.thread = thread;
+      let isReady = false;
+      thread.on('message', (msg: FromWriter) => {
+        if (msg.type === 'ready') {
+          isReady = true;
+          this.workerIds = msg.workerIds;
+          resolve();
+        } else this.onMessage(msg);
+      });
+      thread.on('error', (err) => {
+        if (!isReady) reject(err);
+        else this.options.logger.error({ err }, 'the writer thread failed');
+      });
+      thread.on('exit', (code) => {
+        this.thread = null;
+        this.refuseInFlight('the store writer stopped before answering; retry');
+        if (!isReady) reject(new StorageUnavailableError(`the writer thread exited with code ${code} while starting`));
+        else if (!this.isStopping) this.restartLater(code);
+      });
+    });
+  }
+
+  submit(wt: NewWriteTransaction): Promise<EnqueueResult> {
+    if (!this.thread || this.isStopping) return Promise.reject(new StorageUnavailableError('the store writer is restarting; retry'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ wt, resolve, reject });
+      if (this.isScheduled) return;
+      this.isScheduled = true;
+      // Every request parsed in this turn of the event loop joins the message.
+      setImmediate(() => this.send());
+    });
+  }
+
+  /** Lets the batch in hand and every submitted write transaction finish, then ends the thread. */
+  async stop(): Promise<void> {
+    this.isStopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const thread = this.thread;
+    if (!thread) return;
+    this.send();
+    const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+    thread.postMessage({ type: 'stop' } satisfies ToWriter);
+    await exited;
+  }
+
+  private send(): void {
+    this.isScheduled = false;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    if (!this.thread) {
+      for (const p of batch) p.reject(new StorageUnavailableError('the store writer is restarting; retry'));
+      return;
+    }
+    const id = this.nextId++;
+    this.inFlight.set(id, batch);
+    this.thread.postMessage({ type: 'enqueue', id, wts: batch.map((p) => p.wt) } satisfies ToWriter);
+  }
+
+  private onMessage(msg: Exclude<FromWriter, { type: 'ready' }>): void {
+    if (msg.type === 'applied') {
+      this.options.onApplied(msg.applied);
+      return;
+    }
+    const waiters = this.inFlight.get(msg.id);
+    if (!waiters) return;
+    this.inFlight.delete(msg.id);
+    if (msg.type === 'enqueued') waiters.forEach((w, i) => w.resolve(msg.results[i]));
+    else {
+      const err = msg.isUnavailable ? new StorageUnavailableError(msg.message) : new StorageError(msg.message);
+      for (const w of waiters) w.reject(err);
+    }
+  }
+
+  private refuseInFlight(message: string): void {
+    const err = new StorageUnavailableError(message);
+    for (const waiters of this.inFlight.values()) for (const w of waiters) w.reject(err);
+    this.inFlight.clear();
+  }
+
+  private restartLater(code: number): void {
+    const delay = this.options.restartDelayMs ?? 1000;
+    this.options.logger.error({ code, restartInMs: delay }, 'the writer thread exited; starting a new one');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      this.start().catch((err) => {
+        this.options.logger.error({ err }, 'the writer thread could not start');
+        if (!this.isStopping) this.restartLater(1);
+      });
+    }, delay);
+  }
+}

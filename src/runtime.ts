@@ -1,0 +1,53 @@
+import { pino, type Logger } from 'pino';
+import type { Config } from './config/config.js';
+import { WorkerPool, type WorkerPoolOptions } from './queue/worker-pool.js';
+import { openStorage, type StoreLocation } from './storage/open-storage.js';
+import type { Storage } from './storage/storage.js';
+
+/** Pieces shared by the composition roots: the server (`main.ts`) and the embedded writer thread. */
+
+/** Idempotency keys name their first request for 24 h (contract §8). */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    // Keys never reach the logs, whatever the level.
+    redact: { paths: ['req.headers.key', 'req.headers.secretkey', 'req.headers.authorization'], censor: '[redacted]' },
+  });
+}
+
+export const storeLocation = (config: Config, logger?: Logger): StoreLocation => ({
+  dataDir: config.dataDir,
+  databaseUrl: config.databaseUrl || undefined,
+  poolSize: config.databasePoolSize,
+  // The message only: driver errors can carry the whole connection object.
+  onBackgroundError: logger && ((err) => logger.warn({ error: String((err as Error)?.message ?? err) }, 'store connection error')),
+});
+
+export async function openMigratedStore(config: Config, logger: Logger): Promise<Storage> {
+  const storage = openStorage(storeLocation(config, logger));
+  const migrated = await storage.migrate();
+  if (migrated.applied.length) logger.info({ applied: migrated.applied, version: migrated.version }, 'store migrated');
+  return storage;
+}
+
+export function workerPool(
+  config: Config,
+  storage: Storage,
+  logger: Logger,
+  onApplied: WorkerPoolOptions['onApplied'],
+  extra: Pick<WorkerPoolOptions, 'beforeBatch' | 'batchTargetMs'> = {},
+): WorkerPool {
+  return new WorkerPool(storage, {
+    ...extra,
+    concurrency: config.workerConcurrency,
+    batchSize: config.workerBatchSize,
+    leaseMs: config.workerLeaseMs,
+    idlePollMs: config.workerIdlePollMs,
+    logger,
+    onApplied,
+  });
+}
+
+export const onBackgroundError = (logger: Logger, what: string) => (err: unknown) => logger.warn({ err }, `${what} failed; retrying`);

@@ -1,0 +1,123 @@
+/**
+ * The embedded store's writer thread: writes are answered only once committed, a graceful stop
+ * answers everything it took, and a dead thread refuses what it had not answered (7902) and is
+ * replaced by one that resumes the queue. Real SQLite files, a real worker thread (the compiled
+ * entry that `npm test` builds first).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
+import type { AppliedWriteTransaction } from '../../src/queue/worker.js';
+import { WriterThread } from '../../src/queue/writer-thread.js';
+import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import { type NewWriteTransaction, StorageUnavailableError } from '../../src/storage/storage.js';
+
+let n = 0;
+const wt = (tenantId: number, customerId: string): NewWriteTransaction => ({
+  transid: `00000000-0000-4000-a000-${String(++n).padStart(12, '0')}`,
+  tenantId,
+  operation: 'updateProfile',
+  appid: null,
+  records: [{ customerId, attributes: { name: `name ${n}` } }],
+  isUpsert: true,
+  isCascade: false,
+  idempotencyKey: null,
+  requestHash: null,
+  acceptedAt: Date.now(),
+});
+
+describe('writer thread (embedded store)', () => {
+  let dir: string;
+  let store: SqliteStorage;
+  let tenantId: number;
+  let writer: WriterThread;
+  let applied: AppliedWriteTransaction[];
+
+  const startWriter = async () => {
+    applied = [];
+    const config = loadConfig({ PROFILES_DATA_DIR: dir, PROFILES_LOG_LEVEL: 'silent' });
+    writer = new WriterThread({ config, idempotencyWindowMs: 86_400_000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a), restartDelayMs: 50 });
+    await writer.start();
+  };
+  const appliedSoon = async (transids: string[]) => {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const statuses = await Promise.all(transids.map((t) => store.getWriteTransactionStatus(tenantId, t)));
+      if (statuses.every((s) => s?.state === 'done')) return statuses;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('not applied within 10 s');
+  };
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'openprofiles-writer-'));
+    store = openSqliteStorage({ dataDir: dir });
+    await store.migrate();
+    tenantId = (await store.createTenant('writer', { ...DEFAULT_TENANT_SETTINGS }, [])).id;
+    await startWriter();
+  });
+  afterEach(async () => {
+    await writer.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers a write once it is committed, applies it, and reports it applied', async () => {
+    const w = wt(tenantId, 'c1');
+    expect(await writer.submit(w)).toEqual({ outcome: 'accepted', transid: w.transid });
+    // Answered means committed: the queue row is there for any other connection.
+    expect((await store.getWriteTransactionStatus(tenantId, w.transid))?.state).toBeDefined();
+    await appliedSoon([w.transid]);
+    // The thread reports it after its commit, in a message of its own.
+    for (let i = 0; i < 100 && !applied.some((a) => a.transid === w.transid); i++) await new Promise((r) => setTimeout(r, 20));
+    const [master] = await store.getMasterProfiles(tenantId, ['c1']);
+    expect(master.attributes).toEqual({ name: w.records[0].attributes!.name });
+    expect(applied.map((a) => a.transid)).toContain(w.transid);
+    expect(applied.find((a) => a.transid === w.transid)!.codeCounts).toEqual({ '1000': 1 });
+  });
+
+  it('shares one message among the writes of one turn, and answers each its own transid', async () => {
+    const batch = Array.from({ length: 50 }, (_, i) => wt(tenantId, `c${i}`));
+    const results = await Promise.all(batch.map((w) => writer.submit(w)));
+    expect(results.map((r) => r.transid)).toEqual(batch.map((w) => w.transid));
+    await appliedSoon(batch.map((w) => w.transid));
+  });
+
+  it('a graceful stop answers every write it took and applies it', async () => {
+    const batch = Array.from({ length: 20 }, (_, i) => wt(tenantId, `s${i}`));
+    const answers = batch.map((w) => writer.submit(w));
+    await writer.stop();
+    expect((await Promise.all(answers)).every((r) => r.outcome === 'accepted')).toBe(true);
+    // What was answered is in the store whether or not it was applied before the stop.
+    for (const w of batch) expect(await store.getWriteTransactionStatus(tenantId, w.transid)).not.toBeNull();
+    await startWriter();
+    await appliedSoon(batch.map((w) => w.transid));
+  });
+
+  it('when the thread dies, refuses what it had not answered with StorageUnavailableError, then a new thread takes writes and resumes the queue', async () => {
+    const committed = wt(tenantId, 'before');
+    await writer.submit(committed);
+    const thread = (writer as unknown as { thread: { terminate(): Promise<number> } }).thread;
+    const inFlight = writer.submit(wt(tenantId, 'lost'));
+    await thread.terminate();
+    await expect(inFlight).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(writer.submit(wt(tenantId, 'meanwhile'))).rejects.toBeInstanceOf(StorageUnavailableError);
+
+    const deadline = Date.now() + 10_000;
+    let after: NewWriteTransaction | null = null;
+    while (!after && Date.now() < deadline) {
+      const w = wt(tenantId, 'after');
+      after = await writer.submit(w).then(
+        () => w,
+        () => null,
+      );
+      if (!after) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(after).not.toBeNull();
+    await appliedSoon([committed.transid, after!.transid]);
+  });
+});
