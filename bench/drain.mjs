@@ -1,16 +1,22 @@
 #!/usr/bin/env node
-// node bench/drain.mjs [--records 200000] [--space 10000] [--batch 64]   (after npm run build)
+// node bench/drain.mjs [--records 200000] [--space 10000] [--batch 64] [--profile]   (after npm run build)
 // The apply path alone: queues `records` hot rt updates through `serve --no-worker`, then drains
 // that queue with one in-process worker (no HTTP, nothing else running) and prints records/s,
 // next to the raw better-sqlite3 upsert of the same number of rows measured in the same run.
+// --profile: a CPU profile of the drain alone (node:inspector), summarised by function.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { rawSqlite } from './baselines/raw-upsert.mjs';
+import { summarize } from './lib/cpu-profile.mjs';
 import { push } from './lib/load.mjs';
 import { startService, stop } from './lib/processes.mjs';
 import { loadBodies, rtBodies, rtRecord } from './lib/records.mjs';
 
-const { values: opts } = parseArgs({ options: { records: { type: 'string', default: '200000' }, space: { type: 'string', default: '10000' }, batch: { type: 'string', default: '64' } } });
+const { values: opts } = parseArgs({ options: { records: { type: 'string', default: '200000' }, space: { type: 'string', default: '10000' }, batch: { type: 'string', default: '64' }, profile: { type: 'boolean' } } });
 const records = Number(opts.records);
 const space = Number(opts.space);
 const { WorkerPool } = await import('../dist/queue/worker-pool.js');
@@ -39,10 +45,25 @@ const pool = new WorkerPool(storage, {
     if (applied >= records + space) done();
   },
 });
+const session = opts.profile ? new Session() : null;
+if (session) {
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+}
 const t0 = performance.now();
 await pool.start(() => {});
 await finished;
 const seconds = (performance.now() - t0) / 1000;
+if (session) {
+  const { profile } = await session.post('Profiler.stop');
+  const file = join(tmpdir(), `drain-${Date.now()}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  const summary = summarize(file, 30);
+  console.log(`drain profile: ${file}`);
+  console.table(summary.bySelf);
+  console.table(summary.byTotal);
+}
 await pool.stop();
 await storage.close();
 await svc.store.dispose();

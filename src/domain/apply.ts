@@ -20,8 +20,9 @@ import { LIMITS } from './attributes.js';
 
 type AppIdentity = Pick<AppProfileRow, 'tenantId' | 'appid' | 'customerId' | 'deviceId'>;
 
-const masterKey = (tenantId: number, customerId: string) => JSON.stringify([tenantId, customerId]);
-const appKey = (row: AppIdentity) => JSON.stringify([row.tenantId, row.appid, row.customerId, row.deviceId]);
+// Ids may hold any character: each part but the last is length-prefixed, so no two identities share a key.
+const masterKey = (tenantId: number, customerId: string) => `${tenantId}:${customerId}`;
+const appKey = (row: AppIdentity) => `${row.tenantId}:${row.appid.length}:${row.appid}${row.customerId.length}:${row.customerId}${row.deviceId}`;
 
 /** The rows a batch reads. */
 export function keysOf(batch: readonly ClaimedWriteTransaction[]): ProfileKeys {
@@ -48,10 +49,16 @@ export function keysOf(batch: readonly ClaimedWriteTransaction[]): ProfileKeys {
   return keys;
 }
 
-/** Merges `changes` into `attributes`: a null value removes the attribute. */
+/**
+ * Merges `changes` into `attributes`: a null value removes the attribute. Plain objects (V8 keeps
+ * them fast); names that would reach the prototype are refused at validation, and skipped here.
+ */
 function merged(attributes: Attributes | null, changes: WriteRecord['attributes']): Attributes {
-  const out: Attributes = Object.assign(Object.create(null), attributes);
-  for (const [name, value] of Object.entries(changes ?? {})) {
+  const out: Attributes = { ...attributes };
+  if (!changes) return out;
+  for (const name in changes) {
+    if (!Object.hasOwn(changes, name) || name === '__proto__') continue;
+    const value = changes[name];
     if (value === null) delete out[name];
     else out[name] = value as AttributeValue;
   }
@@ -155,7 +162,8 @@ function applyApp(ws: Workspace, wt: ClaimedWriteTransaction, record: WriteRecor
     case 'updateAppProfile': {
       const key = { tenantId, appid, customerId: record.customerId!, deviceId: record.deviceId ?? '' };
       const current = ws.app(key);
-      const result: RecordResult = { customerId: key.customerId, code: '1000', ...(record.deviceId && { deviceId: record.deviceId }) };
+      const result: RecordResult = { customerId: key.customerId, code: '1000' };
+      if (record.deviceId) result.deviceId = record.deviceId;
       if (wt.operation === 'createAppProfile' && current) return { ...result, code: '7015' };
       if (wt.operation === 'updateAppProfile' && !current && !wt.isUpsert) return { ...result, code: '7014' };
       const attributes = merged(current?.attributes ?? null, record.attributes);
@@ -163,7 +171,8 @@ function applyApp(ws: Workspace, wt: ClaimedWriteTransaction, record: WriteRecor
         return { ...result, code: '7011', reason: `the profile would hold more than ${LIMITS.attributesPerProfile} attributes` };
       }
       const userId = typeof attributes.userId === 'string' && attributes.userId !== '' ? attributes.userId : null;
-      ws.setApp(key, { ...key, userId, attributes, createdAt: current?.createdAt ?? now, updatedAt: now });
+      const row: AppProfileRow = { tenantId, appid, customerId: key.customerId, deviceId: key.deviceId, userId, attributes, createdAt: current?.createdAt ?? now, updatedAt: now };
+      ws.setApp(key, row);
       return result;
     }
     case 'deleteAppProfile': {

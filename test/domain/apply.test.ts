@@ -34,6 +34,32 @@ const device = (customerId: string, deviceId: string, userId: string | null, att
 });
 
 describe('reduceWriteTransactions', () => {
+  it('keeps apart app profiles whose ids differ only in where a separator character falls', () => {
+    // Same characters in a row: customer "b1:c" with no device, customer "b" with device "1:c".
+    const batch = [
+      wt('createAppProfile', [{ customerId: 'b1:c', attributes: { name: 'one' } }]),
+      wt('createAppProfile', [{ customerId: 'b', deviceId: '1:c', attributes: { name: 'two' } }]),
+      wt('createAppProfile', [{ customerId: 'b:1', deviceId: 'c', attributes: { name: 'three' } }]),
+    ];
+    const { changes, results } = reduceWriteTransactions(batch, empty, 1);
+    expect(batch.map((w) => results.get(w.transid)![0].code)).toEqual(['1000', '1000', '1000']);
+    expect(changes.appUpserts.map((r) => [r.customerId, r.deviceId, r.attributes.name])).toEqual([
+      ['b1:c', '', 'one'],
+      ['b', '1:c', 'two'],
+      ['b:1', 'c', 'three'],
+    ]);
+  });
+
+  it('never lets an attribute named __proto__ reach a profile prototype', () => {
+    const hostile = JSON.parse('{"__proto__": {"polluted": "yes"}, "name": "A"}');
+    const batch = [wt('createProfile', [{ customerId: 'c', attributes: hostile }])];
+    const { changes } = reduceWriteTransactions(batch, empty, 1);
+    const attributes = changes.masterUpserts[0].attributes;
+    expect(Object.getPrototypeOf(attributes)).toBe(Object.prototype);
+    expect((attributes as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('creates, then refuses a second create of the same customer with 7015', () => {
     const batch = [wt('createProfile', [{ customerId: 'c', attributes: { name: 'A' } }]), wt('createProfile', [{ customerId: 'c', attributes: { name: 'B' } }])];
     const { changes, results } = reduceWriteTransactions(batch, empty, 5);
