@@ -34,7 +34,7 @@ for (const name of opts.only.split(',')) {
     backend: 'sqlite',
     serveArgs: run.serveArgs,
     nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir],
-    env: { PROFILES_MAX_QUEUE_RECORDS: name === 'accept' ? '1000000000' : '200000' },
+    env: name === 'accept' ? { PROFILES_MAX_QUEUE_RECORDS: '1000000000', PROFILES_QUEUE_SOFT_LIMIT_RECORDS: '1000000000' } : { PROFILES_MAX_QUEUE_RECORDS: '200000' },
   });
   try {
     if (run.preload) {

@@ -16,7 +16,7 @@ import { StatusReader } from './queue/status.js';
 import type { AppliedWriteTransaction } from './queue/worker.js';
 import type { WorkerPool } from './queue/worker-pool.js';
 import { type Committer, WriterThread } from './queue/writer-thread.js';
-import { createLogger, IDEMPOTENCY_WINDOW_MS, onBackgroundError, openMigratedStore, storeLocation, workerPool } from './runtime.js';
+import { createLogger, IDEMPOTENCY_WINDOW_MS, onBackgroundError, openMigratedStore, storeLocation, usesWriterThread, workerPool } from './runtime.js';
 import { describeStore } from './storage/open-storage.js';
 import type { Storage } from './storage/storage.js';
 
@@ -48,7 +48,7 @@ interface WritePath {
  * Otherwise this thread commits, and runs the workers it is configured with (none with `--no-worker`).
  */
 async function startWritePath(config: Config, storage: Storage, logger: Logger, onApplied: (applied: AppliedWriteTransaction[]) => void): Promise<WritePath> {
-  if (storage.capabilities.isEmbedded && config.isWorkerEnabled) {
+  if (usesWriterThread(config)) {
     const writer = new WriterThread({ config, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied });
     await writer.start();
     return { committer: writer, workerIds: writer.workerIds, stop: () => writer.stop() };
@@ -69,19 +69,22 @@ async function startWritePath(config: Config, storage: Storage, logger: Logger, 
 
 /** The composition root: config → storage → app → workers → signals. */
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
-  const storage = await openMigratedStore(config, logger);
+  const storage = await openMigratedStore(config, logger, { isReader: usesWriterThread(config) });
 
   const demo = config.isDemoEnabled ? await createDemoTenant(storage, config.dataDir) : null;
   const directory = new DirectoryCache(storage);
   await directory.reload();
 
-  const monitor = new QueueMonitor(storage, config.maxQueueRecords);
+  const monitor = new QueueMonitor(storage, config.maxQueueRecords, Math.min(config.queueSoftLimitRecords, config.maxQueueRecords));
   await monitor.refresh();
   const metrics = new Metrics(monitor);
   const events = new AppliedEvents();
   const writes = await startWritePath(config, storage, logger, (applied) => {
     events.announce(applied.map((a) => a.transid));
     metrics.noteApplied(applied);
+    let records = 0;
+    for (const a of applied) for (const count of Object.values(a.codeCounts)) records += count;
+    monitor.noteApplied(records);
   });
   const lifecycle = { isShuttingDown: false };
   const services = {

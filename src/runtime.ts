@@ -25,8 +25,16 @@ export const storeLocation = (config: Config, logger?: Logger): StoreLocation =>
   onBackgroundError: logger && ((err) => logger.warn({ error: String((err as Error)?.message ?? err) }, 'store connection error')),
 });
 
-export async function openMigratedStore(config: Config, logger: Logger): Promise<Storage> {
-  const storage = openStorage(storeLocation(config, logger));
+/**
+ * Whether this server's embedded store gets a writer thread (`queue/writer-thread.ts`). Its own
+ * connection then only reads, and SQLite drops a reader's page cache whenever another connection
+ * has written, so a small cache does as well there.
+ */
+export const usesWriterThread = (config: Config): boolean => !config.databaseUrl && config.isWorkerEnabled;
+const READER_CACHE_MIB = 8;
+
+export async function openMigratedStore(config: Config, logger: Logger, options: { isReader?: boolean } = {}): Promise<Storage> {
+  const storage = openStorage({ ...storeLocation(config, logger), ...(options.isReader && { cacheSizeMiB: READER_CACHE_MIB }) });
   const migrated = await storage.migrate();
   if (migrated.applied.length) logger.info({ applied: migrated.applied, version: migrated.version }, 'store migrated');
   return storage;

@@ -42,8 +42,9 @@ export async function accept(P, { backend = 'sqlite', isApiOnly }) {
   const svc = await startService({
     backend,
     serveArgs: isApiOnly ? ['--no-worker'] : [],
-    // API only: a queue limit the run cannot reach. With the worker: the default limit.
-    env: isApiOnly ? { PROFILES_MAX_QUEUE_RECORDS: '1000000000' } : {},
+    // Queue limits the run cannot reach (hard and soft): this measures how fast writes are taken,
+    // not how the queue holds them back; end to end measures that.
+    env: { PROFILES_MAX_QUEUE_RECORDS: '1000000000', PROFILES_QUEUE_SOFT_LIMIT_RECORDS: '1000000000' },
   });
   try {
     const r = await load({ url: svc.url, key: svc.key, method: 'PUT', path: `/resources/v2/customerprofiles/${svc.appid}`, body: bodyPool(), connections: P.connections, seconds: P.acceptSeconds });

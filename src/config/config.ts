@@ -62,6 +62,7 @@ export const SETTINGS = {
   workerLeaseMs: setting('PROFILES_WORKER_LEASE_MS', 30_000, int(100, 3_600_000), 'How long a claim on queued work holds before another worker may take it over. (On SQLite one worker per store holds a lock and takes back a dead worker\'s claims at once.)'),
   workerIdlePollMs: setting('PROFILES_WORKER_POLL_MS', 250, int(10, 60_000), 'How often an idle worker looks for work that nothing woke it for.'),
   maxQueueRecords: setting('PROFILES_MAX_QUEUE_RECORDS', 1_000_000, int(1, 1_000_000_000), 'Records the queue may hold; past this, writes get 7902 (HTTP 503).'),
+  queueSoftLimitRecords: setting('PROFILES_QUEUE_SOFT_LIMIT_RECORDS', 50_000, int(1, 1_000_000_000), 'Past this many queued records a write waits (up to 10 s, then 7902) for the workers to catch up before it is queued: the lag stays bounded, and on SQLite the writer thread keeps the CPU that accepting more would take.'),
   bodyLimit: setting('PROFILES_BODY_LIMIT', 1_048_576, int(1024, 64 * 1_048_576), 'Largest request body, bytes; larger ones get 7012 (HTTP 413).'),
   requestTimeoutMs: setting('PROFILES_REQUEST_TIMEOUT_MS', 30_000, int(1000, 3_600_000), 'Longest time a client may take to send a whole request, headers and body; past it the server answers HTTP 408 and closes the connection (a client trickling its body cannot hold a connection longer).'),
   directoryPollMs: setting('PROFILES_DIRECTORY_POLL_MS', 250, int(10, 60_000), 'How often the server looks for tenant, key, app and allow-list changes made elsewhere (the CLI).'),

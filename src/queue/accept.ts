@@ -32,6 +32,9 @@ export interface Accepted {
 /** Seconds a client should wait before retrying a write the queue could not take. */
 export const RETRY_AFTER_S = 2;
 
+/** Longest a write waits for the queue to drop below its soft limit before it is refused, ms. */
+const ADMIT_WAIT_MS = 10_000;
+
 /** Validates a write all-or-nothing and queues it durably; answers only after the commit. */
 export class WriteAcceptor {
   constructor(
@@ -45,6 +48,9 @@ export class WriteAcceptor {
     const records = request.records ?? (await this.parse(ctx, request));
     if (!this.monitor.hasRoomFor(records.length)) {
       throw new ApiError('7902', `The queue holds ${this.monitor.depthRecords} records, its limit; retry later`, [], 503, RETRY_AFTER_S);
+    }
+    if (!(await this.monitor.admit(records.length, ADMIT_WAIT_MS))) {
+      throw new ApiError('7902', `The queue holds ${this.monitor.depthRecords} records and the workers did not catch up within ${ADMIT_WAIT_MS / 1000} s; retry later`, [], 503, RETRY_AFTER_S);
     }
     const wt: NewWriteTransaction = {
       transid: request.transid,

@@ -1,24 +1,36 @@
 import type { QueueStats, Storage } from '../storage/storage.js';
 
+interface Waiter {
+  records: number;
+  admit(): void;
+}
+
 /**
  * A cached view of the queue's depth, refreshed from the store every `intervalMs` and moved by
- * what this process accepts in between, so the bounded-queue check costs no query per request.
+ * what this process accepts and applies in between, so the bounded-queue check costs no query per
+ * request. It also holds back writes while the queue is deeper than the soft limit (see `admit`).
  */
 export class QueueMonitor {
   private stats: QueueStats = { depth: 0, depthRecords: 0, oldestAcceptedAt: null };
   private acceptedSinceRefresh = 0;
+  private appliedSinceRefresh = 0;
   private timer: NodeJS.Timeout | null = null;
+  private readonly waiters: Waiter[] = [];
 
   constructor(
     private readonly storage: Storage,
     /** Most records the queue holds before writes are refused with 7902. */
     readonly maxRecords: number,
+    /** Past this many queued records, writes wait for the workers before they are queued. */
+    readonly softLimitRecords = maxRecords,
   ) {}
 
   async refresh(): Promise<QueueStats> {
     const stats = await this.storage.queueStats();
     this.stats = stats;
     this.acceptedSinceRefresh = 0;
+    this.appliedSinceRefresh = 0;
+    this.admitWaiting();
     return stats;
   }
 
@@ -38,7 +50,47 @@ export class QueueMonitor {
 
   /** Records queued, as far as this process knows. */
   get depthRecords(): number {
-    return this.stats.depthRecords + this.acceptedSinceRefresh;
+    return Math.max(0, this.stats.depthRecords + this.acceptedSinceRefresh - this.appliedSinceRefresh);
+  }
+
+  /**
+   * Resolves true once the queue is below the soft limit (at once if it is), in arrival order;
+   * false if it is not within `ms`. Holding writes back while the workers catch up keeps the lag
+   * bounded and, on the embedded store, leaves the writer thread the CPU that accepting more
+   * would take.
+   */
+  admit(records: number, ms: number): Promise<boolean> {
+    if (this.waiters.length === 0 && this.depthRecords < this.softLimitRecords) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        records,
+        admit: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        resolve(false);
+      }, ms);
+      timer.unref();
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Records applied in this process (its workers or writer thread). */
+  noteApplied(records: number): void {
+    this.appliedSinceRefresh += records;
+    this.admitWaiting();
+  }
+
+  private admitWaiting(): void {
+    let room = this.softLimitRecords - this.depthRecords;
+    while (this.waiters.length > 0 && room > 0) {
+      const waiter = this.waiters.shift()!;
+      room -= waiter.records;
+      waiter.admit();
+    }
   }
 
   hasRoomFor(records: number): boolean {

@@ -8,6 +8,8 @@ export interface StoreLocation {
   databaseUrl?: string;
   /** PostgreSQL connections per process. */
   poolSize?: number;
+  /** SQLite: this connection's page cache, MiB (default 64). */
+  cacheSizeMiB?: number;
   onBackgroundError?: (err: unknown) => void;
 }
 
@@ -16,7 +18,7 @@ export function openStorage(location: StoreLocation): Storage {
   if (location.databaseUrl) {
     return openPostgresStorage({ url: location.databaseUrl, poolSize: location.poolSize, onBackgroundError: location.onBackgroundError });
   }
-  return openSqliteStorage({ dataDir: location.dataDir });
+  return openSqliteStorage({ dataDir: location.dataDir, cacheSizeMiB: location.cacheSizeMiB });
 }
 
 /** Where the store is, for logs: never the password of a database URL. */

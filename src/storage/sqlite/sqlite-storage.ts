@@ -23,6 +23,8 @@ export interface SqliteOptions {
   fileName?: string;
   /** How long a call waits for another process's write lock before StorageUnavailableError, in ms. Default 5000. */
   busyTimeoutMs?: number;
+  /** This connection's page cache, MiB. Default 64. */
+  cacheSizeMiB?: number;
 }
 
 /**
@@ -65,7 +67,7 @@ export class SqliteStorage implements Storage {
         db.pragma('synchronous = FULL');
         db.pragma('foreign_keys = ON');
         db.pragma('temp_store = MEMORY');
-        db.pragma('cache_size = -65536');
+        db.pragma(`cache_size = -${Math.max(1, Math.trunc(options.cacheSizeMiB ?? 64)) * 1024}`);
         return db;
       } catch (err) {
         db.close();

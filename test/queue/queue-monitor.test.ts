@@ -1,0 +1,74 @@
+/**
+ * The queue's soft limit: past it, writes wait (in arrival order) until applied work makes room,
+ * and give up after their wait. A real (empty) SQLite store answers the monitor's refreshes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { QueueMonitor } from '../../src/queue/queue-monitor.js';
+import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+
+describe('QueueMonitor soft limit', () => {
+  let dir: string;
+  let store: SqliteStorage;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'openprofiles-monitor-'));
+    store = openSqliteStorage({ dataDir: dir });
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('admits at once below the soft limit', async () => {
+    const monitor = new QueueMonitor(store, 100, 10);
+    monitor.noteAccepted(9);
+    expect(await monitor.admit(5, 1000)).toBe(true);
+  });
+
+  it('holds a write past the soft limit until applied work makes room, then admits it', async () => {
+    const monitor = new QueueMonitor(store, 100, 10);
+    monitor.noteAccepted(12);
+    let admitted: boolean | null = null;
+    const waiting = monitor.admit(5, 5000).then((a) => (admitted = a));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(admitted).toBeNull();
+    monitor.noteApplied(1); // 11 queued: still at the limit
+    await new Promise((r) => setTimeout(r, 20));
+    expect(admitted).toBeNull();
+    monitor.noteApplied(4); // 7 queued
+    await waiting;
+    expect(admitted).toBe(true);
+  });
+
+  it('admits waiters in arrival order, before a newcomer', async () => {
+    const monitor = new QueueMonitor(store, 100, 10);
+    monitor.noteAccepted(10);
+    const order: string[] = [];
+    const first = monitor.admit(3, 5000).then(() => order.push('first'));
+    const second = monitor.admit(3, 5000).then(() => order.push('second'));
+    monitor.noteApplied(5); // 5 queued: room for both, in order
+    const third = monitor.admit(1, 5000).then(() => order.push('third'));
+    await Promise.all([first, second, third]);
+    expect(order).toEqual(['first', 'second', 'third']);
+  });
+
+  it('gives up after its wait when nothing is applied', async () => {
+    const monitor = new QueueMonitor(store, 100, 10);
+    monitor.noteAccepted(50);
+    expect(await monitor.admit(1, 50)).toBe(false);
+    // The one that gave up no longer blocks the next, once there is room.
+    monitor.noteApplied(45);
+    expect(await monitor.admit(1, 50)).toBe(true);
+  });
+
+  it('a refresh from the store (workers in other processes) also makes room', async () => {
+    const monitor = new QueueMonitor(store, 100, 10);
+    monitor.noteAccepted(30); // this process thinks 30 are queued; the store holds none
+    const waiting = monitor.admit(1, 5000);
+    await monitor.refresh();
+    expect(await waiting).toBe(true);
+  });
+});
