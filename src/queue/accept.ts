@@ -49,7 +49,7 @@ export class WriteAcceptor {
     if (!this.monitor.hasRoomFor(records.length)) {
       throw new ApiError('7902', `The queue holds ${this.monitor.depthRecords} records, its limit; retry later`, [], 503, RETRY_AFTER_S);
     }
-    if (!(await this.monitor.admit(records.length, ADMIT_WAIT_MS))) {
+    if (!(await this.monitor.admit(tenant.id, records.length, ADMIT_WAIT_MS))) {
       throw new ApiError('7902', `The queue holds ${this.monitor.depthRecords} records and the workers did not catch up within ${ADMIT_WAIT_MS / 1000} s; retry later`, [], 503, RETRY_AFTER_S);
     }
     const wt: NewWriteTransaction = {

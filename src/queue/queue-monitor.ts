@@ -15,7 +15,8 @@ export class QueueMonitor {
   private acceptedSinceRefresh = 0;
   private appliedSinceRefresh = 0;
   private timer: NodeJS.Timeout | null = null;
-  private readonly waiters: Waiter[] = [];
+  /** Writes waiting for room, per tenant; tenants take turns, so one tenant's backlog never queues another's writes behind it. */
+  private readonly waiters = new Map<number, Waiter[]>();
 
   constructor(
     private readonly storage: Storage,
@@ -54,13 +55,14 @@ export class QueueMonitor {
   }
 
   /**
-   * Resolves true once the queue is below the soft limit (at once if it is), in arrival order;
-   * false if it is not within `ms`. Holding writes back while the workers catch up keeps the lag
+   * Resolves true once the queue is below the soft limit (at once if it is and nobody waits), or
+   * false if it is not within `ms`. Tenants take turns at the room that applied work frees, each
+   * tenant's writes in arrival order. Holding writes back while the workers catch up keeps the lag
    * bounded and, on the embedded store, leaves the writer thread the CPU that accepting more
    * would take.
    */
-  admit(records: number, ms: number): Promise<boolean> {
-    if (this.waiters.length === 0 && this.depthRecords < this.softLimitRecords) return Promise.resolve(true);
+  admit(tenantId: number, records: number, ms: number): Promise<boolean> {
+    if (this.waiters.size === 0 && this.depthRecords < this.softLimitRecords) return Promise.resolve(true);
     return new Promise((resolve) => {
       const waiter: Waiter = {
         records,
@@ -70,11 +72,15 @@ export class QueueMonitor {
         },
       };
       const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        const queue = this.waiters.get(tenantId);
+        queue?.splice(queue.indexOf(waiter), 1);
+        if (queue?.length === 0) this.waiters.delete(tenantId);
         resolve(false);
       }, ms);
       timer.unref();
-      this.waiters.push(waiter);
+      const queue = this.waiters.get(tenantId);
+      if (queue) queue.push(waiter);
+      else this.waiters.set(tenantId, [waiter]);
     });
   }
 
@@ -86,8 +92,12 @@ export class QueueMonitor {
 
   private admitWaiting(): void {
     let room = this.softLimitRecords - this.depthRecords;
-    while (this.waiters.length > 0 && room > 0) {
-      const waiter = this.waiters.shift()!;
+    // One write per tenant per turn; a tenant that was served goes to the back of the line.
+    while (this.waiters.size > 0 && room > 0) {
+      const [tenantId, queue] = this.waiters.entries().next().value!;
+      const waiter = queue.shift()!;
+      this.waiters.delete(tenantId);
+      if (queue.length > 0) this.waiters.set(tenantId, queue);
       room -= waiter.records;
       waiter.admit();
     }

@@ -25,14 +25,14 @@ describe('QueueMonitor soft limit', () => {
   it('admits at once below the soft limit', async () => {
     const monitor = new QueueMonitor(store, 100, 10);
     monitor.noteAccepted(9);
-    expect(await monitor.admit(5, 1000)).toBe(true);
+    expect(await monitor.admit(1, 5, 1000)).toBe(true);
   });
 
   it('holds a write past the soft limit until applied work makes room, then admits it', async () => {
     const monitor = new QueueMonitor(store, 100, 10);
     monitor.noteAccepted(12);
     let admitted: boolean | null = null;
-    const waiting = monitor.admit(5, 5000).then((a) => (admitted = a));
+    const waiting = monitor.admit(1, 5, 5000).then((a) => (admitted = a));
     await new Promise((r) => setTimeout(r, 20));
     expect(admitted).toBeNull();
     monitor.noteApplied(1); // 11 queued: still at the limit
@@ -47,27 +47,41 @@ describe('QueueMonitor soft limit', () => {
     const monitor = new QueueMonitor(store, 100, 10);
     monitor.noteAccepted(10);
     const order: string[] = [];
-    const first = monitor.admit(3, 5000).then(() => order.push('first'));
-    const second = monitor.admit(3, 5000).then(() => order.push('second'));
+    const first = monitor.admit(1, 3, 5000).then(() => order.push('first'));
+    const second = monitor.admit(1, 3, 5000).then(() => order.push('second'));
     monitor.noteApplied(5); // 5 queued: room for both, in order
-    const third = monitor.admit(1, 5000).then(() => order.push('third'));
+    const third = monitor.admit(1, 1, 5000).then(() => order.push('third'));
     await Promise.all([first, second, third]);
     expect(order).toEqual(['first', 'second', 'third']);
+  });
+
+  it('lets tenants take turns: one tenant\'s backlog does not hold another\'s write behind it', async () => {
+    const monitor = new QueueMonitor(store, 1000, 10);
+    monitor.noteAccepted(10);
+    const order: string[] = [];
+    const flood = Array.from({ length: 5 }, (_, i) => monitor.admit(1, 2, 5000).then(() => order.push(`flood-${i}`)));
+    const victim = monitor.admit(2, 1, 5000).then(() => order.push('victim'));
+    monitor.noteApplied(4); // room for 4 records: flood-0 (2), then the victim (1), then flood-1 (2)
+    await victim;
+    expect(order.slice(0, 2)).toEqual(['flood-0', 'victim']);
+    monitor.noteApplied(100);
+    await Promise.all(flood);
+    expect(order).toEqual(['flood-0', 'victim', 'flood-1', 'flood-2', 'flood-3', 'flood-4']);
   });
 
   it('gives up after its wait when nothing is applied', async () => {
     const monitor = new QueueMonitor(store, 100, 10);
     monitor.noteAccepted(50);
-    expect(await monitor.admit(1, 50)).toBe(false);
+    expect(await monitor.admit(1, 1, 50)).toBe(false);
     // The one that gave up no longer blocks the next, once there is room.
     monitor.noteApplied(45);
-    expect(await monitor.admit(1, 50)).toBe(true);
+    expect(await monitor.admit(1, 1, 50)).toBe(true);
   });
 
   it('a refresh from the store (workers in other processes) also makes room', async () => {
     const monitor = new QueueMonitor(store, 100, 10);
     monitor.noteAccepted(30); // this process thinks 30 are queued; the store holds none
-    const waiting = monitor.admit(1, 5000);
+    const waiting = monitor.admit(1, 1, 5000);
     await monitor.refresh();
     expect(await waiting).toBe(true);
   });
