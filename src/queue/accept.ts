@@ -2,7 +2,7 @@ import type { DirectoryCache, TenantContext } from '../domain/directory.js';
 import { ApiError } from '../domain/errors.js';
 import { parseWriteBody, type WriteTarget } from '../domain/write-requests.js';
 import type { NewWriteTransaction, WriteOperation, WriteRecord } from '../storage/storage.js';
-import type { Committer } from './writer-thread.js';
+import type { Committer } from './group-commit.js';
 import type { QueueMonitor } from './queue-monitor.js';
 
 /** A write request, as the HTTP layer hands it over after authentication. */

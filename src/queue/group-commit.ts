@@ -1,5 +1,9 @@
-import type { Committer } from './writer-thread.js';
 import type { EnqueueResult, NewWriteTransaction, Storage } from '../storage/storage.js';
+
+/** Takes accepted write transactions and answers once they are durably queued. */
+export interface Committer {
+  submit(wt: NewWriteTransaction): Promise<EnqueueResult>;
+}
 
 interface Pending {
   wt: NewWriteTransaction;

@@ -3,12 +3,8 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { type EnqueueResult, type NewWriteTransaction, StorageError, StorageUnavailableError } from '../storage/storage.js';
+import type { Committer } from './group-commit.js';
 import type { AppliedWriteTransaction } from './worker.js';
-
-/** Takes accepted write transactions and answers once they are durably queued. */
-export interface Committer {
-  submit(wt: NewWriteTransaction): Promise<EnqueueResult>;
-}
 
 /** Messages from the server's thread to the writer thread. */
 export type ToWriter = { type: 'enqueue'; id: number; wts: NewWriteTransaction[] } | { type: 'stop' };
