@@ -43,28 +43,43 @@ export class PostgresProfiles {
          ON m.tenant_id = k.tenant_id AND m.customer_id = k.customer_id FOR UPDATE OF m`,
       [keys.masters.map((k) => k.tenantId), keys.masters.map((k) => k.customerId)],
     );
-    const apps = await c.query<AppRecord>(
-      `SELECT p.* FROM app_profiles p WHERE (p.tenant_id, p.appid, p.customer_id) IN (SELECT * FROM unnest($1::int[], $2::text[], $3::text[]))
-          OR (p.tenant_id, p.appid, p.user_id) IN (SELECT * FROM unnest($4::int[], $5::text[], $6::text[]))
-          OR (p.tenant_id, p.customer_id) IN (SELECT * FROM unnest($7::int[], $8::text[]))
-       FOR UPDATE`,
-      [
-        keys.appCustomers.map((k) => k.tenantId),
-        keys.appCustomers.map((k) => k.appid),
-        keys.appCustomers.map((k) => k.customerId),
-        keys.appUsers.map((k) => k.tenantId),
-        keys.appUsers.map((k) => k.appid),
-        keys.appUsers.map((k) => k.userId),
-        keys.customerApps.map((k) => k.tenantId),
-        keys.customerApps.map((k) => k.customerId),
-      ],
-    );
+    // One indexed join per kind of key: an OR of the three would scan the whole table.
+    const apps: AppRecord[] = [];
+    if (keys.appCustomers.length > 0) {
+      const found = await c.query<AppRecord>(
+        `SELECT p.* FROM app_profiles p JOIN unnest($1::int[], $2::text[], $3::text[]) AS k (tenant_id, appid, customer_id)
+           ON p.tenant_id = k.tenant_id AND p.appid = k.appid AND p.customer_id = k.customer_id FOR UPDATE OF p`,
+        [keys.appCustomers.map((k) => k.tenantId), keys.appCustomers.map((k) => k.appid), keys.appCustomers.map((k) => k.customerId)],
+      );
+      apps.push(...found.rows);
+    }
+    if (keys.appUsers.length > 0) {
+      const found = await c.query<AppRecord>(
+        `SELECT p.* FROM app_profiles p JOIN unnest($1::int[], $2::text[], $3::text[]) AS k (tenant_id, appid, user_id)
+           ON p.tenant_id = k.tenant_id AND p.appid = k.appid AND p.user_id = k.user_id FOR UPDATE OF p`,
+        [keys.appUsers.map((k) => k.tenantId), keys.appUsers.map((k) => k.appid), keys.appUsers.map((k) => k.userId)],
+      );
+      apps.push(...found.rows);
+    }
+    if (keys.customerApps.length > 0) {
+      const found = await c.query<AppRecord>(
+        `SELECT p.* FROM app_profiles p JOIN unnest($1::int[], $2::text[]) AS k (tenant_id, customer_id)
+           ON p.tenant_id = k.tenant_id AND p.customer_id = k.customer_id FOR UPDATE OF p`,
+        [keys.customerApps.map((k) => k.tenantId), keys.customerApps.map((k) => k.customerId)],
+      );
+      apps.push(...found.rows);
+    }
+    const seenApps = new Set<string>();
+    const uniqueApps = apps.filter((r) => {
+      const k = JSON.stringify([r.tenant_id, r.appid, r.customer_id, r.device_id]);
+      return !seenApps.has(k) && seenApps.add(k);
+    });
     const seen = new Set<string>();
     const unique = masters.rows.filter((r) => {
       const k = JSON.stringify([r.tenant_id, r.customer_id]);
       return !seen.has(k) && seen.add(k);
     });
-    return { masters: unique.map(toMaster), apps: apps.rows.map(toApp) };
+    return { masters: unique.map(toMaster), apps: uniqueApps.map(toApp) };
   }
 
   async write(c: Queryable, changes: ProfileChanges): Promise<void> {
