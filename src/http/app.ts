@@ -35,7 +35,7 @@ export interface AppOptions {
   trustProxy: string[];
   /** TLS options for HTTPS; null for plain HTTP (behind a TLS-terminating proxy only). */
   https: { key: string | Buffer; cert: string | Buffer } | null;
-  /** Longest time a client may take to send a whole request, ms; past it Node answers 408 and closes. */
+  /** Longest time a client may take to send a whole request, ms; past it the server answers 408 and closes the connection. */
   requestTimeoutMs: number;
 }
 
