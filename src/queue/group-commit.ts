@@ -37,11 +37,6 @@ export class GroupCommitter implements Committer {
     });
   }
 
-  /** Write transactions waiting for a commit. */
-  get waiting(): number {
-    return this.pending.length;
-  }
-
   /** Commits what is waiting now rather than in the next turn of the event loop. */
   commitWaiting(): Promise<void> {
     return (this.flushing ??= this.flush().finally(() => (this.flushing = null)));

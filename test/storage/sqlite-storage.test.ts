@@ -14,22 +14,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { type ApplyReducer, type KeysOf, type NewWriteTransaction, StorageError, StorageUnavailableError } from '../../src/storage/storage.js';
+import { newWriteTransaction } from '../support/write-transactions.js';
 
 const DAY = 86_400_000;
-let n = 0;
-const wt = (tenantId: number, extra: Partial<NewWriteTransaction> = {}): NewWriteTransaction => ({
-  transid: `00000000-0000-4000-9000-${String(++n).padStart(12, '0')}`,
-  tenantId,
-  operation: 'createProfile',
-  appid: null,
-  records: [{ customerId: 'a', attributes: { name: 'A' } }, { customerId: 'b', attributes: { name: 'B' } }],
-  isUpsert: false,
-  isCascade: false,
-  idempotencyKey: null,
-  requestHash: null,
-  acceptedAt: Date.now(),
-  ...extra,
-});
+const wt = (tenantId: number, extra: Partial<NewWriteTransaction> = {}) =>
+  newWriteTransaction(tenantId, [{ customerId: 'a', attributes: { name: 'A' } }, { customerId: 'b', attributes: { name: 'B' } }], extra);
 const keysOf: KeysOf = () => ({ masters: [], appCustomers: [], appUsers: [], customerApps: [] });
 const oneFailure: ApplyReducer = (batch) => ({
   changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] },

@@ -12,23 +12,12 @@ import {
   StorageUnavailableError,
 } from '../../src/storage/storage.js';
 import { openTestStore, selectedBackends, type TestStore } from '../support/storage-backends.js';
+import { newWriteTransaction } from '../support/write-transactions.js';
 
 const settings = { ...DEFAULT_TENANT_SETTINGS };
 const master = [{ name: 'customerId', type: 'string' as const }, { name: 'name', type: 'string' as const }];
-let n = 0;
-const wt = (tenantId: number, customerId: string, extra: Partial<NewWriteTransaction> = {}): NewWriteTransaction => ({
-  transid: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
-  tenantId,
-  operation: 'createProfile',
-  appid: null,
-  records: [{ customerId, attributes: { name: customerId } }],
-  isUpsert: false,
-  isCascade: false,
-  idempotencyKey: null,
-  requestHash: null,
-  acceptedAt: Date.now(),
-  ...extra,
-});
+const wt = (tenantId: number, customerId: string, extra: Partial<NewWriteTransaction> = {}) =>
+  newWriteTransaction(tenantId, [{ customerId, attributes: { name: customerId } }], extra);
 const DAY = 86_400_000;
 
 /** A small reducer for the contract: creates one master row per record. */

@@ -4,6 +4,21 @@ import type { Queryable } from './postgres-storage.js';
 
 const APP_ORDER = 'ORDER BY p.appid, p.customer_id, p.device_id';
 
+type KeyColumn = 'tenant_id' | 'appid' | 'customer_id' | 'user_id';
+
+/**
+ * The app profiles whose `columns` equal one of `keys` (tuples in the same order), locked for the
+ * apply: a join on unnest, which the indexes on those columns serve.
+ */
+async function lockedApps(c: Queryable, columns: readonly KeyColumn[], keys: ReadonlyArray<ReadonlyArray<number | string>>): Promise<AppRecord[]> {
+  if (keys.length === 0) return [];
+  const arrays = columns.map((_, i) => keys.map((k) => k[i]));
+  const unnest = columns.map((col, i) => `$${i + 1}::${col === 'tenant_id' ? 'int' : 'text'}[]`).join(', ');
+  const on = columns.map((col) => `p.${col} = k.${col}`).join(' AND ');
+  const { rows } = await c.query<AppRecord>(`SELECT p.* FROM app_profiles p JOIN unnest(${unnest}) AS k (${columns.join(', ')}) ON ${on} FOR UPDATE OF p`, arrays);
+  return rows;
+}
+
 /** Profile reads and the batch writes of the apply step: arrays in, one statement per kind. */
 export class PostgresProfiles {
   async masters(c: Queryable, tenantId: number, customerIds: string[]): Promise<MasterProfileRow[]> {
@@ -44,31 +59,11 @@ export class PostgresProfiles {
       [keys.masters.map((k) => k.tenantId), keys.masters.map((k) => k.customerId)],
     );
     // One indexed join per kind of key: an OR of the three would scan the whole table.
-    const apps: AppRecord[] = [];
-    if (keys.appCustomers.length > 0) {
-      const found = await c.query<AppRecord>(
-        `SELECT p.* FROM app_profiles p JOIN unnest($1::int[], $2::text[], $3::text[]) AS k (tenant_id, appid, customer_id)
-           ON p.tenant_id = k.tenant_id AND p.appid = k.appid AND p.customer_id = k.customer_id FOR UPDATE OF p`,
-        [keys.appCustomers.map((k) => k.tenantId), keys.appCustomers.map((k) => k.appid), keys.appCustomers.map((k) => k.customerId)],
-      );
-      apps.push(...found.rows);
-    }
-    if (keys.appUsers.length > 0) {
-      const found = await c.query<AppRecord>(
-        `SELECT p.* FROM app_profiles p JOIN unnest($1::int[], $2::text[], $3::text[]) AS k (tenant_id, appid, user_id)
-           ON p.tenant_id = k.tenant_id AND p.appid = k.appid AND p.user_id = k.user_id FOR UPDATE OF p`,
-        [keys.appUsers.map((k) => k.tenantId), keys.appUsers.map((k) => k.appid), keys.appUsers.map((k) => k.userId)],
-      );
-      apps.push(...found.rows);
-    }
-    if (keys.customerApps.length > 0) {
-      const found = await c.query<AppRecord>(
-        `SELECT p.* FROM app_profiles p JOIN unnest($1::int[], $2::text[]) AS k (tenant_id, customer_id)
-           ON p.tenant_id = k.tenant_id AND p.customer_id = k.customer_id FOR UPDATE OF p`,
-        [keys.customerApps.map((k) => k.tenantId), keys.customerApps.map((k) => k.customerId)],
-      );
-      apps.push(...found.rows);
-    }
+    const apps = [
+      ...(await lockedApps(c, ['tenant_id', 'appid', 'customer_id'], keys.appCustomers.map((k) => [k.tenantId, k.appid, k.customerId]))),
+      ...(await lockedApps(c, ['tenant_id', 'appid', 'user_id'], keys.appUsers.map((k) => [k.tenantId, k.appid, k.userId]))),
+      ...(await lockedApps(c, ['tenant_id', 'customer_id'], keys.customerApps.map((k) => [k.tenantId, k.customerId]))),
+    ];
     const seenApps = new Set<string>();
     const uniqueApps = apps.filter((r) => {
       const k = JSON.stringify([r.tenant_id, r.appid, r.customer_id, r.device_id]);
