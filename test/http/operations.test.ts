@@ -23,6 +23,9 @@ describe('operations endpoints', () => {
     await t.apply('POST', '/customerprofile', a.key, one('m1', { name: 'M' }));
     await t.apply('POST', '/customerprofile', a.key, one('m1', { name: 'M' }));
     await t.api('GET', '/customerprofile/nobody', { key: a.key });
+    // The writer thread reports applied batches by message, which can land just after the status
+    // read that ended the wait; the counters are eventually consistent, so poll for them.
+    await expect.poll(async () => (await get('/metrics')).body).toMatch(/openprofiles_write_transactions_total\{outcome="partial"\} 1/);
     const text = (await get('/metrics')).body;
     expect(text).toMatch(/openprofiles_http_requests_total\{route="\/resources\/v2\/customerprofile\/:customerId",method="GET",status="404",code="7014"\} 1/);
     expect(text).toMatch(/openprofiles_http_request_duration_seconds_bucket\{le="0.005",route="\/resources\/v2\/customerprofile",method="POST"\}/);
