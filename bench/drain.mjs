@@ -22,7 +22,7 @@ const space = Number(opts.space);
 const { WorkerPool } = await import('../dist/queue/worker-pool.js');
 const { openStorage } = await import('../dist/storage/open-storage.js');
 
-const svc = await startService({ backend: 'sqlite', serveArgs: ['--no-worker'], env: { PROFILES_MAX_QUEUE_RECORDS: '1000000000' } });
+const svc = await startService({ backend: 'sqlite', serveArgs: ['--no-worker'], env: { PROFILES_MAX_QUEUE_RECORDS: '1000000000', PROFILES_QUEUE_SOFT_LIMIT_RECORDS: '1000000000' } });
 const path = `/resources/v2/customerprofiles/${svc.appid}`;
 const preload = loadBodies(space, 1000, rtRecord);
 await push(svc, 'PUT', path, preload.length, (i) => preload[i]);
