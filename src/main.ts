@@ -82,9 +82,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const writes = await startWritePath(config, storage, logger, (applied) => {
     events.announce(applied.map((a) => a.transid));
     metrics.noteApplied(applied);
-    let records = 0;
-    for (const a of applied) for (const count of Object.values(a.codeCounts)) records += count;
-    monitor.noteApplied(records);
+    for (const a of applied) {
+      let records = 0;
+      for (const count of Object.values(a.codeCounts)) records += count;
+      monitor.noteApplied(a.tenantId, records);
+    }
   });
   const lifecycle = { isShuttingDown: false };
   const services = {

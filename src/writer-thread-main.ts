@@ -4,7 +4,7 @@ import { scheduleRetention } from './queue/retention.js';
 import type { FromWriter, ToWriter, WriterThreadData } from './queue/writer-thread.js';
 import { createLogger, onBackgroundError, storeLocation, workerPool } from './runtime.js';
 import { openStorage } from './storage/open-storage.js';
-import { StorageUnavailableError } from './storage/storage.js';
+import { type EnqueueResult, StorageUnavailableError } from './storage/storage.js';
 
 /**
  * Composition root of the embedded store's writer thread (see `queue/writer-thread.ts`): its own
@@ -19,7 +19,10 @@ const logger = createLogger(config.logLevel).child({ thread: 'writer' });
 const storage = openStorage(storeLocation(config, logger));
 // Writes that wait for their commit go first: the waiting enqueues commit before each batch is
 // claimed, so an accepted write waits for at most one batch in hand.
-const committer: GroupCommitter = new GroupCommitter(storage, idempotencyWindowMs, () => workers.wake());
+const committer: GroupCommitter = new GroupCommitter(storage, idempotencyWindowMs, () => {
+  postAnswers();
+  workers.wake();
+});
 const workers = workerPool(
   config,
   storage,
@@ -28,25 +31,44 @@ const workers = workerPool(
   { beforeBatch: () => committer.commitWaiting(), batchTargetMs: config.writerBatchMs || undefined },
 );
 const stopRetention = scheduleRetention(storage, config.retentionSweepMs, logger);
-const enqueueing = new Set<Promise<void>>();
+// Each write transaction is answered as soon as its commit is done: the committer calls back
+// synchronously, and the commit's answers go in one message before the next commit starts.
+let answers: { id: number; result: EnqueueResult }[] = [];
+let unanswered = 0;
+let onAllAnswered: (() => void) | null = null;
+function postAnswers(): void {
+  if (answers.length === 0) return;
+  post({ type: 'enqueued', answers });
+  answers = [];
+}
+function answered(): void {
+  if (--unanswered === 0) onAllAnswered?.();
+}
 
 port.on('message', (msg: ToWriter) => {
   if (msg.type === 'stop') {
     void stop();
     return;
   }
-  const done = Promise.all(msg.wts.map((wt) => committer.submit(wt))).then(
-    (results) => post({ type: 'enqueued', id: msg.id, results }),
-    (err: unknown) =>
-      post({ type: 'refused', id: msg.id, message: err instanceof Error ? err.message : String(err), isUnavailable: err instanceof StorageUnavailableError }),
-  );
-  enqueueing.add(done);
-  void done.finally(() => enqueueing.delete(done));
+  for (const { id, wt } of msg.wts) {
+    unanswered++;
+    committer.submitWith(
+      wt,
+      (result) => {
+        answers.push({ id, result });
+        answered();
+      },
+      (err: unknown) => {
+        post({ type: 'refused', ids: [id], message: err instanceof Error ? err.message : String(err), isUnavailable: err instanceof StorageUnavailableError });
+        answered();
+      },
+    );
+  }
 });
 
 async function stop(): Promise<void> {
   stopRetention();
-  await Promise.all(enqueueing);
+  if (unanswered > 0) await new Promise<void>((resolve) => (onAllAnswered = resolve));
   await workers.stop();
   await storage.close();
   process.exit(0); // in a worker thread: ends this thread only

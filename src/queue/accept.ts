@@ -43,6 +43,11 @@ export class WriteAcceptor {
     private readonly monitor: QueueMonitor,
   ) {}
 
+  /** False while writes cannot be queued (see Committer.isAvailable). */
+  get canAccept(): boolean {
+    return this.committer.isAvailable;
+  }
+
   async accept(ctx: TenantContext, request: WriteRequest): Promise<Accepted> {
     const { tenant } = ctx;
     const records = request.records ?? (await this.parse(ctx, request));
@@ -69,7 +74,7 @@ export class WriteAcceptor {
     if (result.outcome === 'conflict') {
       throw new ApiError('7901', `Idempotency-Key was used within 24 h for another request (transid ${result.transid})`);
     }
-    if (result.outcome === 'accepted') this.monitor.noteAccepted(records.length);
+    if (result.outcome === 'accepted') this.monitor.noteAccepted(tenant.id, records.length);
     return { transid: result.transid, records, isReplay: result.outcome === 'replayed' };
   }
 

@@ -3,6 +3,8 @@ import type { EnqueueResult, NewWriteTransaction, Storage } from '../storage/sto
 /** Takes accepted write transactions and answers once they are durably queued. */
 export interface Committer {
   submit(wt: NewWriteTransaction): Promise<EnqueueResult>;
+  /** False while writes cannot be taken (the embedded store's writer thread is restarting). */
+  readonly isAvailable: boolean;
 }
 
 interface Pending {
@@ -15,26 +17,37 @@ interface Pending {
  * Group commit: write transactions accepted while the store is busy committing wait for the next
  * commit and share it, so one fsync covers many requests. Each request is answered only after the
  * database transaction that holds it committed.
+ *
+ * What waits is committed in turns of at most `maxRecords` records, tenants taking turns one write
+ * transaction at a time (each tenant's in arrival order): a tenant that sends one small write
+ * while another floods is committed, and answered, in the first turn, not after the flood's bytes.
  */
 export class GroupCommitter implements Committer {
   private pending: Pending[] = [];
   private flushing: Promise<void> | null = null;
   private isScheduled = false;
+  readonly isAvailable = true;
 
   constructor(
     private readonly storage: Storage,
     private readonly idempotencyWindowMs: number,
-    /** Hears each committed batch (wakes the in-process worker). */
+    /** Hears each commit, after its write transactions' callbacks (wakes the in-process worker). */
     private readonly onCommitted: (count: number) => void = () => {},
-    /** Most write transactions in one commit. */
-    private readonly maxBatch = 1000,
+    /** Most records in one commit (a larger write transaction goes alone). */
+    private readonly maxRecords = 1000,
   ) {}
 
   submit(wt: NewWriteTransaction): Promise<EnqueueResult> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ wt, resolve, reject });
-      this.schedule();
-    });
+    return new Promise((resolve, reject) => this.submitWith(wt, resolve, reject));
+  }
+
+  /**
+   * `submit` with callbacks, which run synchronously once the commit is done (or failed), before
+   * `onCommitted` and before the next commit starts.
+   */
+  submitWith(wt: NewWriteTransaction, resolve: (result: EnqueueResult) => void, reject: (err: unknown) => void): void {
+    this.pending.push({ wt, resolve, reject });
+    this.schedule();
   }
 
   /** Commits what is waiting now rather than in the next turn of the event loop. */
@@ -54,7 +67,7 @@ export class GroupCommitter implements Committer {
 
   private async flush(): Promise<void> {
     while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, this.maxBatch);
+      const batch = this.nextTurn();
       try {
         const results = await this.storage.enqueue(
           batch.map((p) => p.wt),
@@ -66,5 +79,33 @@ export class GroupCommitter implements Committer {
         for (const p of batch) p.reject(err);
       }
     }
+  }
+
+  /** Takes the next commit's write transactions from `pending` (see the class comment). */
+  private nextTurn(): Pending[] {
+    const byTenant = new Map<number, Pending[]>();
+    for (const p of this.pending) {
+      const own = byTenant.get(p.wt.tenantId);
+      if (own) own.push(p);
+      else byTenant.set(p.wt.tenantId, [p]);
+    }
+    const turn: Pending[] = [];
+    let records = 0;
+    let isFull = false;
+    while (!isFull && byTenant.size > 0) {
+      for (const [tenantId, own] of byTenant) {
+        const next = own[0];
+        if (turn.length > 0 && records + next.wt.records.length > this.maxRecords) {
+          isFull = true;
+          break;
+        }
+        turn.push(own.shift()!);
+        records += next.wt.records.length;
+        if (own.length === 0) byTenant.delete(tenantId);
+      }
+    }
+    const taken = new Set(turn);
+    this.pending = this.pending.filter((p) => !taken.has(p));
+    return turn;
   }
 }

@@ -27,6 +27,7 @@ export interface WorkerOptions {
 /** What a worker reports of each write transaction it applied (small: it may cross threads). */
 export interface AppliedWriteTransaction {
   transid: string;
+  tenantId: number;
   acceptedAt: number;
   /** Records per result code. */
   codeCounts: Record<string, number>;
@@ -108,7 +109,12 @@ export class QueueWorker {
     };
     const applied = await this.storage.applyWriteTransactions(this.workerId, claimed, keysOf, reduce);
     const byTransid = new Map<string, ClaimedWriteTransaction>(claimed.map((wt) => [wt.transid, wt]));
-    onApplied(applied.map((transid) => ({ transid, acceptedAt: byTransid.get(transid)!.acceptedAt, codeCounts: countCodes(results.get(transid) ?? []) })));
+    onApplied(
+      applied.map((transid) => {
+        const wt = byTransid.get(transid)!;
+        return { transid, tenantId: wt.tenantId, acceptedAt: wt.acceptedAt, codeCounts: countCodes(results.get(transid) ?? []) };
+      }),
+    );
     const ms = (performance.now() - started) / claimed.length;
     this.msPerWriteTransaction = this.msPerWriteTransaction === 0 ? ms : 0.7 * this.msPerWriteTransaction + 0.3 * ms;
     return applied.length;

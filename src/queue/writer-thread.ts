@@ -7,13 +7,13 @@ import type { Committer } from './group-commit.js';
 import type { AppliedWriteTransaction } from './worker.js';
 
 /** Messages from the server's thread to the writer thread. */
-export type ToWriter = { type: 'enqueue'; id: number; wts: NewWriteTransaction[] } | { type: 'stop' };
+export type ToWriter = { type: 'enqueue'; wts: { id: number; wt: NewWriteTransaction }[] } | { type: 'stop' };
 
 /** Messages from the writer thread to the server's thread. */
 export type FromWriter =
   | { type: 'ready'; workerIds: string[] }
-  | { type: 'enqueued'; id: number; results: EnqueueResult[] }
-  | { type: 'refused'; id: number; message: string; isUnavailable: boolean }
+  | { type: 'enqueued'; answers: { id: number; result: EnqueueResult }[] }
+  | { type: 'refused'; ids: number[]; message: string; isUnavailable: boolean }
   | { type: 'applied'; applied: AppliedWriteTransaction[] };
 
 /** What the writer thread is started with (it opens its own connection to the same store). */
@@ -49,20 +49,21 @@ function entryUrl(): URL {
  * connection write at a time; with every write in one thread, the server's thread never waits
  * for the write lock, and its reads (WAL snapshots) never wait for a write.
  *
- * Write transactions submitted in one turn of the event loop travel in one message and share one
- * commit. If the thread dies, what it had not answered is refused with 7902 (the client retries;
+ * Write transactions submitted in one turn of the event loop travel in one message; each is
+ * answered as soon as the commit that holds it is done (see GroupCommitter). If the thread dies, what it had not answered is refused with 7902 (the client retries;
  * nothing unanswered is ever reported accepted) and a new thread starts, which takes back the
  * queue in order.
  */
 export class WriterThread implements Committer {
   private thread: Worker | null = null;
   private pending: Array<{ wt: NewWriteTransaction } & Waiter> = [];
-  private readonly inFlight = new Map<number, Waiter[]>();
+  private readonly inFlight = new Map<number, Waiter>();
   private nextId = 1;
   private isScheduled = false;
   private isStopping = false;
   private restartTimer: NodeJS.Timeout | null = null;
   workerIds: string[] = [];
+  private isReady = false;
 
   constructor(private readonly options: WriterThreadOptions) {}
 
@@ -76,6 +77,7 @@ export class WriterThread implements Committer {
       thread.on('message', (msg: FromWriter) => {
         if (msg.type === 'ready') {
           isReady = true;
+          this.isReady = true;
           this.workerIds = msg.workerIds;
           resolve();
         } else this.onMessage(msg);
@@ -86,11 +88,16 @@ export class WriterThread implements Committer {
       });
       thread.on('exit', (code) => {
         this.thread = null;
+        this.isReady = false;
         this.refuseInFlight('the store writer stopped before answering; retry');
         if (!isReady) reject(new StorageUnavailableError(`the writer thread exited with code ${code} while starting`));
         else if (!this.isStopping) this.restartLater(code);
       });
     });
+  }
+
+  get isAvailable(): boolean {
+    return this.isReady && !this.isStopping;
   }
 
   submit(wt: NewWriteTransaction): Promise<EnqueueResult> {
@@ -125,9 +132,12 @@ export class WriterThread implements Committer {
       for (const p of batch) p.reject(new StorageUnavailableError('the store writer is restarting; retry'));
       return;
     }
-    const id = this.nextId++;
-    this.inFlight.set(id, batch);
-    this.thread.postMessage({ type: 'enqueue', id, wts: batch.map((p) => p.wt) } satisfies ToWriter);
+    const wts = batch.map((p) => {
+      const id = this.nextId++;
+      this.inFlight.set(id, p);
+      return { id, wt: p.wt };
+    });
+    this.thread.postMessage({ type: 'enqueue', wts } satisfies ToWriter);
   }
 
   private onMessage(msg: Exclude<FromWriter, { type: 'ready' }>): void {
@@ -135,19 +145,22 @@ export class WriterThread implements Committer {
       this.options.onApplied(msg.applied);
       return;
     }
-    const waiters = this.inFlight.get(msg.id);
-    if (!waiters) return;
-    this.inFlight.delete(msg.id);
-    if (msg.type === 'enqueued') waiters.forEach((w, i) => w.resolve(msg.results[i]));
-    else {
+    const take = (id: number) => {
+      const waiter = this.inFlight.get(id);
+      this.inFlight.delete(id);
+      return waiter;
+    };
+    if (msg.type === 'enqueued') {
+      for (const { id, result } of msg.answers) take(id)?.resolve(result);
+    } else {
       const err = msg.isUnavailable ? new StorageUnavailableError(msg.message) : new StorageError(msg.message);
-      for (const w of waiters) w.reject(err);
+      for (const id of msg.ids) take(id)?.reject(err);
     }
   }
 
   private refuseInFlight(message: string): void {
     const err = new StorageUnavailableError(message);
-    for (const waiters of this.inFlight.values()) for (const w of waiters) w.reject(err);
+    for (const w of this.inFlight.values()) w.reject(err);
     this.inFlight.clear();
   }
 

@@ -12,6 +12,7 @@ import type {
   ClaimedWriteTransaction,
   MasterProfileRow,
   ProfileKey,
+  QueueStats,
   Tenant,
   WriteOperation,
   WriteTransactionStatus,
@@ -73,6 +74,13 @@ export interface QueueRow {
   idempotency_key: string | null;
   request_hash: string | null;
   accepted_at: Int;
+}
+/** The queue's statistics for one tenant. */
+export interface TenantQueueRow {
+  tenant_id: Int;
+  depth: Int;
+  records: Int;
+  oldest: Int;
 }
 export interface StatusRow {
   transid: string;
@@ -149,3 +157,16 @@ export const toStatus = (r: StatusRow): WriteTransactionStatus => ({
   acceptedAt: Number(r.accepted_at),
   finishedAt: r.finished_at === null ? null : Number(r.finished_at),
 });
+
+export const toQueueStats = (rows: readonly TenantQueueRow[]): QueueStats => {
+  const stats: QueueStats = { depth: 0, depthRecords: 0, oldestAcceptedAt: null, recordsByTenant: new Map() };
+  for (const r of rows) {
+    const records = Number(r.records);
+    stats.depth += Number(r.depth);
+    stats.depthRecords += records;
+    stats.recordsByTenant.set(Number(r.tenant_id), records);
+    const oldest = Number(r.oldest);
+    if (stats.oldestAcceptedAt === null || oldest < stats.oldestAcceptedAt) stats.oldestAcceptedAt = oldest;
+  }
+  return stats;
+};

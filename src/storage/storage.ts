@@ -204,6 +204,8 @@ export interface QueueStats {
   depthRecords: number;
   /** Acceptance time (ms) of the oldest one, or null when the queue is empty. */
   oldestAcceptedAt: number | null;
+  /** Records not yet applied, per tenant that has any. */
+  recordsByTenant: Map<number, number>;
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -24,63 +24,97 @@ describe('QueueMonitor soft limit', () => {
 
   it('admits at once below the soft limit', async () => {
     const monitor = new QueueMonitor(store, 100, 10);
-    monitor.noteAccepted(9);
+    monitor.noteAccepted(1, 9);
     expect(await monitor.admit(1, 5, 1000)).toBe(true);
   });
 
   it('holds a write past the soft limit until applied work makes room, then admits it', async () => {
     const monitor = new QueueMonitor(store, 100, 10);
-    monitor.noteAccepted(12);
+    monitor.noteAccepted(1, 12);
     let admitted: boolean | null = null;
     const waiting = monitor.admit(1, 5, 5000).then((a) => (admitted = a));
     await new Promise((r) => setTimeout(r, 20));
     expect(admitted).toBeNull();
-    monitor.noteApplied(1); // 11 queued: still at the limit
+    monitor.noteApplied(1, 1); // 11 queued: still at the limit
     await new Promise((r) => setTimeout(r, 20));
     expect(admitted).toBeNull();
-    monitor.noteApplied(4); // 7 queued
+    monitor.noteApplied(1, 4); // 7 queued
     await waiting;
     expect(admitted).toBe(true);
   });
 
   it('admits waiters in arrival order, before a newcomer', async () => {
     const monitor = new QueueMonitor(store, 100, 10);
-    monitor.noteAccepted(10);
+    monitor.noteAccepted(1, 10);
     const order: string[] = [];
     const first = monitor.admit(1, 3, 5000).then(() => order.push('first'));
     const second = monitor.admit(1, 3, 5000).then(() => order.push('second'));
-    monitor.noteApplied(5); // 5 queued: room for both, in order
+    monitor.noteApplied(1, 5); // 5 queued: room for both, in order
     const third = monitor.admit(1, 1, 5000).then(() => order.push('third'));
     await Promise.all([first, second, third]);
     expect(order).toEqual(['first', 'second', 'third']);
   });
 
-  it('lets tenants take turns: one tenant\'s backlog does not hold another\'s write behind it', async () => {
+  it('admits a tenant within its fair share at once, while a flooding tenant waits', async () => {
     const monitor = new QueueMonitor(store, 1000, 10);
-    monitor.noteAccepted(10);
+    monitor.noteAccepted(1, 12); // tenant 1 alone is past the soft limit
+    let flooder: boolean | null = null;
+    const flood = monitor.admit(1, 2, 5000).then((a) => (flooder = a));
+    // Two tenants active: each may hold 5 records. Tenant 2 holds none, so its write goes in.
+    expect(await monitor.admit(2, 1, 5000)).toBe(true);
+    monitor.noteAccepted(2, 1);
+    expect(await monitor.admit(2, 4, 5000)).toBe(true);
+    monitor.noteAccepted(2, 4);
+    // Past its share, tenant 2 waits too, like tenant 1.
+    let victim: boolean | null = null;
+    const over = monitor.admit(2, 1, 5000).then((a) => (victim = a));
+    await new Promise((r) => setTimeout(r, 20));
+    expect([flooder, victim]).toEqual([null, null]);
+    monitor.noteApplied(1, 12);
+    monitor.noteApplied(2, 5);
+    expect(await Promise.all([flood, over])).toEqual([true, true]);
+  });
+
+  it('keeps a tenant\'s writes in arrival order: a waiting tenant does not jump its own line', async () => {
+    const monitor = new QueueMonitor(store, 1000, 10);
+    monitor.noteAccepted(1, 10);
+    monitor.noteAccepted(2, 10);
+    const order: string[] = [];
+    const first = monitor.admit(2, 1, 5000).then(() => order.push('first'));
+    monitor.noteApplied(2, 10); // tenant 2 is now within its share, but its first write still waits
+    const second = monitor.admit(2, 1, 5000).then(() => order.push('second'));
+    monitor.noteApplied(1, 10);
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first', 'second']);
+  });
+
+  it('lets tenants past their share take turns: one tenant\'s backlog does not hold another\'s write behind it', async () => {
+    const monitor = new QueueMonitor(store, 1000, 10);
+    monitor.noteAccepted(1, 10);
+    monitor.noteAccepted(2, 6);
     const order: string[] = [];
     const flood = Array.from({ length: 5 }, (_, i) => monitor.admit(1, 2, 5000).then(() => order.push(`flood-${i}`)));
     const victim = monitor.admit(2, 1, 5000).then(() => order.push('victim'));
-    monitor.noteApplied(4); // room for 4 records: flood-0 (2), then the victim (1), then flood-1 (2)
+    monitor.noteApplied(1, 10); // 6 queued: room for 4 records: flood-0 (2), then the victim (1), then flood-1 (2)
     await victim;
     expect(order.slice(0, 2)).toEqual(['flood-0', 'victim']);
-    monitor.noteApplied(100);
+    monitor.noteApplied(2, 100);
     await Promise.all(flood);
     expect(order).toEqual(['flood-0', 'victim', 'flood-1', 'flood-2', 'flood-3', 'flood-4']);
   });
 
   it('gives up after its wait when nothing is applied', async () => {
     const monitor = new QueueMonitor(store, 100, 10);
-    monitor.noteAccepted(50);
+    monitor.noteAccepted(1, 50);
     expect(await monitor.admit(1, 1, 50)).toBe(false);
     // The one that gave up no longer blocks the next, once there is room.
-    monitor.noteApplied(45);
+    monitor.noteApplied(1, 45);
     expect(await monitor.admit(1, 1, 50)).toBe(true);
   });
 
   it('a refresh from the store (workers in other processes) also makes room', async () => {
     const monitor = new QueueMonitor(store, 100, 10);
-    monitor.noteAccepted(30); // this process thinks 30 are queued; the store holds none
+    monitor.noteAccepted(1, 30); // this process thinks 30 are queued; the store holds none
     const waiting = monitor.admit(1, 1, 5000);
     await monitor.refresh();
     expect(await waiting).toBe(true);

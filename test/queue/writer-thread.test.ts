@@ -92,10 +92,13 @@ describe('writer thread (embedded store)', () => {
   it('when the thread dies, refuses what it had not answered with StorageUnavailableError, then a new thread takes writes and resumes the queue', async () => {
     const committed = wt(tenantId, 'before');
     await writer.submit(committed);
+    expect(writer.isAvailable).toBe(true);
     const thread = (writer as unknown as { thread: { terminate(): Promise<number> } }).thread;
     const inFlight = writer.submit(wt(tenantId, 'lost'));
     await thread.terminate();
     await expect(inFlight).rejects.toBeInstanceOf(StorageUnavailableError);
+    // /readyz says 503 meanwhile (it reads isAvailable).
+    expect(writer.isAvailable).toBe(false);
     await expect(writer.submit(wt(tenantId, 'meanwhile'))).rejects.toBeInstanceOf(StorageUnavailableError);
 
     const deadline = Date.now() + 10_000;
@@ -109,6 +112,7 @@ describe('writer thread (embedded store)', () => {
       if (!after) await new Promise((r) => setTimeout(r, 50));
     }
     expect(after).not.toBeNull();
+    expect(writer.isAvailable).toBe(true);
     await appliedSoon([committed.transid, after!.transid]);
   });
 });

@@ -260,7 +260,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       expect(status).toMatchObject({ state: 'done', totalCount: 1, results: [{ customerId: 'a', code: '1000' }] });
       expect((await s.getMasterProfiles(tenantId, ['a', 'b'])).map((r) => r.customerId)).toEqual(['a', 'b']);
       expect(await s.claim('w1', 10, 60_000)).toEqual([]);
-      expect(await s.queueStats()).toEqual({ depth: 0, depthRecords: 0, oldestAcceptedAt: null });
+      expect(await s.queueStats()).toEqual({ depth: 0, depthRecords: 0, oldestAcceptedAt: null, recordsByTenant: new Map() });
     });
 
     it('stores nothing and leaves the queue as it was when the reducer throws', async () => {
@@ -360,11 +360,13 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       expect(await s.getWriteTransactionStatus(other, item.transid)).toBeNull();
     });
 
-    it('reports queue depth, records and the oldest acceptance time', async () => {
+    it('reports queue depth, records (in all and per tenant) and the oldest acceptance time', async () => {
+      const other = (await s.createTenant('other', settings, master)).id;
       const first = wt(tenantId, 'a', { acceptedAt: 1000 });
       const second = wt(tenantId, 'b', { acceptedAt: 2000, records: [{ customerId: 'b' }, { customerId: 'c' }] });
-      await s.enqueue([first, second], DAY);
-      expect(await s.queueStats()).toEqual({ depth: 2, depthRecords: 3, oldestAcceptedAt: 1000 });
+      const third = wt(other, 'x', { acceptedAt: 1500 });
+      await s.enqueue([first, second, third], DAY);
+      expect(await s.queueStats()).toEqual({ depth: 3, depthRecords: 4, oldestAcceptedAt: 1000, recordsByTenant: new Map([[tenantId, 3], [other, 1]]) });
     });
 
     it('purges finished write transactions of one tenant, older than the cut-off, in batches', async () => {

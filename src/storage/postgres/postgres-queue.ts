@@ -9,7 +9,7 @@ import type {
   RecordResult,
   WriteTransactionStatus,
 } from '../storage.js';
-import { QUEUE_COLUMNS, type QueueRow, type StatusRow, toClaimed, toStatus } from '../rows.js';
+import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
 import type { PostgresProfiles } from './postgres-profiles.js';
 import type { Atomically, Queryable } from './postgres-storage.js';
 
@@ -165,11 +165,10 @@ export class PostgresQueue {
   }
 
   async queueStats(): Promise<QueueStats> {
-    const { rows } = await this.pool.query<{ depth: string; records: string | null; oldest: string | null }>(
-      "SELECT COUNT(*) AS depth, SUM(total_count) AS records, MIN(accepted_at) AS oldest FROM write_transactions WHERE state <> 'done'",
+    const { rows } = await this.pool.query<TenantQueueRow>(
+      "SELECT tenant_id, COUNT(*) AS depth, SUM(total_count) AS records, MIN(accepted_at) AS oldest FROM write_transactions WHERE state <> 'done' GROUP BY tenant_id",
     );
-    const r = rows[0];
-    return { depth: Number(r.depth), depthRecords: Number(r.records ?? 0), oldestAcceptedAt: r.oldest === null ? null : Number(r.oldest) };
+    return toQueueStats(rows);
   }
 
   async purgeFinished(tenantId: number, before: number, limit: number): Promise<number> {

@@ -10,7 +10,7 @@ import type {
   RecordResult,
   WriteTransactionStatus,
 } from '../storage.js';
-import { QUEUE_COLUMNS, type QueueRow, type StatusRow, toClaimed, toStatus } from '../rows.js';
+import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
 import { StorageUnavailableError } from '../storage.js';
 import type { SqliteProfiles } from './sqlite-profiles.js';
 
@@ -57,8 +57,8 @@ export class SqliteQueue {
     this.status = db.prepare<[number, string], StatusRow>(
       'SELECT transid, state, total_count, results, accepted_at, finished_at FROM write_transactions WHERE tenant_id = ? AND transid = ?',
     );
-    this.stats = db.prepare<[], { depth: number; records: number | null; oldest: number | null }>(
-      "SELECT COUNT(*) AS depth, SUM(total_count) AS records, MIN(accepted_at) AS oldest FROM write_transactions WHERE state <> 'done'",
+    this.stats = db.prepare<[], TenantQueueRow>(
+      "SELECT tenant_id, COUNT(*) AS depth, SUM(total_count) AS records, MIN(accepted_at) AS oldest FROM write_transactions WHERE state <> 'done' GROUP BY tenant_id",
     );
     this.purge = db.prepare(
       `DELETE FROM write_transactions WHERE seq IN (
@@ -129,8 +129,7 @@ export class SqliteQueue {
   }
 
   queueStats(): QueueStats {
-    const r = this.stats.get()!;
-    return { depth: r.depth, depthRecords: r.records ?? 0, oldestAcceptedAt: r.oldest };
+    return toQueueStats(this.stats.all());
   }
 
   purgeFinished(tenantId: number, before: number, limit: number): number {

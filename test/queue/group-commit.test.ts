@@ -1,0 +1,72 @@
+/**
+ * Group commit over a real SQLite store: what waits is committed in turns of a bounded number of
+ * records, tenants taking turns, and each write is answered when its own turn has committed.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GroupCommitter } from '../../src/queue/group-commit.js';
+import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import type { EnqueueResult, NewWriteTransaction } from '../../src/storage/storage.js';
+import { newWriteTransaction } from '../support/write-transactions.js';
+
+const records = (tenantId: number, count: number) =>
+  newWriteTransaction(
+    tenantId,
+    Array.from({ length: count }, (_, i) => ({ customerId: `c${i}` })),
+  );
+
+describe('GroupCommitter', () => {
+  let dir: string;
+  let store: SqliteStorage;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'openprofiles-group-commit-'));
+    store = openSqliteStorage({ dataDir: dir });
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("commits a quiet tenant's write in the first turn, ahead of a flood's, and answers it then", async () => {
+    const commits: number[] = [];
+    const committer = new GroupCommitter(store, 86_400_000, (count) => commits.push(count), 250);
+    const answered: string[] = [];
+    const submit = (name: string, wt: NewWriteTransaction) =>
+      committer.submit(wt).then((r: EnqueueResult) => {
+        expect(r.outcome).toBe('accepted');
+        answered.push(`${name} after commit ${commits.length}`);
+      });
+    // Submitted in one turn of the event loop: six 100-record writes of tenant 1, then one of tenant 2.
+    const flood = Array.from({ length: 6 }, (_, i) => submit(`flood-${i}`, records(1, 100)));
+    const quiet = submit('quiet', records(2, 1));
+    await Promise.all([...flood, quiet]);
+    // Turns of at most 250 records, tenants taking turns: flood-0, the quiet write and flood-1; then
+    // flood-2 and -3; then flood-4 and -5.
+    expect(commits).toEqual([3, 2, 2]);
+    expect(answered).toEqual([
+      'flood-0 after commit 1',
+      'quiet after commit 1',
+      'flood-1 after commit 1',
+      'flood-2 after commit 2',
+      'flood-3 after commit 2',
+      'flood-4 after commit 3',
+      'flood-5 after commit 3',
+    ]);
+    // Each tenant's writes are queued in the order they came.
+    const stats = await store.queueStats();
+    expect(stats.recordsByTenant).toEqual(new Map([[1, 600], [2, 1]]));
+    const order = (await store.claim('w', 100, 60_000)).map((c) => `${c.tenantId}:${c.records.length}`);
+    expect(order).toEqual(['1:100', '2:1', '1:100', '1:100', '1:100', '1:100', '1:100']);
+  });
+
+  it('commits a write larger than a turn on its own', async () => {
+    const commits: number[] = [];
+    const committer = new GroupCommitter(store, 86_400_000, (count) => commits.push(count), 50);
+    await Promise.all([committer.submit(records(1, 80)), committer.submit(records(1, 10)), committer.submit(records(2, 10))]);
+    // The 80-record write goes alone; then tenant 2's and tenant 1's second, which fit one turn.
+    expect(commits).toEqual([1, 2]);
+  });
+});
