@@ -240,6 +240,51 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       expect((await s.getAppProfiles(tenantId, 'rt-1', ['a'])).map((r) => r.deviceId)).toEqual(['d2']);
     });
 
+    it('rewrites stored rows the batch loaded: attributes, and the userId index when the userId changes', async () => {
+      await s.createApp(tenantId, 'rt-1', 'rt', []);
+      const write =
+        (userIds: Record<string, string | null>, version: number): ApplyReducer =>
+        (batch, _snapshot, now) => ({
+          changes: {
+            masterUpserts: [{ tenantId, customerId: 'a', attributes: { name: `v${version}` }, createdAt: now, updatedAt: now }],
+            masterDeletes: [],
+            appUpserts: Object.entries(userIds).map(([deviceId, userId]) => ({
+              tenantId,
+              appid: 'rt-1',
+              customerId: 'a',
+              deviceId,
+              userId,
+              attributes: { deviceId, version },
+              createdAt: now,
+              updatedAt: now,
+            })),
+            appDeletes: [],
+          },
+          results: new Map(batch.map((w) => [w.transid, []])),
+        });
+      // The batch reads customer a's master and app rows, as an app write of a would.
+      const ofA: KeysOf = () => ({ masters: [{ tenantId, customerId: 'a' }], appCustomers: [{ tenantId, appid: 'rt-1', customerId: 'a' }], appUsers: [], customerApps: [] });
+      const apply = async (reducer: ApplyReducer) => {
+        await s.enqueue([wt(tenantId, 'a')], DAY);
+        await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), ofA, reducer);
+      };
+      await apply(write({ d1: 'u1', d2: 'u2', d3: null }, 1));
+      // d1 keeps its userId, d2 moves to another, d3 gains one, d4 is new.
+      await apply(write({ d1: 'u1', d2: 'u9', d3: 'u3', d4: 'u4' }, 2));
+      expect((await s.getMasterProfiles(tenantId, ['a']))[0].attributes).toEqual({ name: 'v2' });
+      expect((await s.getAppProfiles(tenantId, 'rt-1', ['a'])).map((r) => [r.deviceId, r.userId, r.attributes.version])).toEqual([
+        ['d1', 'u1', 2],
+        ['d2', 'u9', 2],
+        ['d3', 'u3', 2],
+        ['d4', 'u4', 2],
+      ]);
+      const byUser = async (userId: string) => (await s.findAppProfilesByUserId(tenantId, 'rt-1', userId)).map((r) => r.deviceId);
+      expect([await byUser('u1'), await byUser('u2'), await byUser('u9'), await byUser('u3')]).toEqual([['d1'], [], ['d2'], ['d3']]);
+      // A userId removed leaves the index too.
+      await apply(write({ d2: null }, 3));
+      expect(await byUser('u9')).toEqual([]);
+    });
+
     it('records the finish time and keeps the record count once applied', async () => {
       const item = wt(tenantId, 'a', { records: [{ customerId: 'a' }, { customerId: 'b' }] });
       await s.enqueue([item], DAY);

@@ -4,15 +4,39 @@ import type { AppProfileRow, MasterProfileRow, ProfileChanges, ProfileKeys, Prof
 
 const APP_COLUMNS = 'tenant_id, appid, customer_id, device_id, user_id, attributes, created_at, updated_at';
 
+// Row identities as map keys: ids may hold any character, so every part but the last is length-prefixed.
+const masterKey = (tenantId: number, customerId: string) => `${tenantId}:${customerId}`;
+const appKey = (tenantId: number, appid: string, customerId: string, deviceId: string) =>
+  `${tenantId}:${appid.length}:${appid}${customerId.length}:${customerId}${deviceId}`;
+
+/** Appends `item` to the list under `key`. */
+function push<T>(map: Map<string, T[]>, key: string, item: T): void {
+  const list = map.get(key);
+  if (list) list.push(item);
+  else map.set(key, [item]);
+}
+
+/** The rows an apply's snapshot held, by key (see `SqliteProfiles.loaded`). */
+export interface Loaded {
+  masters: Set<string>;
+  /** App rows and the userId each had. */
+  appUsers: Map<string, string | null>;
+}
+
 /** Prepared statements over master_profiles and app_profiles. */
 export class SqliteProfiles {
   private readonly master;
   private readonly appsOfCustomer;
   private readonly appsOfUser;
   private readonly appsOfCustomerAnyApp;
+  private readonly mastersIn;
+  private readonly appsOfCustomersIn;
   private readonly upsertMaster;
+  private readonly updateMaster;
   private readonly deleteMaster;
   private readonly upsertApp;
+  private readonly updateApp;
+  private readonly updateAppAndUser;
   private readonly deleteApp;
 
   constructor(db: Database.Database) {
@@ -28,15 +52,32 @@ export class SqliteProfiles {
     this.appsOfCustomerAnyApp = db.prepare<[number, string], AppRecord>(
       `SELECT ${APP_COLUMNS} FROM app_profiles WHERE tenant_id = ? AND customer_id = ? ORDER BY appid, device_id`,
     );
+    // The apply's snapshot reads the rows of many customers in one statement (a JSON array of ids):
+    // one call instead of one per customer halves the snapshot's cost.
+    this.mastersIn = db.prepare<[number, string], MasterRecord>(
+      'SELECT tenant_id, customer_id, attributes, created_at, updated_at FROM master_profiles WHERE tenant_id = ? AND customer_id IN (SELECT value FROM json_each(?))',
+    );
+    this.appsOfCustomersIn = db.prepare<[number, string, string], AppRecord>(
+      `SELECT ${APP_COLUMNS} FROM app_profiles WHERE tenant_id = ? AND appid = ? AND customer_id IN (SELECT value FROM json_each(?))`,
+    );
     this.upsertMaster = db.prepare(
       `INSERT INTO master_profiles (tenant_id, customer_id, attributes, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (tenant_id, customer_id) DO UPDATE SET attributes = excluded.attributes, created_at = excluded.created_at, updated_at = excluded.updated_at`,
     );
+    // A row the snapshot loaded exists: UPDATE it, which costs a third of an upsert's conflict path.
+    this.updateMaster = db.prepare('UPDATE master_profiles SET attributes = ?, created_at = ?, updated_at = ? WHERE tenant_id = ? AND customer_id = ?');
     this.deleteMaster = db.prepare('DELETE FROM master_profiles WHERE tenant_id = ? AND customer_id = ?');
     this.upsertApp = db.prepare(
       `INSERT INTO app_profiles (${APP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (tenant_id, appid, customer_id, device_id) DO UPDATE SET user_id = excluded.user_id, attributes = excluded.attributes,
          created_at = excluded.created_at, updated_at = excluded.updated_at`,
+    );
+    // Without user_id in the SET list, SQLite leaves the userId index alone.
+    this.updateApp = db.prepare(
+      'UPDATE app_profiles SET attributes = ?, created_at = ?, updated_at = ? WHERE tenant_id = ? AND appid = ? AND customer_id = ? AND device_id = ?',
+    );
+    this.updateAppAndUser = db.prepare(
+      'UPDATE app_profiles SET user_id = ?, attributes = ?, created_at = ?, updated_at = ? WHERE tenant_id = ? AND appid = ? AND customer_id = ? AND device_id = ?',
     );
     this.deleteApp = db.prepare('DELETE FROM app_profiles WHERE tenant_id = ? AND appid = ? AND customer_id = ? AND device_id = ?');
   }
@@ -62,38 +103,96 @@ export class SqliteProfiles {
     return [...new Set(customerIds)].flatMap((id) => this.appsOfCustomerAnyApp.all(tenantId, id).map(toApp));
   }
 
-  /** Every row `keys` names, each once. */
+  /**
+   * Every row `keys` names, each once. App rows come in the order the per-customer reads gave them:
+   * by key, then device.
+   */
   snapshot(keys: ProfileKeys): ProfileSnapshot {
-    const masters = new Map<string, MasterProfileRow>();
+    const masters: MasterProfileRow[] = [];
+    const customersByTenant = new Map<number, Set<string>>();
     for (const { tenantId, customerId } of keys.masters) {
-      const k = JSON.stringify([tenantId, customerId]);
-      if (masters.has(k)) continue;
-      const r = this.master.get(tenantId, customerId);
-      if (r) masters.set(k, toMaster(r));
+      const ids = customersByTenant.get(tenantId);
+      if (ids) ids.add(customerId);
+      else customersByTenant.set(tenantId, new Set([customerId]));
     }
+    for (const [tenantId, ids] of customersByTenant) for (const r of this.mastersIn.all(tenantId, JSON.stringify([...ids]))) masters.push(toMaster(r));
+
     const apps = new Map<string, AppProfileRow>();
     const add = (records: AppRecord[]) => {
-      for (const r of records) apps.set(JSON.stringify([r.tenant_id, r.appid, r.customer_id, r.device_id]), toApp(r));
+      for (const r of records) apps.set(appKey(r.tenant_id, r.appid, r.customer_id, r.device_id), toApp(r));
     };
-    const seen = new Set<string>();
-    const once = (key: unknown[]) => {
-      const k = JSON.stringify(key);
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    };
-    for (const { tenantId, appid, customerId } of keys.appCustomers) if (once(['c', tenantId, appid, customerId])) add(this.appsOfCustomer.all(tenantId, appid, customerId));
-    for (const { tenantId, appid, userId } of keys.appUsers) if (once(['u', tenantId, appid, userId])) add(this.appsOfUser.all(tenantId, appid, userId));
-    for (const { tenantId, customerId } of keys.customerApps) if (once(['a', tenantId, customerId])) add(this.appsOfCustomerAnyApp.all(tenantId, customerId));
-    return { masters: [...masters.values()], apps: [...apps.values()] };
+    // Customers' rows in each app: one read per (tenant, app), then handed out in key order.
+    const customersByApp = new Map<string, { tenantId: number; appid: string; ids: Set<string> }>();
+    for (const { tenantId, appid, customerId } of keys.appCustomers) {
+      const k = `${tenantId}:${appid}`;
+      const group = customersByApp.get(k);
+      if (group) group.ids.add(customerId);
+      else customersByApp.set(k, { tenantId, appid, ids: new Set([customerId]) });
+    }
+    const rowsOfCustomer = new Map<string, AppRecord[]>();
+    for (const { tenantId, appid, ids } of customersByApp.values()) {
+      for (const r of this.appsOfCustomersIn.all(tenantId, appid, JSON.stringify([...ids]))) push(rowsOfCustomer, appKey(tenantId, appid, r.customer_id, ''), r);
+    }
+    for (const { tenantId, appid, customerId } of keys.appCustomers) {
+      const rows = rowsOfCustomer.get(appKey(tenantId, appid, customerId, ''));
+      if (!rows) continue;
+      rowsOfCustomer.delete(appKey(tenantId, appid, customerId, ''));
+      add(rows.sort((a, b) => (a.device_id < b.device_id ? -1 : a.device_id > b.device_id ? 1 : 0)));
+    }
+    const users = new Set<string>();
+    for (const { tenantId, appid, userId } of keys.appUsers) {
+      const k = appKey(tenantId, appid, userId, '');
+      if (users.has(k)) continue;
+      users.add(k);
+      add(this.appsOfUser.all(tenantId, appid, userId));
+    }
+    const customers = new Set<string>();
+    for (const { tenantId, customerId } of keys.customerApps) {
+      const k = masterKey(tenantId, customerId);
+      if (customers.has(k)) continue;
+      customers.add(k);
+      add(this.appsOfCustomerAnyApp.all(tenantId, customerId));
+    }
+    return { masters, apps: [...apps.values()] };
   }
 
-  write(changes: ProfileChanges): void {
+  /** Which rows a snapshot holds, and their userIds as loaded (taken before the batch is reduced). */
+  static loaded(snapshot: ProfileSnapshot): Loaded {
+    const loaded: Loaded = { masters: new Set(), appUsers: new Map() };
+    for (const r of snapshot.masters) loaded.masters.add(masterKey(r.tenantId, r.customerId));
+    for (const r of snapshot.apps) loaded.appUsers.set(appKey(r.tenantId, r.appid, r.customerId, r.deviceId), r.userId);
+    return loaded;
+  }
+
+  /**
+   * Writes the final state of each touched row. `loaded` is what the batch read in the same
+   * database transaction: a row it holds exists, and is updated in place; any other is upserted.
+   */
+  write(changes: ProfileChanges, loaded: Loaded): void {
+    const { masters: loadedMasters, appUsers: loadedUsers } = loaded;
+
     for (const d of changes.masterDeletes) this.deleteMaster.run(d.tenantId, d.customerId);
-    for (const r of changes.masterUpserts) this.upsertMaster.run(r.tenantId, r.customerId, JSON.stringify(r.attributes), r.createdAt, r.updatedAt);
+    for (const r of changes.masterUpserts) {
+      const attributes = JSON.stringify(r.attributes);
+      if (loadedMasters.has(masterKey(r.tenantId, r.customerId))) updated(this.updateMaster.run(attributes, r.createdAt, r.updatedAt, r.tenantId, r.customerId));
+      else this.upsertMaster.run(r.tenantId, r.customerId, attributes, r.createdAt, r.updatedAt);
+    }
     for (const d of changes.appDeletes) this.deleteApp.run(d.tenantId, d.appid, d.customerId, d.deviceId);
     for (const r of changes.appUpserts) {
-      this.upsertApp.run(r.tenantId, r.appid, r.customerId, r.deviceId, r.userId, JSON.stringify(r.attributes), r.createdAt, r.updatedAt);
+      const attributes = JSON.stringify(r.attributes);
+      const userId = loadedUsers.get(appKey(r.tenantId, r.appid, r.customerId, r.deviceId));
+      if (userId === undefined) {
+        this.upsertApp.run(r.tenantId, r.appid, r.customerId, r.deviceId, r.userId, attributes, r.createdAt, r.updatedAt);
+      } else if (userId === r.userId) {
+        updated(this.updateApp.run(attributes, r.createdAt, r.updatedAt, r.tenantId, r.appid, r.customerId, r.deviceId));
+      } else {
+        updated(this.updateAppAndUser.run(r.userId, attributes, r.createdAt, r.updatedAt, r.tenantId, r.appid, r.customerId, r.deviceId));
+      }
     }
   }
+}
+
+/** A row the snapshot loaded must still be there: this connection is the store's only writer of profiles. */
+function updated(result: Database.RunResult): void {
+  if (result.changes !== 1) throw new Error(`an UPDATE of a loaded profile row changed ${result.changes} rows`);
 }

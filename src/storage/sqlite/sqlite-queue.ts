@@ -12,7 +12,7 @@ import type {
 } from '../storage.js';
 import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
 import { StorageUnavailableError } from '../storage.js';
-import type { SqliteProfiles } from './sqlite-profiles.js';
+import { SqliteProfiles } from './sqlite-profiles.js';
 
 /** The write transaction queue in SQLite: enqueue (group commit), claim, apply, status, purge. */
 export class SqliteQueue {
@@ -96,8 +96,10 @@ export class SqliteQueue {
         const kept = batch.filter((wt) => this.heldBy.get(wt.seq, workerId) !== undefined);
         if (kept.length === 0) return [];
         const now = Date.now();
-        const { changes, results } = reduce(kept, this.profiles.snapshot(keysOf(kept)), now);
-        this.profiles.write(changes);
+        const snapshot = this.profiles.snapshot(keysOf(kept));
+        const loaded = SqliteProfiles.loaded(snapshot);
+        const { changes, results } = reduce(kept, snapshot, now);
+        this.profiles.write(changes, loaded);
         for (const wt of kept) {
           const own: RecordResult[] = results.get(wt.transid) ?? [];
           const failures = own.filter((r) => r.code !== '1000').length;
