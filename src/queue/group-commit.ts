@@ -18,10 +18,15 @@ interface Pending {
  * commit and share it, so one fsync covers many requests. Each request is answered only after the
  * database transaction that holds it committed.
  *
- * What waits is committed in turns of at most `maxRecords` records, tenants taking turns one write
- * transaction at a time (each tenant's in arrival order): a tenant that sends one small write
- * while another floods is committed, and answered, in the first turn, not after the flood's bytes.
+ * When several tenants' writes wait, they are committed in turns of at most `maxRecords` records,
+ * tenants taking turns one write transaction at a time (each tenant's in arrival order): a tenant
+ * that sends one small write while another floods is committed, and answered, in the first turn,
+ * not after the flood's bytes. One tenant's writes alone share one commit (fewer commits: on the
+ * server's thread, each one holds the event loop).
  */
+/** Most write transactions in one commit. */
+const MAX_WRITE_TRANSACTIONS = 1000;
+
 export class GroupCommitter implements Committer {
   private pending: Pending[] = [];
   private flushing: Promise<void> | null = null;
@@ -33,7 +38,7 @@ export class GroupCommitter implements Committer {
     private readonly idempotencyWindowMs: number,
     /** Hears each commit, after its write transactions' callbacks (wakes the in-process worker). */
     private readonly onCommitted: (count: number) => void = () => {},
-    /** Most records in one commit (a larger write transaction goes alone). */
+    /** With several tenants waiting, most records in one commit (a larger write transaction goes alone). */
     private readonly maxRecords = 1000,
   ) {}
 
@@ -89,6 +94,7 @@ export class GroupCommitter implements Committer {
       if (own) own.push(p);
       else byTenant.set(p.wt.tenantId, [p]);
     }
+    if (byTenant.size === 1) return this.pending.splice(0, MAX_WRITE_TRANSACTIONS);
     const turn: Pending[] = [];
     let records = 0;
     let isFull = false;

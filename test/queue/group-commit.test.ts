@@ -43,23 +43,30 @@ describe('GroupCommitter', () => {
     const flood = Array.from({ length: 6 }, (_, i) => submit(`flood-${i}`, records(1, 100)));
     const quiet = submit('quiet', records(2, 1));
     await Promise.all([...flood, quiet]);
-    // Turns of at most 250 records, tenants taking turns: flood-0, the quiet write and flood-1; then
-    // flood-2 and -3; then flood-4 and -5.
-    expect(commits).toEqual([3, 2, 2]);
+    // Turns of at most 250 records while both tenants wait: flood-0, the quiet write and flood-1;
+    // then only tenant 1 waits, and the rest share one commit.
+    expect(commits).toEqual([3, 4]);
     expect(answered).toEqual([
       'flood-0 after commit 1',
       'quiet after commit 1',
       'flood-1 after commit 1',
       'flood-2 after commit 2',
       'flood-3 after commit 2',
-      'flood-4 after commit 3',
-      'flood-5 after commit 3',
+      'flood-4 after commit 2',
+      'flood-5 after commit 2',
     ]);
     // Each tenant's writes are queued in the order they came.
     const stats = await store.queueStats();
     expect(stats.recordsByTenant).toEqual(new Map([[1, 600], [2, 1]]));
     const order = (await store.claim('w', 100, 60_000)).map((c) => `${c.tenantId}:${c.records.length}`);
     expect(order).toEqual(['1:100', '2:1', '1:100', '1:100', '1:100', '1:100', '1:100']);
+  });
+
+  it("commits one tenant's waiting writes in one commit, however many records", async () => {
+    const commits: number[] = [];
+    const committer = new GroupCommitter(store, 86_400_000, (count) => commits.push(count), 250);
+    await Promise.all(Array.from({ length: 6 }, () => committer.submit(records(1, 100))));
+    expect(commits).toEqual([6]);
   });
 
   it('commits a write larger than a turn on its own', async () => {
