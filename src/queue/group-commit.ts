@@ -7,6 +7,9 @@ export interface Committer {
   readonly isAvailable: boolean;
 }
 
+/** Most write transactions in one commit. */
+const MAX_WRITE_TRANSACTIONS = 1000;
+
 interface Pending {
   wt: NewWriteTransaction;
   resolve: (result: EnqueueResult) => void;
@@ -24,9 +27,6 @@ interface Pending {
  * not after the flood's bytes. One tenant's writes alone share one commit (fewer commits: on the
  * server's thread, each one holds the event loop).
  */
-/** Most write transactions in one commit. */
-const MAX_WRITE_TRANSACTIONS = 1000;
-
 export class GroupCommitter implements Committer {
   private pending: Pending[] = [];
   private flushing: Promise<void> | null = null;

@@ -50,9 +50,9 @@ function entryUrl(): URL {
  * for the write lock, and its reads (WAL snapshots) never wait for a write.
  *
  * Write transactions submitted in one turn of the event loop travel in one message; each is
- * answered as soon as the commit that holds it is done (see GroupCommitter). If the thread dies, what it had not answered is refused with 7902 (the client retries;
- * nothing unanswered is ever reported accepted) and a new thread starts, which takes back the
- * queue in order.
+ * answered as soon as the commit that holds it is done (see GroupCommitter). If the thread dies,
+ * what it had not answered is refused with 7902 (the client retries; nothing unanswered is ever
+ * reported accepted) and a new thread starts, which takes back the queue in order.
  */
 export class WriterThread implements Committer {
   private thread: Worker | null = null;
