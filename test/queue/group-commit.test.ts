@@ -2,14 +2,12 @@
  * Group commit over a real SQLite store: what waits is committed in turns of a bounded number of
  * records, tenants taking turns, and each write is answered when its own turn has committed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GroupCommitter } from '../../src/queue/group-commit.js';
-import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import type { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import type { EnqueueResult, NewWriteTransaction } from '../../src/storage/storage.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
+import { freshSqliteStore } from '../support/test-db.js';
 
 const records = (tenantId: number, count: number) =>
   newWriteTransaction(
@@ -18,17 +16,12 @@ const records = (tenantId: number, count: number) =>
   );
 
 describe('GroupCommitter', () => {
-  let dir: string;
   let store: SqliteStorage;
+  let dispose: () => Promise<void>;
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'openprofiles-group-commit-'));
-    store = openSqliteStorage({ dataDir: dir });
-    await store.migrate();
+    ({ store, dispose } = await freshSqliteStore());
   });
-  afterEach(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => dispose());
 
   it("commits a quiet tenant's write in the first turn, ahead of a flood's, and answers it then", async () => {
     const commits: number[] = [];

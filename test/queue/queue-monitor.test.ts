@@ -2,25 +2,18 @@
  * The queue's soft limit: past it, writes wait (in arrival order) until applied work makes room,
  * and give up after their wait. A real (empty) SQLite store answers the monitor's refreshes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { QueueMonitor } from '../../src/queue/queue-monitor.js';
-import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import type { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import { freshSqliteStore } from '../support/test-db.js';
 
 describe('QueueMonitor soft limit', () => {
-  let dir: string;
   let store: SqliteStorage;
+  let dispose: () => Promise<void>;
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'openprofiles-monitor-'));
-    store = openSqliteStorage({ dataDir: dir });
-    await store.migrate();
+    ({ store, dispose } = await freshSqliteStore());
   });
-  afterEach(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => dispose());
 
   it('admits at once below the soft limit', async () => {
     const monitor = new QueueMonitor(store, 100, 10);

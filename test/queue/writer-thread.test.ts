@@ -4,17 +4,15 @@
  * replaced by one that resumes the queue. Real SQLite files, a real worker thread (the compiled
  * entry that `npm test` builds first).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import type { AppliedWriteTransaction } from '../../src/queue/worker.js';
 import { WriterThread } from '../../src/queue/writer-thread.js';
-import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import type { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { type NewWriteTransaction, StorageUnavailableError } from '../../src/storage/storage.js';
+import { freshSqliteStore } from '../support/test-db.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 
 let n = 0;
@@ -24,6 +22,7 @@ const wt = (tenantId: number, customerId: string) =>
 describe('writer thread (embedded store)', () => {
   let dir: string;
   let store: SqliteStorage;
+  let dispose: () => Promise<void>;
   let tenantId: number;
   let writer: WriterThread;
   let applied: AppliedWriteTransaction[];
@@ -45,16 +44,13 @@ describe('writer thread (embedded store)', () => {
   };
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'openprofiles-writer-'));
-    store = openSqliteStorage({ dataDir: dir });
-    await store.migrate();
+    ({ dir, store, dispose } = await freshSqliteStore());
     tenantId = (await store.createTenant('writer', { ...DEFAULT_TENANT_SETTINGS }, [])).id;
     await startWriter();
   });
   afterEach(async () => {
     await writer.stop();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await dispose();
   });
 
   it('answers a write once it is committed, applies it, and reports it applied', async () => {

@@ -58,7 +58,7 @@ export class SqliteProfiles {
       'SELECT tenant_id, customer_id, attributes, created_at, updated_at FROM master_profiles WHERE tenant_id = ? AND customer_id IN (SELECT value FROM json_each(?))',
     );
     this.appsOfCustomersIn = db.prepare<[number, string, string], AppRecord>(
-      `SELECT ${APP_COLUMNS} FROM app_profiles WHERE tenant_id = ? AND appid = ? AND customer_id IN (SELECT value FROM json_each(?))`,
+      `SELECT ${APP_COLUMNS} FROM app_profiles WHERE tenant_id = ? AND appid = ? AND customer_id IN (SELECT value FROM json_each(?)) ORDER BY customer_id, device_id`,
     );
     this.upsertMaster = db.prepare(
       `INSERT INTO master_profiles (tenant_id, customer_id, attributes, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -134,10 +134,11 @@ export class SqliteProfiles {
       for (const r of this.appsOfCustomersIn.all(tenantId, appid, JSON.stringify([...ids]))) push(rowsOfCustomer, appKey(tenantId, appid, r.customer_id, ''), r);
     }
     for (const { tenantId, appid, customerId } of keys.appCustomers) {
-      const rows = rowsOfCustomer.get(appKey(tenantId, appid, customerId, ''));
+      const k = appKey(tenantId, appid, customerId, '');
+      const rows = rowsOfCustomer.get(k);
       if (!rows) continue;
-      rowsOfCustomer.delete(appKey(tenantId, appid, customerId, ''));
-      add(rows.sort((a, b) => (a.device_id < b.device_id ? -1 : a.device_id > b.device_id ? 1 : 0)));
+      rowsOfCustomer.delete(k);
+      add(rows);
     }
     const users = new Set<string>();
     for (const { tenantId, appid, userId } of keys.appUsers) {
