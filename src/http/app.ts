@@ -37,6 +37,8 @@ export interface AppOptions {
   https: { key: string | Buffer; cert: string | Buffer } | null;
   /** Longest time a client may take to send a whole request, ms; past it the server answers 408 and closes the connection. */
   requestTimeoutMs: number;
+  /** How long a request over its tenant's rate limit is held before its 7020 answer, ms. */
+  rateLimitHoldMs: number;
 }
 
 export const API_PREFIX = '/resources/v2';
@@ -137,7 +139,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   opsRoutes(app, services);
   await app.register(
     async (api) => {
-      api.addHook('onRequest', authenticator(services.directory, new RateLimiter()));
+      api.addHook('onRequest', authenticator(services.directory, new RateLimiter(), options.rateLimitHoldMs));
       profileRoutes(api, services);
       appProfileRoutes(api, services);
       statusRoutes(api, services);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DirectoryCache, TenantContext } from '../domain/directory.js';
 import { ApiError } from '../domain/errors.js';
@@ -19,8 +20,14 @@ const isDeleteProfile = (request: FastifyRequest) =>
 /**
  * Contract §3.1 order: key (7002/7001), IP allow list (7010/7208), rate limit (7020). Sets the
  * RateLimit-* headers on every answer that gets that far.
+ *
+ * A request over the rate limit is held `holdMs` (at most its Retry-After) before it is refused,
+ * its body never parsed. A client that ignores Retry-After then makes one request per connection per
+ * hold instead of as many as the server can refuse: each refusal costs the server's thread its
+ * TLS and HTTP work, and every other tenant's requests wait behind it (docs/reliability.md
+ * measures it).
  */
-export function authenticator(directory: DirectoryCache, limiter: RateLimiter) {
+export function authenticator(directory: DirectoryCache, limiter: RateLimiter, holdMs: number) {
   return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const key = headerValue(request.headers.key) ?? headerValue(request.headers.secretkey);
     if (!key) throw new ApiError('7002', 'The profile key header `key` is missing');
@@ -36,6 +43,8 @@ export function authenticator(directory: DirectoryCache, limiter: RateLimiter) {
     reply.header('ratelimit-remaining', String(decision.remaining));
     reply.header('ratelimit-reset', String(decision.resetSeconds));
     if (!decision.isAllowed) {
+      const hold = Math.min(holdMs, decision.retryAfterSeconds * 1000);
+      if (hold > 0) await sleep(hold);
       throw new ApiError('7020', `More than ${decision.limit} requests per second`, [], 429, decision.retryAfterSeconds);
     }
   };
