@@ -34,10 +34,12 @@ const DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2}):(\d{2})|T(\d{2}):(
 const EMAIL = /^[^\s@"<>()[\],;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const MSISDN = /^\+?\d{6,15}$/;
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+
 function isCalendarDate(year: number, month: number, day: number): boolean {
   if (month < 1 || month > 12 || day < 1) return false;
-  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  return day <= days;
+  return day <= (month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1]);
 }
 
 function isTime(h: number, m: number, s: number): boolean {
@@ -63,8 +65,7 @@ function textProblem(def: NewAttributeDefinition, text: string): string | null {
     }
     case 'datetime': {
       const m = DATETIME.exec(text);
-      const [h, min, s] = m ? [m[4] ?? m[7], m[5] ?? m[8], m[6] ?? m[9] ?? '0'].map(Number) : [];
-      return m && isCalendarDate(+m[1], +m[2], +m[3]) && isTime(h, min, s)
+      return m && isCalendarDate(+m[1], +m[2], +m[3]) && isTime(+(m[4] ?? m[7]), +(m[5] ?? m[8]), +(m[6] ?? m[9] ?? 0))
         ? null
         : 'expected a datetime "YYYY-MM-DD HH:mm:ss" or ISO 8601 with a zone (Z, +05:30 or +0530)';
     }
