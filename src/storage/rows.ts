@@ -91,8 +91,10 @@ export interface StatusRow {
   finished_at: Int | null;
 }
 
+/** The queue columns `toClaimed` reads but the records (the embedded store keeps those in a table of their own). */
+export const QUEUE_HEADER_COLUMNS = 'seq, transid, tenant_id, operation, appid, is_upsert, is_cascade, idempotency_key, request_hash, accepted_at';
 /** The queue columns `toClaimed` reads, for SELECT and RETURNING lists. */
-export const QUEUE_COLUMNS = 'seq, transid, tenant_id, operation, appid, records, is_upsert, is_cascade, idempotency_key, request_hash, accepted_at';
+export const QUEUE_COLUMNS = `${QUEUE_HEADER_COLUMNS}, records`;
 
 export const toTenant = (r: TenantRow): Tenant => ({
   id: r.id,

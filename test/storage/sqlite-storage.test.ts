@@ -70,9 +70,9 @@ describe('SQLite adapter', () => {
   it('applies each migration once when two stores share the file, and records it in schema_migrations', async () => {
     const first = open();
     const second = open();
-    expect(await first.migrate()).toEqual({ applied: [1], version: 1 });
-    expect(await second.migrate()).toEqual({ applied: [], version: 1 });
-    expect(rawConnection().prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: 1 }]);
+    expect(await first.migrate()).toEqual({ applied: [1, 2], version: 2 });
+    expect(await second.migrate()).toEqual({ applied: [], version: 2 });
+    expect(rawConnection().prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: 1 }, { version: 2 }]);
   });
 
   it('waits for the write lock before migrating, and answers StorageUnavailableError when it stays taken', async () => {
@@ -81,7 +81,7 @@ describe('SQLite adapter', () => {
     other.exec('BEGIN IMMEDIATE');
     await expect(s.migrate()).rejects.toBeInstanceOf(StorageUnavailableError);
     other.exec('ROLLBACK');
-    expect(await s.migrate()).toEqual({ applied: [1], version: 1 });
+    expect(await s.migrate()).toEqual({ applied: [1, 2], version: 2 });
   });
 
   it('answers StorageUnavailableError and stores nothing when another process holds the write lock past the busy timeout', async () => {
@@ -121,7 +121,7 @@ describe('SQLite adapter', () => {
     try {
       await once(holder, 'message');
       const s = open({ busyTimeoutMs: 5_000 });
-      expect((await s.migrate()).applied).toEqual([1]);
+      expect((await s.migrate()).applied).toEqual([1, 2]);
       expect(rawConnection().pragma('journal_mode', { simple: true })).toBe('wal');
     } finally {
       await holder.terminate();
@@ -159,10 +159,33 @@ describe('SQLite adapter', () => {
     const item = wt(tenant.id);
     await s.enqueue([item], DAY);
     await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), keysOf, oneFailure);
-    const row = rawConnection()
-      .prepare('SELECT records, total_count, success_count, failure_count, claimed_by, lease_until, state FROM write_transactions WHERE transid = ?')
-      .get(item.transid);
-    expect(row).toEqual({ records: '[]', total_count: 2, success_count: 1, failure_count: 1, claimed_by: null, lease_until: null, state: 'done' });
+    const raw = rawConnection();
+    const row = raw
+      .prepare('SELECT seq, total_count, success_count, failure_count, claimed_by, lease_until, state FROM write_transactions WHERE transid = ?')
+      .get(item.transid) as { seq: number };
+    expect(row).toEqual({ seq: row.seq, total_count: 2, success_count: 1, failure_count: 1, claimed_by: null, lease_until: null, state: 'done' });
+    expect(raw.prepare('SELECT COUNT(*) AS n FROM write_transaction_records').get()).toEqual({ n: 0 });
+  });
+
+  it('keeps the records of queued write transactions when it upgrades a version 1 store (records move to their own table)', async () => {
+    const { default: initial } = await import('../../src/storage/sqlite/migrations/0001-initial.js');
+    const old = rawConnection();
+    old.exec(initial);
+    old.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL); INSERT INTO schema_migrations VALUES (1, 'then')");
+    old.exec("INSERT INTO tenants (id, name, settings, allow_list, created_at) VALUES (1, 'old', '{}', '[]', 0)");
+    const insert = old.prepare(
+      `INSERT INTO write_transactions (transid, tenant_id, operation, appid, records, is_upsert, is_cascade, total_count, accepted_at, state, finished_at, results)
+       VALUES (?, 1, 'createProfile', NULL, ?, 0, 0, 1, 0, ?, ?, ?)`,
+    );
+    insert.run('t-done', '[]', 'done', 1, '[{"customerId":"a","code":"1000"}]');
+    insert.run('t-queued', '[{"customerId":"b","attributes":{"name":"B"}}]', 'queued', null, null);
+    old.close();
+
+    const s = open();
+    expect(await s.migrate()).toEqual({ applied: [2], version: 2 });
+    const claimed = await s.claim('w', 10, 60_000);
+    expect(claimed.map((c) => [c.transid, c.records])).toEqual([['t-queued', [{ customerId: 'b', attributes: { name: 'B' } }]]]);
+    expect(await s.getWriteTransactionStatus(1, 't-done')).toMatchObject({ state: 'done', results: [{ customerId: 'a', code: '1000' }] });
   });
 
   it('releases an expired idempotency key from the old row so the new one can hold it', async () => {

@@ -1,9 +1,13 @@
 import type Database from 'better-sqlite3';
 import type { MigrationReport } from '../storage.js';
 import initial from './migrations/0001-initial.js';
+import queueRecords from './migrations/0002-queue-records.js';
 
 /** Numbered, append-only migrations. Never edit a shipped one: add the next number. */
-const MIGRATIONS: Array<[number, string]> = [[1, initial]];
+const MIGRATIONS: Array<[number, string]> = [
+  [1, initial],
+  [2, queueRecords],
+];
 
 /**
  * Applies pending migrations, each in its own database transaction. `BEGIN IMMEDIATE` takes the

@@ -10,13 +10,16 @@ import type {
   RecordResult,
   WriteTransactionStatus,
 } from '../storage.js';
-import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
-import { StorageUnavailableError } from '../storage.js';
+import { QUEUE_HEADER_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
+import { StorageError, StorageUnavailableError } from '../storage.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
 
 /** The write transaction queue in SQLite: enqueue (group commit), claim, apply, status, purge. */
 export class SqliteQueue {
   private readonly insert;
+  private readonly insertRecords;
+  private readonly recordsOf;
+  private readonly dropRecords;
   private readonly byIdempotencyKey;
   private readonly forgetIdempotencyKey;
   private readonly claimStatement;
@@ -26,6 +29,7 @@ export class SqliteQueue {
   private readonly stats;
   private readonly purge;
   private readonly enqueueAll;
+  private readonly claimAll;
   private readonly applyAll;
 
   constructor(
@@ -33,26 +37,31 @@ export class SqliteQueue {
     private readonly profiles: SqliteProfiles,
   ) {
     this.insert = db.prepare(
-      `INSERT INTO write_transactions (transid, tenant_id, operation, appid, records, is_upsert, is_cascade, total_count, idempotency_key, request_hash, accepted_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO write_transactions (transid, tenant_id, operation, appid, is_upsert, is_cascade, total_count, idempotency_key, request_hash, accepted_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    // The records live apart from the queue row, which the claim and the finish update (see
+    // migration 2): written once, read by the claim, deleted with the finish.
+    this.insertRecords = db.prepare('INSERT INTO write_transaction_records (seq, records) VALUES (?, ?)');
+    this.recordsOf = db.prepare<[number], string>('SELECT records FROM write_transaction_records WHERE seq = ?').pluck();
+    this.dropRecords = db.prepare('DELETE FROM write_transaction_records WHERE seq = ?');
     this.byIdempotencyKey = db.prepare<[number, string], { seq: number; transid: string; request_hash: string | null; accepted_at: number }>(
       'SELECT seq, transid, request_hash, accepted_at FROM write_transactions WHERE tenant_id = ? AND idempotency_key = ?',
     );
     this.forgetIdempotencyKey = db.prepare('UPDATE write_transactions SET idempotency_key = NULL WHERE seq = ?');
     // One claiming worker per store (WorkerLock): whatever is not done is ours to take, oldest first,
     // including claims of a worker that died. That keeps the queue in acceptance order.
-    this.claimStatement = db.prepare<[string, number, number], QueueRow>(
+    this.claimStatement = db.prepare<[string, number, number], Omit<QueueRow, 'records'>>(
       `UPDATE write_transactions SET state = 'processing', claimed_by = ?, lease_until = ?
        WHERE seq IN (SELECT seq FROM write_transactions WHERE state <> 'done' ORDER BY seq LIMIT ?)
-       RETURNING ${QUEUE_COLUMNS}`,
+       RETURNING ${QUEUE_HEADER_COLUMNS}`,
     );
     this.heldBy = db.prepare<[number, string], { seq: number }>(
       "SELECT seq FROM write_transactions WHERE seq = ? AND state = 'processing' AND claimed_by = ?",
     );
     this.finish = db.prepare(
       `UPDATE write_transactions SET state = 'done', results = ?, success_count = ?, failure_count = ?, finished_at = ?,
-         claimed_by = NULL, lease_until = NULL, records = '[]' WHERE seq = ?`,
+         claimed_by = NULL, lease_until = NULL WHERE seq = ?`,
     );
     this.status = db.prepare<[number, string], StatusRow>(
       'SELECT transid, state, total_count, results, accepted_at, finished_at FROM write_transactions WHERE tenant_id = ? AND transid = ?',
@@ -74,12 +83,11 @@ export class SqliteQueue {
           }
           if (earlier) this.forgetIdempotencyKey.run(earlier.seq);
         }
-        this.insert.run(
+        const { lastInsertRowid } = this.insert.run(
           wt.transid,
           wt.tenantId,
           wt.operation,
           wt.appid,
-          JSON.stringify(wt.records),
           wt.isUpsert ? 1 : 0,
           wt.isCascade ? 1 : 0,
           wt.records.length,
@@ -87,8 +95,20 @@ export class SqliteQueue {
           wt.requestHash,
           wt.acceptedAt,
         );
+        this.insertRecords.run(lastInsertRowid, JSON.stringify(wt.records));
         return { outcome: 'accepted', transid: wt.transid };
       }),
+    );
+
+    this.claimAll = db.transaction((workerId: string, leaseUntil: number, limit: number): ClaimedWriteTransaction[] =>
+      this.claimStatement
+        .all(workerId, leaseUntil, limit)
+        .map((row) => {
+          const records = this.recordsOf.get(Number(row.seq));
+          if (records === undefined) throw new StorageError(`queued write transaction ${row.transid} has no records`);
+          return toClaimed({ ...row, records });
+        })
+        .sort((a, b) => a.seq - b.seq),
     );
 
     this.applyAll = db.transaction(
@@ -104,6 +124,7 @@ export class SqliteQueue {
           const own: RecordResult[] = results.get(wt.transid) ?? [];
           const failures = own.filter((r) => r.code !== '1000').length;
           this.finish.run(JSON.stringify(own), own.length - failures, failures, now, wt.seq);
+          this.dropRecords.run(wt.seq);
         }
         return kept.map((wt) => wt.transid);
       },
@@ -115,10 +136,7 @@ export class SqliteQueue {
   }
 
   claim(workerId: string, limit: number, leaseMs: number): ClaimedWriteTransaction[] {
-    return this.claimStatement
-      .all(workerId, Date.now() + leaseMs, limit)
-      .map(toClaimed)
-      .sort((a, b) => a.seq - b.seq);
+    return this.claimAll.immediate(workerId, Date.now() + leaseMs, limit);
   }
 
   apply(workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer): string[] {
