@@ -65,6 +65,7 @@ describe('SQLite adapter', () => {
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(10_000);
   });
 
   it('applies each migration once when two stores share the file, and records it in schema_migrations', async () => {
