@@ -240,6 +240,40 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       expect((await s.getAppProfiles(tenantId, 'rt-1', ['a'])).map((r) => r.deviceId)).toEqual(['d2']);
     });
 
+    it("hands the reducer every app profile of the userIds it names, in each app, and only those", async () => {
+      await s.createApp(tenantId, 'rt-1', 'rt', []);
+      await s.createApp(tenantId, 'rt-2', 'rt', []);
+      const row = (appid: string, customerId: string, userId: string | null, now: number) =>
+        ({ tenantId, appid, customerId, deviceId: 'd', userId, attributes: { deviceId: 'd' }, createdAt: now, updatedAt: now });
+      const seed: ApplyReducer = (batch, _snapshot, now) => ({
+        changes: {
+          masterUpserts: [],
+          masterDeletes: [],
+          appUpserts: [row('rt-1', 'c1', 'u1', now), row('rt-1', 'c2', 'u1', now), row('rt-1', 'c3', 'u2', now), row('rt-1', 'c4', null, now), row('rt-2', 'c5', 'u1', now)],
+          appDeletes: [],
+        },
+        results: new Map(batch.map((w) => [w.transid, []])),
+      });
+      await s.enqueue([wt(tenantId, 'seed')], DAY);
+      await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), keysOf, seed);
+
+      const byUser: KeysOf = () => ({
+        masters: [],
+        appCustomers: [],
+        appUsers: ['u1', 'u2', 'u1', 'nobody'].map((userId) => ({ tenantId, appid: 'rt-1', userId })),
+        customerApps: [],
+      });
+      let seen: ProfileSnapshot | null = null;
+      const look: ApplyReducer = (batch, snapshot) => {
+        seen = snapshot;
+        return { changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] }, results: new Map(batch.map((w) => [w.transid, []])) };
+      };
+      await s.enqueue([wt(tenantId, 'look')], DAY);
+      await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), byUser, look);
+      const apps = (seen as ProfileSnapshot | null)!.apps;
+      expect(apps.map((r) => `${r.appid}/${r.customerId}/${r.userId}`).sort()).toEqual(['rt-1/c1/u1', 'rt-1/c2/u1', 'rt-1/c3/u2']);
+    });
+
     it('rewrites stored rows the batch loaded: attributes, and the userId index when the userId changes', async () => {
       await s.createApp(tenantId, 'rt-1', 'rt', []);
       const write =
