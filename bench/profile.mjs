@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/profile.mjs [--seconds 20] [--only accept,hot,cold,insert]   (after npm run build)
+// node bench/profile.mjs [--seconds 20] [--only accept,hot,cold,insert] [--backend sqlite|postgres]   (after npm run build)
 // Runs the server under `node --cpu-prof` through one bench scenario at a time and prints where
 // its main thread spent the time: the functions with the most self time, and the most total
 // time. The .cpuprofile files stay in a temp directory (open them in Chrome DevTools).
@@ -13,7 +13,9 @@ import { startService } from './lib/processes.mjs';
 import { waitUntilApplied } from './lib/queue.mjs';
 import { loadBodies, rtBodies, rtRecord } from './lib/records.mjs';
 
-const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, only: { type: 'string', default: 'accept,hot,cold,insert' }, top: { type: 'string', default: '25' } } });
+const { values: opts } = parseArgs({
+  options: { seconds: { type: 'string', default: '20' }, only: { type: 'string', default: 'accept,hot,cold,insert' }, top: { type: 'string', default: '25' }, backend: { type: 'string', default: 'sqlite' } },
+});
 const seconds = Number(opts.seconds);
 const PRELOAD = 200_000;
 const HOT = 10_000;
@@ -31,10 +33,14 @@ for (const name of opts.only.split(',')) {
   const run = RUNS[name];
   const dir = mkdtempSync(join(tmpdir(), `openprofiles-profile-${name}-`));
   const svc = await startService({
-    backend: 'sqlite',
+    backend: opts.backend,
     serveArgs: run.serveArgs,
     nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir],
-    env: name === 'accept' ? { PROFILES_MAX_QUEUE_RECORDS: '1000000000', PROFILES_QUEUE_SOFT_LIMIT_RECORDS: '1000000000' } : { PROFILES_MAX_QUEUE_RECORDS: '200000' },
+    env: {
+      ...(name === 'accept' ? { PROFILES_MAX_QUEUE_RECORDS: '1000000000', PROFILES_QUEUE_SOFT_LIMIT_RECORDS: '1000000000' } : { PROFILES_MAX_QUEUE_RECORDS: '200000' }),
+      // As the benchmark's PostgreSQL run: two workers in the server process.
+      ...(opts.backend === 'postgres' && { PROFILES_WORKER_CONCURRENCY: '2' }),
+    },
   });
   try {
     if (run.preload) {

@@ -19,6 +19,13 @@ async function lockedApps(c: Queryable, columns: readonly KeyColumn[], keys: Rea
   return rows;
 }
 
+/**
+ * Every row's attributes as one JSON array, expanded by `json_array_elements` (whose elements'
+ * text is what was sent). One native JSON.stringify: in a `text[]` parameter, the driver escapes
+ * every quote of every row's JSON in JavaScript, which was the largest cost of the apply's writes.
+ */
+const attributesOf = (rows: ReadonlyArray<{ attributes: unknown }>) => JSON.stringify(rows.map((r) => r.attributes));
+
 /** Profile reads and the batch writes of the apply step: arrays in, one statement per kind. */
 export class PostgresProfiles {
   async masters(c: Queryable, tenantId: number, customerIds: string[]): Promise<MasterProfileRow[]> {
@@ -88,9 +95,11 @@ export class PostgresProfiles {
     if (mu.length) {
       await c.query(
         `INSERT INTO master_profiles (tenant_id, customer_id, attributes, created_at, updated_at)
-         SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+         SELECT tenant_id, customer_id, attributes::text, created_at, updated_at
+         FROM ROWS FROM (unnest($1::int[]), unnest($2::text[]), json_array_elements($3::json), unnest($4::bigint[]), unnest($5::bigint[]))
+           AS k (tenant_id, customer_id, attributes, created_at, updated_at)
          ON CONFLICT (tenant_id, customer_id) DO UPDATE SET attributes = excluded.attributes, created_at = excluded.created_at, updated_at = excluded.updated_at`,
-        [mu.map((r) => r.tenantId), mu.map((r) => r.customerId), mu.map((r) => JSON.stringify(r.attributes)), mu.map((r) => r.createdAt), mu.map((r) => r.updatedAt)],
+        [mu.map((r) => r.tenantId), mu.map((r) => r.customerId), attributesOf(mu), mu.map((r) => r.createdAt), mu.map((r) => r.updatedAt)],
       );
     }
     if (ad.length) {
@@ -103,7 +112,10 @@ export class PostgresProfiles {
     if (au.length) {
       await c.query(
         `INSERT INTO app_profiles (tenant_id, appid, customer_id, device_id, user_id, attributes, created_at, updated_at)
-         SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[])
+         SELECT tenant_id, appid, customer_id, device_id, user_id, attributes::text, created_at, updated_at
+         FROM ROWS FROM (unnest($1::int[]), unnest($2::text[]), unnest($3::text[]), unnest($4::text[]), unnest($5::text[]), json_array_elements($6::json),
+                         unnest($7::bigint[]), unnest($8::bigint[]))
+           AS k (tenant_id, appid, customer_id, device_id, user_id, attributes, created_at, updated_at)
          ON CONFLICT (tenant_id, appid, customer_id, device_id) DO UPDATE SET user_id = excluded.user_id, attributes = excluded.attributes,
            created_at = excluded.created_at, updated_at = excluded.updated_at`,
         [
@@ -112,7 +124,7 @@ export class PostgresProfiles {
           au.map((r) => r.customerId),
           au.map((r) => r.deviceId),
           au.map((r) => r.userId),
-          au.map((r) => JSON.stringify(r.attributes)),
+          attributesOf(au),
           au.map((r) => r.createdAt),
           au.map((r) => r.updatedAt),
         ],

@@ -67,14 +67,16 @@ export class PostgresQueue {
       }
       if (inserts.length) {
         const keys = inserts.map(conflictKeysOf);
-        // Arrays of arrays do not pass through unnest, so each key list travels as JSON text.
+        // The records and the key lists travel as one JSON array each (arrays of arrays do not pass
+        // through unnest, and in a text[] the driver escapes every quote of the records in JavaScript).
         await c.query(
           `INSERT INTO write_transactions (transid, tenant_id, operation, appid, records, is_upsert, is_cascade, total_count,
              exclusive_keys, shared_keys, idempotency_key, request_hash, accepted_at)
-           SELECT t, tenant, op, app, recs, ups, cas, n,
-             ARRAY(SELECT json_array_elements_text(ek::json)), ARRAY(SELECT json_array_elements_text(sk::json)), ik, rh, at
-           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::boolean[], $8::int[],
-                       $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
+           SELECT t, tenant, op, app, recs::text, ups, cas, n,
+             ARRAY(SELECT json_array_elements_text(ek)), ARRAY(SELECT json_array_elements_text(sk)), ik, rh, at
+           FROM ROWS FROM (unnest($1::uuid[]), unnest($2::int[]), unnest($3::text[]), unnest($4::text[]), json_array_elements($5::json),
+                           unnest($6::boolean[]), unnest($7::boolean[]), unnest($8::int[]), json_array_elements($9::json), json_array_elements($10::json),
+                           unnest($11::text[]), unnest($12::text[]), unnest($13::bigint[]))
              WITH ORDINALITY AS v (t, tenant, op, app, recs, ups, cas, n, ek, sk, ik, rh, at, ord)
            ORDER BY ord`,
           [
@@ -82,12 +84,12 @@ export class PostgresQueue {
             inserts.map((w) => w.tenantId),
             inserts.map((w) => w.operation),
             inserts.map((w) => w.appid),
-            inserts.map((w) => JSON.stringify(w.records)),
+            JSON.stringify(inserts.map((w) => w.records)),
             inserts.map((w) => w.isUpsert),
             inserts.map((w) => w.isCascade),
             inserts.map((w) => w.records.length),
-            keys.map((k) => JSON.stringify(k.exclusive)),
-            keys.map((k) => JSON.stringify(k.shared)),
+            JSON.stringify(keys.map((k) => k.exclusive)),
+            JSON.stringify(keys.map((k) => k.shared)),
             inserts.map((w) => w.idempotencyKey),
             inserts.map((w) => w.requestHash),
             inserts.map((w) => w.acceptedAt),
@@ -104,12 +106,15 @@ export class PostgresQueue {
       await c.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
       const now = Date.now();
       type KeyRow = { seq: string; exclusive_keys: string[]; shared_keys: string[] };
+      // The key lists come back as JSON (parsed natively by the driver): the driver's text[] parser
+      // reads each candidate's hundreds of quoted keys character by character in JavaScript.
+      const KEYS = 'seq, to_json(exclusive_keys) AS exclusive_keys, to_json(shared_keys) AS shared_keys';
       const inFlight = await c.query<KeyRow>(
-        "SELECT seq, exclusive_keys, shared_keys FROM write_transactions WHERE state = 'processing' AND lease_until >= $1 AND claimed_by <> $2",
+        `SELECT ${KEYS} FROM write_transactions WHERE state = 'processing' AND lease_until >= $1 AND claimed_by <> $2`,
         [now, workerId],
       );
       const candidates = await c.query<KeyRow>(
-        `SELECT seq, exclusive_keys, shared_keys FROM write_transactions
+        `SELECT ${KEYS} FROM write_transactions
          WHERE state = 'queued' OR (state = 'processing' AND (lease_until < $1 OR claimed_by = $3)) ORDER BY seq LIMIT $2`,
         [now, limit * SCAN_FACTOR, workerId],
       );
@@ -140,12 +145,13 @@ export class PostgresQueue {
       await this.profiles.write(c, changes);
       const own = kept.map((wt): RecordResult[] => results.get(wt.transid) ?? []);
       await c.query(
-        `UPDATE write_transactions w SET state = 'done', results = v.results, success_count = v.ok, failure_count = v.failed,
+        `UPDATE write_transactions w SET state = 'done', results = v.results::text, success_count = v.ok, failure_count = v.failed,
            finished_at = $5, claimed_by = NULL, lease_until = NULL, records = '[]'
-         FROM unnest($1::bigint[], $2::text[], $3::int[], $4::int[]) AS v (seq, results, ok, failed) WHERE w.seq = v.seq`,
+         FROM ROWS FROM (unnest($1::bigint[]), json_array_elements($2::json), unnest($3::int[]), unnest($4::int[])) AS v (seq, results, ok, failed)
+         WHERE w.seq = v.seq`,
         [
           kept.map((wt) => wt.seq),
-          own.map((r) => JSON.stringify(r)),
+          JSON.stringify(own),
           own.map((r) => r.filter((x) => x.code === '1000').length),
           own.map((r) => r.filter((x) => x.code !== '1000').length),
           now,
