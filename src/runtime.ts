@@ -21,6 +21,7 @@ export const storeLocation = (config: Config, logger?: Logger): StoreLocation =>
   dataDir: config.dataDir,
   databaseUrl: config.databaseUrl || undefined,
   poolSize: config.databasePoolSize,
+  cacheSizeMiB: config.sqliteCacheMiB,
   // The message only: driver errors can carry the whole connection object.
   onBackgroundError: logger && ((err) => logger.warn({ error: String((err as Error)?.message ?? err) }, 'store connection error')),
 });
@@ -28,7 +29,7 @@ export const storeLocation = (config: Config, logger?: Logger): StoreLocation =>
 /**
  * Whether this server's embedded store gets a writer thread (`queue/writer-thread.ts`). Its own
  * connection then only reads, and SQLite drops a reader's page cache whenever another connection
- * has written, so a small cache does as well there.
+ * has written, so a small cache does as well there, whatever PROFILES_SQLITE_CACHE_MIB says.
  */
 export const usesWriterThread = (config: Config): boolean => !config.databaseUrl && config.isWorkerEnabled;
 const READER_CACHE_MIB = 8;
