@@ -81,8 +81,8 @@ function parseRecord(
     at('Attributes', `${names.length} attributes; at most ${LIMITS.attributesPerProfile} per profile`);
   }
   // A plain object: V8 keeps null-prototype objects in dictionary mode, which makes every later
-  // step (structured clone, JSON.stringify, the reducer) slower. Safe, because names that are
-  // Object.prototype's own special keys (__proto__, constructor, prototype) were refused above.
+  // step (structured clone, JSON.stringify, the reducer) slower. Safe, because the loop below
+  // refuses __proto__, constructor and prototype (attributeNameProblem) before any assignment.
   const attributes: Record<string, AttributeValue | null> = {};
   for (const name of names) {
     const value = rawAttributes[name];
