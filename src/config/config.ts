@@ -47,7 +47,7 @@ const setting = <T>(env: string, defaultValue: T, parse: Parser<T>, doc: string)
 export const SETTINGS = {
   dataDir: setting('PROFILES_DATA_DIR', './data', text, 'Directory of the embedded SQLite store, the generated certificate and the demo credentials.'),
   databaseUrl: setting('PROFILES_DATABASE_URL', '', text, 'PostgreSQL URL (`postgres://user@host:5432/db`). Empty: the embedded SQLite store in the data directory.'),
-  sqliteCacheMiB: setting('PROFILES_SQLITE_CACHE_MIB', 16, int(1, 65_536), 'Embedded store: page cache of the connection that applies the queue (the writer thread\'s, or `openprofiles worker`\'s), MiB. The operating system caches the database file as well: at 1 M profiles the apply ran as fast with 16 as with 64, which took about 50 MB more memory; 8 applied about 14 % slower (docs/performance.md).'),
+  sqliteCacheMiB: setting('PROFILES_SQLITE_CACHE_MIB', 16, int(1, 65_536), 'Embedded store: page cache of the connection that applies the queue (the writer thread\'s, or `openprofiles worker`\'s), MiB. The operating system caches the database file as well: at 1 M profiles, 16 applied a minute of hot updates about 6 % slower than 64 and took about 50 MB less memory; 8 was about 14 % slower than 64 (docs/performance.md).'),
   databasePoolSize: setting('PROFILES_DATABASE_POOL_SIZE', 10, int(1, 1000), 'PostgreSQL connections per process.'),
   host: setting('PROFILES_HOST', '::', text, 'Address to listen on. `::` takes every IPv6 and IPv4 address.'),
   port: setting('PROFILES_PORT', 8443, int(0, 65535), 'TCP port to listen on.'),
