@@ -22,9 +22,9 @@ const isDeleteProfile = (request: FastifyRequest) =>
  * RateLimit-* headers on every answer that gets that far.
  *
  * A request over the rate limit is held `holdMs` (at most its Retry-After) before it is refused,
- * its body never parsed. A client that ignores Retry-After then makes one request per connection per
- * hold instead of as many as the server can refuse: each refusal costs the server's thread its
- * TLS and HTTP work, and every other tenant's requests wait behind it (docs/reliability.md
+ * its body never parsed. A client that ignores Retry-After then makes one request per connection
+ * per hold instead of as many as the server can refuse: each refusal costs the server's thread
+ * its TLS and HTTP work, and every other tenant's requests wait behind it (docs/reliability.md
  * measures it).
  */
 export function authenticator(directory: DirectoryCache, limiter: RateLimiter, holdMs: number) {
