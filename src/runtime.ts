@@ -46,7 +46,7 @@ export function workerPool(
   storage: Storage,
   logger: Logger,
   onApplied: WorkerPoolOptions['onApplied'],
-  extra: Pick<WorkerPoolOptions, 'beforeBatch' | 'batchTargetMs'> = {},
+  extra: Pick<WorkerPoolOptions, 'beforeBatch' | 'batchTargetMs' | 'shouldYield'> = {},
 ): WorkerPool {
   return new WorkerPool(storage, {
     ...extra,

@@ -11,14 +11,16 @@ import { type EnqueueResult, StorageUnavailableError } from './storage/storage.j
  * connection, the group committer, the queue worker and the retention sweep. The server's thread
  * migrated the store before starting it.
  */
-const { config, idempotencyWindowMs } = workerData as WriterThreadData;
+const { config, idempotencyWindowMs, waiting } = workerData as WriterThreadData;
 const port = parentPort!;
 const post = (msg: FromWriter) => port.postMessage(msg);
 const logger = createLogger(config.logLevel).child({ thread: 'writer' });
 
 const storage = openStorage(storeLocation(config, logger));
 // Writes that wait for their commit go first: the waiting enqueues commit before each batch is
-// claimed, so an accepted write waits for at most one batch in hand.
+// claimed, and a batch in hand is cut short (its applied part committed) as soon as the server's
+// thread has posted enqueues, so an accepted write waits for about one part of a batch
+// (`Storage.applyWriteTransactions`), not for the whole batch.
 const committer: GroupCommitter = new GroupCommitter(storage, idempotencyWindowMs, () => {
   postAnswers();
   workers.wake();
@@ -28,7 +30,11 @@ const workers = workerPool(
   storage,
   logger,
   (applied) => post({ type: 'applied', applied }),
-  { beforeBatch: () => committer.commitWaiting(), batchTargetMs: config.writerBatchMs || undefined },
+  {
+    beforeBatch: () => committer.commitWaiting(),
+    batchTargetMs: config.writerBatchMs || undefined,
+    shouldYield: () => Atomics.load(waiting, 0) > 0,
+  },
 );
 const stopRetention = scheduleRetention(storage, config.retentionSweepMs, logger);
 // Each write transaction is answered as soon as its commit is done: the committer calls back
@@ -50,6 +56,7 @@ port.on('message', (msg: ToWriter) => {
     void stop();
     return;
   }
+  Atomics.sub(waiting, 0, 1);
   for (const { id, wt } of msg.wts) {
     unanswered++;
     committer.submitWith(

@@ -18,6 +18,11 @@ export interface WorkerOptions {
    * a write waiting for its commit waits for at most the batch in hand.
    */
   batchTargetMs?: number;
+  /**
+   * Asked between parts of a batch; true ends the batch early (see `Storage.applyWriteTransactions`).
+   * The writer thread answers whether enqueues are waiting for it.
+   */
+  shouldYield?: () => boolean;
   /** Runs before each batch is claimed (the writer thread commits the waiting enqueues there). */
   beforeBatch?: () => Promise<void>;
   /** Hears every applied batch. */
@@ -53,6 +58,8 @@ export class QueueWorker {
   private failures = 0;
   /** Moving average of the time to apply one write transaction, ms (with `batchTargetMs`). */
   private msPerWriteTransaction = 0;
+  /** What a batch cut short by `shouldYield` left claimed: the next batch, before any new claim. */
+  private rest: ClaimedWriteTransaction[] = [];
 
   constructor(
     private readonly storage: Storage,
@@ -99,15 +106,16 @@ export class QueueWorker {
   async runOnce(): Promise<number> {
     const { leaseMs, onApplied } = this.options;
     const started = performance.now();
-    const claimed = await this.storage.claim(this.workerId, this.batchLimit(), leaseMs);
+    const claimed = this.rest.length > 0 ? this.rest : await this.storage.claim(this.workerId, this.batchLimit(), leaseMs);
+    this.rest = [];
     if (claimed.length === 0) return 0;
-    let results = new Map<string, RecordResult[]>();
+    const results = new Map<string, RecordResult[]>();
     const reduce: ApplyReducer = (batch, snapshot, now) => {
       const out = reduceWriteTransactions(batch, snapshot, now);
-      results = out.results;
+      for (const [transid, own] of out.results) results.set(transid, own);
       return out;
     };
-    const applied = await this.storage.applyWriteTransactions(this.workerId, claimed, keysOf, reduce);
+    const applied = await this.storage.applyWriteTransactions(this.workerId, claimed, keysOf, reduce, this.options.shouldYield);
     const byTransid = new Map<string, ClaimedWriteTransaction>(claimed.map((wt) => [wt.transid, wt]));
     onApplied(
       applied.map((transid) => {
@@ -115,8 +123,16 @@ export class QueueWorker {
         return { transid, tenantId: wt.tenantId, acceptedAt: wt.acceptedAt, codeCounts: countCodes(results.get(transid) ?? []) };
       }),
     );
-    const ms = (performance.now() - started) / claimed.length;
-    this.msPerWriteTransaction = this.msPerWriteTransaction === 0 ? ms : 0.7 * this.msPerWriteTransaction + 0.3 * ms;
+    if (applied.length > 0 && applied.length < claimed.length) {
+      // Cut short: what follows the last applied write transaction is still ours, and oldest.
+      // (A claim another worker took over is skipped again, and an apply of none ends the rest.)
+      const last = claimed.findIndex((wt) => wt.transid === applied.at(-1));
+      this.rest = claimed.slice(last + 1);
+    } else if (applied.length === claimed.length) {
+      // A batch cut short says little about the time a whole one takes.
+      const ms = (performance.now() - started) / claimed.length;
+      this.msPerWriteTransaction = this.msPerWriteTransaction === 0 ? ms : 0.7 * this.msPerWriteTransaction + 0.3 * ms;
+    }
     return applied.length;
   }
 

@@ -20,9 +20,14 @@ export type FromWriter =
 export interface WriterThreadData {
   config: Config;
   idempotencyWindowMs: number;
+  /**
+   * Shared with the server's thread: `[0]` counts the enqueue messages posted and not yet taken.
+   * The writer thread cuts its batch in hand short when it is above zero (`shouldYield`).
+   */
+  waiting: Int32Array;
 }
 
-export interface WriterThreadOptions extends WriterThreadData {
+export interface WriterThreadOptions extends Omit<WriterThreadData, 'waiting'> {
   logger: Logger;
   onApplied(applied: AppliedWriteTransaction[]): void;
   /** Wait before starting a writer thread again after it died, ms. Default 1000. */
@@ -64,6 +69,7 @@ export class WriterThread implements Committer {
   private restartTimer: NodeJS.Timeout | null = null;
   workerIds: string[] = [];
   private isReady = false;
+  private readonly waiting = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(private readonly options: WriterThreadOptions) {}
 
@@ -71,7 +77,10 @@ export class WriterThread implements Committer {
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       const { config, idempotencyWindowMs } = this.options;
-      const thread = new Worker(entryUrl(), { workerData: { config, idempotencyWindowMs } satisfies WriterThreadData });
+      // Messages a dead thread never took are not waiting for the new one.
+      Atomics.store(this.waiting, 0, 0);
+      const { waiting } = this;
+      const thread = new Worker(entryUrl(), { workerData: { config, idempotencyWindowMs, waiting } satisfies WriterThreadData });
       this.thread = thread;
       let isReady = false;
       thread.on('message', (msg: FromWriter) => {
@@ -138,6 +147,7 @@ export class WriterThread implements Committer {
       return { id, wt: p.wt };
     });
     this.thread.postMessage({ type: 'enqueue', wts } satisfies ToWriter);
+    Atomics.add(this.waiting, 0, 1);
   }
 
   private onMessage(msg: Exclude<FromWriter, { type: 'ready' }>): void {

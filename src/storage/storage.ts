@@ -370,12 +370,19 @@ export interface Storage {
    * changes and every record result, and marks the batch done. Write transactions whose claim is
    * no longer held by `workerId` are skipped (another worker took them over); the return value
    * lists the transids that were applied.
+   *
+   * With `shouldYield`, the batch may be applied a few write transactions at a time, `keysOf` and
+   * `reduce` running once per part: when `shouldYield()` is true after a part, the adapter commits
+   * what it applied and returns early, and the rest stay claimed by `workerId` (its next claim
+   * returns them first). The embedded store's writer thread yields so that a waiting enqueue
+   * need not wait for a whole batch; a store whose enqueues do not wait for the apply may ignore it.
    */
   applyWriteTransactions(
     workerId: string,
     batch: readonly ClaimedWriteTransaction[],
     keysOf: KeysOf,
     reduce: ApplyReducer,
+    shouldYield?: () => boolean,
   ): Promise<string[]>;
 
   /** Null when the tenant has no write transaction with that transid (or it was purged). */

@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { keysOf as keysOfBatch, reduceWriteTransactions } from '../../src/domain/apply.js';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
-import { type ApplyReducer, type KeysOf, type NewWriteTransaction, StorageError, StorageUnavailableError } from '../../src/storage/storage.js';
+import { type ApplyReducer, type ClaimedWriteTransaction, type KeysOf, type NewWriteTransaction, StorageError, StorageUnavailableError } from '../../src/storage/storage.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 
 const DAY = 86_400_000;
@@ -166,6 +167,49 @@ describe('SQLite adapter', () => {
       .get(item.transid) as { seq: number };
     expect(row).toEqual({ seq: row.seq, total_count: 2, success_count: 1, failure_count: 1, claimed_by: null, lease_until: null, state: 'done' });
     expect(raw.prepare('SELECT COUNT(*) AS n FROM write_transaction_records').get()).toEqual({ n: 0 });
+  });
+
+  describe('a batch that may yield (the writer thread lets waiting enqueues in)', () => {
+    // 150 records make a part of their own (YIELD_PART_RECORDS).
+    const creates = (tenantId: number, name: string) =>
+      newWriteTransaction(tenantId, Array.from({ length: 150 }, (_, i) => ({ customerId: `c${i}`, attributes: { name } })));
+    const apply = (s: SqliteStorage, claimed: ClaimedWriteTransaction[], shouldYield: () => boolean) =>
+      s.applyWriteTransactions('w', claimed, keysOfBatch, reduceWriteTransactions, shouldYield);
+
+    it('applies part after part in one database transaction, each part reading what the parts before it wrote', async () => {
+      const s = open();
+      await s.migrate();
+      const tenant = await s.createTenant('parts', { ...DEFAULT_TENANT_SETTINGS }, []);
+      const [first, again] = [creates(tenant.id, 'first'), creates(tenant.id, 'again')];
+      await s.enqueue([first, again], DAY);
+      expect(await apply(s, await s.claim('w', 10, 60_000), () => false)).toEqual([first.transid, again.transid]);
+      // The second create of each customer sees the first, applied in the part before it.
+      expect((await s.getWriteTransactionStatus(tenant.id, first.transid))!.results!.every((r) => r.code === '1000')).toBe(true);
+      expect((await s.getWriteTransactionStatus(tenant.id, again.transid))!.results!.every((r) => r.code === '7015')).toBe(true);
+      expect((await s.getMasterProfiles(tenant.id, ['c149']))[0].attributes.name).toBe('first');
+    });
+
+    it('commits the parts applied when told to yield, and keeps the rest claimed: the next claim returns it first, in order', async () => {
+      const s = open();
+      await s.migrate();
+      const tenant = await s.createTenant('yield', { ...DEFAULT_TENANT_SETTINGS }, []);
+      const batch = [creates(tenant.id, 'one'), creates(tenant.id, 'two'), creates(tenant.id, 'three')];
+      await s.enqueue(batch, DAY);
+      expect(await apply(s, await s.claim('w', 10, 60_000), () => true)).toEqual([batch[0].transid]);
+      // Committed: another connection sees the first applied and the others still claimed.
+      const states = rawConnection().prepare('SELECT transid, state, claimed_by FROM write_transactions ORDER BY seq').all();
+      expect(states).toEqual([
+        { transid: batch[0].transid, state: 'done', claimed_by: null },
+        { transid: batch[1].transid, state: 'processing', claimed_by: 'w' },
+        { transid: batch[2].transid, state: 'processing', claimed_by: 'w' },
+      ]);
+      const later = creates(tenant.id, 'later');
+      await s.enqueue([later], DAY);
+      const next = await s.claim('w', 10, 60_000);
+      expect(next.map((w) => w.transid)).toEqual([batch[1].transid, batch[2].transid, later.transid]);
+      expect(await apply(s, next, () => false)).toEqual(next.map((w) => w.transid));
+      expect((await s.getMasterProfiles(tenant.id, ['c0']))[0].attributes.name).toBe('one');
+    });
   });
 
   it('keeps the records of queued write transactions when it upgrades a version 1 store (records move to their own table)', async () => {

@@ -136,8 +136,8 @@ export class SqliteStorage implements Storage {
       return this.p.queue.claim(workerId, limit, leaseMs);
     });
 
-  applyWriteTransactions = (workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer) =>
-    this.run(() => this.p.queue.apply(workerId, batch, keysOf, reduce));
+  applyWriteTransactions = (workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer, shouldYield?: () => boolean) =>
+    this.run(() => this.p.queue.apply(workerId, batch, keysOf, reduce, shouldYield));
 
   getWriteTransactionStatus = (tenantId: number, transid: string) => this.run(() => this.p.queue.getStatus(tenantId, transid));
   queueStats = () => this.run(() => this.p.queue.queueStats());
