@@ -57,7 +57,10 @@ export class GroupCommitter implements Committer {
 
   /** Commits what is waiting now rather than in the next turn of the event loop. */
   commitWaiting(): Promise<void> {
-    return (this.flushing ??= this.flush().finally(() => (this.flushing = null)));
+    return (this.flushing ??= this.flush().finally(() => {
+      this.flushing = null;
+      if (this.pending.length > 0) this.schedule();
+    }));
   }
 
   private schedule(): void {
@@ -70,9 +73,18 @@ export class GroupCommitter implements Committer {
     });
   }
 
+  /**
+   * Commits, in turns, as many write transactions as were waiting when it began. Between turns it
+   * lets the event loop run, so that writes arriving meanwhile join the turns (a quiet tenant's
+   * write goes in the next one, not after a flood's); the count bounds the flush, so that a steady
+   * stream of writes cannot keep it going while the queue waits to be applied.
+   */
   private async flush(): Promise<void> {
-    while (this.pending.length > 0) {
+    let budget = this.pending.length;
+    for (let turn = 0; this.pending.length > 0 && budget > 0; turn++) {
+      if (turn > 0) await new Promise((resolve) => setImmediate(resolve));
       const batch = this.nextTurn();
+      budget -= batch.length;
       try {
         const results = await this.storage.enqueue(
           batch.map((p) => p.wt),

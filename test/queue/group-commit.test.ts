@@ -2,7 +2,7 @@
  * Group commit over a real SQLite store: what waits is committed in turns of a bounded number of
  * records, tenants taking turns, and each write is answered when its own turn has committed.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GroupCommitter } from '../../src/queue/group-commit.js';
 import type { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import type { EnqueueResult, NewWriteTransaction } from '../../src/storage/storage.js';
@@ -53,6 +53,24 @@ describe('GroupCommitter', () => {
     expect(stats.recordsByTenant).toEqual(new Map([[1, 600], [2, 1]]));
     const order = (await store.claim('w', 100, 60_000)).map((c) => `${c.tenantId}:${c.records.length}`);
     expect(order).toEqual(['1:100', '2:1', '1:100', '1:100', '1:100', '1:100', '1:100']);
+  });
+
+  it('lets a write that arrives between turns join the next turn, not wait for the whole flood', async () => {
+    const commits: number[] = [];
+    const committer = new GroupCommitter(store, 86_400_000, (count) => {
+      commits.push(count);
+      // As a message from the server's thread would: in a later turn of the event loop.
+      if (commits.length === 1) setImmediate(() => void submit('late', records(3, 1)));
+    }, 250);
+    const answered: string[] = [];
+    const submit = (name: string, wt: NewWriteTransaction) =>
+      committer.submit(wt).then(() => void answered.push(`${name} after commit ${commits.length}`));
+    await Promise.all([...Array.from({ length: 6 }, (_, i) => submit(`flood-${i}`, records(1, 100))), submit('quiet', records(2, 1))]);
+    await vi.waitFor(() => expect(answered).toHaveLength(8));
+    // Turn 1: flood-0, quiet, flood-1. The late write came during it and goes in turn 2 with two of
+    // the flood's; the last two of the flood, alone, share turn 3.
+    expect(commits).toEqual([3, 3, 2]);
+    expect(answered.filter((a) => !a.startsWith('flood'))).toEqual(['quiet after commit 1', 'late after commit 2']);
   });
 
   it("commits one tenant's waiting writes in one commit, however many records", async () => {
