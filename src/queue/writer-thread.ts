@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { type EnqueueResult, type NewWriteTransaction, StorageError, StorageUnavailableError } from '../storage/storage.js';
+import { threadEntry } from '../thread-entry.js';
 import type { Committer } from './group-commit.js';
 import type { AppliedWriteTransaction } from './worker.js';
 
@@ -40,15 +40,6 @@ interface Waiter {
 }
 
 /**
- * The thread's entry, compiled. Run from the sources (in-process tests), this module sits in
- * `src/queue/` and the compiled entry in `dist/`, which `npm test` builds first.
- */
-function entryUrl(): URL {
-  const beside = new URL('../writer-thread-main.js', import.meta.url);
-  return existsSync(beside) ? beside : new URL('../../dist/writer-thread-main.js', import.meta.url);
-}
-
-/**
  * One writer for an embedded store, in a thread of its own: it enqueues (group commit) and applies
  * the queue, so the server's event loop only parses, validates and reads. SQLite lets one
  * connection write at a time; with every write in one thread, the server's thread never waits
@@ -80,7 +71,7 @@ export class WriterThread implements Committer {
       // Messages a dead thread never took are not waiting for the new one.
       Atomics.store(this.waiting, 0, 0);
       const { waiting } = this;
-      const thread = new Worker(entryUrl(), { workerData: { config, idempotencyWindowMs, waiting } satisfies WriterThreadData });
+      const thread = new Worker(threadEntry('writer-thread-main.js'), { workerData: { config, idempotencyWindowMs, waiting } satisfies WriterThreadData });
       this.thread = thread;
       let isReady = false;
       thread.on('message', (msg: FromWriter) => {

@@ -10,6 +10,8 @@ export interface StoreLocation {
   poolSize?: number;
   /** SQLite: this connection's page cache, MiB (default 64). */
   cacheSizeMiB?: number;
+  /** SQLite: checkpoint the WAL from a thread of its own this often, ms (the store's writer). */
+  checkpointEveryMs?: number;
   onBackgroundError?: (err: unknown) => void;
 }
 
@@ -18,7 +20,8 @@ export function openStorage(location: StoreLocation): Storage {
   if (location.databaseUrl) {
     return openPostgresStorage({ url: location.databaseUrl, poolSize: location.poolSize, onBackgroundError: location.onBackgroundError });
   }
-  return openSqliteStorage({ dataDir: location.dataDir, cacheSizeMiB: location.cacheSizeMiB });
+  const { dataDir, cacheSizeMiB, checkpointEveryMs, onBackgroundError } = location;
+  return openSqliteStorage({ dataDir, cacheSizeMiB, checkpointEveryMs, onBackgroundError });
 }
 
 /** Where the store is, for logs: never the password of a database URL. */

@@ -4,7 +4,7 @@
  * Real database files in temp dirs; a second raw connection plays "another process".
  */
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,6 +167,22 @@ describe('SQLite adapter', () => {
       .get(item.transid) as { seq: number };
     expect(row).toEqual({ seq: row.seq, total_count: 2, success_count: 1, failure_count: 1, claimed_by: null, lease_until: null, state: 'done' });
     expect(raw.prepare('SELECT COUNT(*) AS n FROM write_transaction_records').get()).toEqual({ n: 0 });
+  });
+
+  it('checkpoints the WAL from a thread of its own when asked to, below the commit\'s own mark', async () => {
+    const file = join(dir, 'openprofiles.db');
+    const s = openSqliteStorage({ dataDir: dir, checkpointEveryMs: 20 });
+    opened.push(s);
+    await s.migrate();
+    const tenant = await s.createTenant('checkpoints', { ...DEFAULT_TENANT_SETTINGS }, []);
+    const big = newWriteTransaction(tenant.id, Array.from({ length: 2000 }, (_, i) => ({ customerId: `c${i}`, attributes: { name: 'x'.repeat(200) } })));
+    const before = statSync(file).size;
+    await s.enqueue([big], DAY);
+    // About 500 KB of WAL: far below the commit's own checkpoint (10,000 pages), so only the
+    // thread can have copied it into the database file.
+    const deadline = Date.now() + 10_000;
+    while (statSync(file).size < before + 400_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(statSync(file).size).toBeGreaterThanOrEqual(before + 400_000);
   });
 
   describe('a batch that may yield (the writer thread lets waiting enqueues in)', () => {

@@ -12,6 +12,7 @@ import type {
   TenantSettings,
 } from '../storage.js';
 import { migrate } from './migrations.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteDirectory } from './sqlite-directory.js';
 import { translated, translateSqliteError } from './sqlite-errors.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
@@ -25,6 +26,13 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
   /** This connection's page cache, MiB. Default 64. */
   cacheSizeMiB?: number;
+  /**
+   * When set, a thread of its own checkpoints the WAL this often, ms (see SqliteCheckpointer): for
+   * the connection that does a store's writing. Default: commits checkpoint, as SQLite does.
+   */
+  checkpointEveryMs?: number;
+  /** Hears what goes wrong off the caller's path (the checkpoint thread). */
+  onBackgroundError?: (err: unknown) => void;
 }
 
 /** WAL pages (4 KiB each) past which a commit checkpoints; SQLite's default is 1,000. */
@@ -58,6 +66,7 @@ export class SqliteStorage implements Storage {
   private readonly db: Database.Database;
   private readonly workerLock: WorkerLock;
   private parts: { directory: SqliteDirectory; profiles: SqliteProfiles; queue: SqliteQueue } | null = null;
+  private readonly checkpointer: SqliteCheckpointer | null = null;
 
   constructor(options: SqliteOptions) {
     const fileName = options.fileName ?? 'openprofiles.db';
@@ -82,6 +91,10 @@ export class SqliteStorage implements Storage {
       }
     });
     this.workerLock = new WorkerLock(join(options.dataDir, `${fileName}.worker-lock`));
+    if (options.checkpointEveryMs) {
+      const onError = options.onBackgroundError ?? (() => {});
+      this.checkpointer = new SqliteCheckpointer(join(options.dataDir, fileName), options.checkpointEveryMs, onError);
+    }
   }
 
   /** Statements are prepared after migration, once the tables exist. */
@@ -103,7 +116,8 @@ export class SqliteStorage implements Storage {
 
   migrate = () => this.run(() => migrate(this.db));
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.checkpointer?.stop();
     return this.run(() => {
       this.workerLock.release();
       if (this.db.open) this.db.close();
