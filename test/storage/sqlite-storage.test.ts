@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keysOf as keysOfBatch, reduceWriteTransactions } from '../../src/domain/apply.js';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
+import { SqliteCheckpointer } from '../../src/storage/sqlite/sqlite-checkpointer.js';
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { type ApplyReducer, type ClaimedWriteTransaction, type KeysOf, type NewWriteTransaction, StorageError, StorageUnavailableError } from '../../src/storage/storage.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
@@ -183,6 +184,15 @@ describe('SQLite adapter', () => {
     const deadline = Date.now() + 10_000;
     while (statSync(file).size < before + 400_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(statSync(file).size).toBeGreaterThanOrEqual(before + 400_000);
+  });
+
+  it('reports a checkpoint thread that could not start, once, and stops at once', async () => {
+    const errors: Error[] = [];
+    const checkpointer = new SqliteCheckpointer(join(dir, 'missing.db'), 20, (err) => errors.push(err));
+    await vi.waitFor(() => expect(errors).toHaveLength(1));
+    expect(errors[0].message).toBe('checkpointing the WAL failed: unable to open database file');
+    await checkpointer.stop();
+    expect(errors).toHaveLength(1);
   });
 
   describe('a batch that may yield (the writer thread lets waiting enqueues in)', () => {

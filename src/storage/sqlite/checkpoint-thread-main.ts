@@ -16,15 +16,28 @@ export type FromCheckpointThread = { type: 'failed'; message: string };
  */
 const { file, intervalMs } = workerData as CheckpointThreadData;
 const port = parentPort!;
-const db = new Database(file, { fileMustExist: true });
-// The checkpoint fsyncs the WAL before it copies and the database after, as the writer's would.
-db.pragma('synchronous = FULL');
+// Reported here: a driver error thrown out of a thread reaches the parent without its message.
+const fail = (err: unknown) => port.postMessage({ type: 'failed', message: err instanceof Error ? err.message : String(err) } satisfies FromCheckpointThread);
 
+let db: Database.Database;
+try {
+  db = new Database(file, { fileMustExist: true });
+  // The checkpoint fsyncs the WAL before it copies and the database after, as the writer's would.
+  db.pragma('synchronous = FULL');
+} catch (err) {
+  fail(err);
+  process.exit(1); // in a worker thread: ends this thread only
+}
+
+// A failure is reported once, not every interval (a full disk fails every checkpoint until it clears).
+let isFailing = false;
 const timer = setInterval(() => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
+    isFailing = false;
   } catch (err) {
-    port.postMessage({ type: 'failed', message: err instanceof Error ? err.message : String(err) } satisfies FromCheckpointThread);
+    if (!isFailing) fail(err);
+    isFailing = true;
   }
 }, intervalMs);
 

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { threadEntry } from '../../thread-entry.js';
 import type { CheckpointThreadData, FromCheckpointThread } from './checkpoint-thread-main.js';
@@ -14,18 +13,20 @@ import type { CheckpointThreadData, FromCheckpointThread } from './checkpoint-th
  */
 export class SqliteCheckpointer {
   private readonly thread: Worker;
+  private readonly exited: Promise<void>;
 
   constructor(file: string, intervalMs: number, onError: (err: Error) => void) {
     this.thread = new Worker(threadEntry('storage/sqlite/checkpoint-thread-main.js'), {
       workerData: { file, intervalMs } satisfies CheckpointThreadData,
     });
+    this.exited = new Promise((resolve) => this.thread.once('exit', () => resolve()));
     this.thread.on('message', (msg: FromCheckpointThread) => onError(new Error(`checkpointing the WAL failed: ${msg.message}`)));
-    this.thread.on('error', onError);
+    this.thread.on('error', (err) => onError(new Error(`the WAL checkpoint thread stopped: ${err.message ?? String(err)}`)));
   }
 
+  /** Ends the thread (at once if it already ended). */
   async stop(): Promise<void> {
-    const exited = once(this.thread, 'exit');
     this.thread.postMessage('stop');
-    await exited;
+    await this.exited;
   }
 }
