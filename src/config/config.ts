@@ -59,7 +59,7 @@ export const SETTINGS = {
   isWorkerEnabled: setting('PROFILES_WORKER', true, bool, 'Run the queue worker inside the server process.'),
   workerConcurrency: setting('PROFILES_WORKER_CONCURRENCY', 1, int(1, 256), 'Workers per process (PostgreSQL; SQLite takes one).'),
   workerBatchSize: setting('PROFILES_WORKER_BATCH', 64, int(1, 10_000), 'Most write transactions a worker applies in one database transaction.'),
-  writerBatchMs: setting('PROFILES_WRITER_BATCH_MS', 50, int(0, 60_000), 'Embedded store: the writer thread sizes each batch (up to `PROFILES_WORKER_BATCH`) to take about this long, so a write waiting for its commit waits no longer. 0: always full batches.'),
+  writerBatchMs: setting('PROFILES_WRITER_BATCH_MS', 50, int(0, 60_000), 'Embedded store: the writer thread sizes each batch (up to `PROFILES_WORKER_BATCH`) to take about this long. A write waiting for its commit goes in after the part in hand (about 150 records), not after the whole batch. 0: always full batches.'),
   workerLeaseMs: setting('PROFILES_WORKER_LEASE_MS', 30_000, int(100, 3_600_000), 'How long a claim on queued work holds before another worker may take it over. (On SQLite one worker per store holds a lock and takes back a dead worker\'s claims at once.)'),
   workerIdlePollMs: setting('PROFILES_WORKER_POLL_MS', 250, int(10, 60_000), 'How often an idle worker looks for work that nothing woke it for.'),
   maxQueueRecords: setting('PROFILES_MAX_QUEUE_RECORDS', 1_000_000, int(1, 1_000_000_000), 'Records the queue may hold; past this, writes get 7902 (HTTP 503).'),

@@ -14,8 +14,8 @@ export interface WorkerOptions {
   logger: Logger;
   /**
    * When set, each batch is sized (up to `batchSize`) to take about this long, from the time per
-   * write transaction of the batches before it, ms. The embedded store's writer thread uses it:
-   * a write waiting for its commit waits for at most the batch in hand.
+   * write transaction of the batches before it, ms. The embedded store's writer thread uses it
+   * with `shouldYield`: a write waiting for its commit waits for the claim and the part in hand.
    */
   batchTargetMs?: number;
   /**
