@@ -11,6 +11,7 @@ import { type EnqueueResult, StorageUnavailableError } from './storage/storage.j
  * connection, the group committer, the queue worker and the retention sweep. The server's thread
  * migrated the store before starting it.
  */
+
 /** How often a thread of the store's own checkpoints the WAL, so that this thread's commits do not. */
 const CHECKPOINT_EVERY_MS = 100;
 
