@@ -20,7 +20,10 @@ const port = parentPort!;
 const post = (msg: FromWriter) => port.postMessage(msg);
 const logger = createLogger(config.logLevel).child({ thread: 'writer' });
 
-const storage = openStorage({ ...storeLocation(config, logger), checkpointEveryMs: CHECKPOINT_EVERY_MS });
+const storage = openStorage({
+  ...storeLocation(config, logger),
+  checkpoint: { everyMs: CHECKPOINT_EVERY_MS, onError: (err) => logger.warn({ error: err.message }, 'WAL checkpoint thread') },
+});
 // Writes that wait for their commit go first: the waiting enqueues commit before each batch is
 // claimed, and a batch in hand is cut short (its applied part committed) as soon as the server's
 // thread has posted enqueues, so an accepted write waits for about one part of a batch

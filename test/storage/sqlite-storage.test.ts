@@ -172,7 +172,8 @@ describe('SQLite adapter', () => {
 
   it('checkpoints the WAL from a thread of its own when asked to, below the commit\'s own mark', async () => {
     const file = join(dir, 'openprofiles.db');
-    const s = openSqliteStorage({ dataDir: dir, checkpointEveryMs: 20 });
+    const errors: Error[] = [];
+    const s = openSqliteStorage({ dataDir: dir, checkpoint: { everyMs: 20, onError: (err) => errors.push(err) } });
     opened.push(s);
     await s.migrate();
     const tenant = await s.createTenant('checkpoints', { ...DEFAULT_TENANT_SETTINGS }, []);
@@ -184,6 +185,7 @@ describe('SQLite adapter', () => {
     const deadline = Date.now() + 10_000;
     while (statSync(file).size < before + 400_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(statSync(file).size).toBeGreaterThanOrEqual(before + 400_000);
+    expect(errors).toEqual([]);
   });
 
   it('reports a checkpoint thread that could not start, once, and stops at once', async () => {

@@ -27,12 +27,11 @@ export interface SqliteOptions {
   /** This connection's page cache, MiB. Default 64. */
   cacheSizeMiB?: number;
   /**
-   * When set, a thread of its own checkpoints the WAL this often, ms (see SqliteCheckpointer): for
-   * the connection that does a store's writing. Default: commits checkpoint, as SQLite does.
+   * When set, a thread of its own checkpoints the WAL every `everyMs` (see SqliteCheckpointer),
+   * and `onError` hears its failures: for the connection that does a store's writing. Default:
+   * commits checkpoint, as SQLite does.
    */
-  checkpointEveryMs?: number;
-  /** Hears what goes wrong off the caller's path (the checkpoint thread). */
-  onBackgroundError?: (err: unknown) => void;
+  checkpoint?: { everyMs: number; onError: (err: Error) => void };
 }
 
 /** WAL pages (4 KiB each) past which a commit checkpoints; SQLite's default is 1,000. */
@@ -91,9 +90,8 @@ export class SqliteStorage implements Storage {
       }
     });
     this.workerLock = new WorkerLock(join(options.dataDir, `${fileName}.worker-lock`));
-    if (options.checkpointEveryMs) {
-      const onError = options.onBackgroundError ?? (() => {});
-      this.checkpointer = new SqliteCheckpointer(join(options.dataDir, fileName), options.checkpointEveryMs, onError);
+    if (options.checkpoint) {
+      this.checkpointer = new SqliteCheckpointer(join(options.dataDir, fileName), options.checkpoint.everyMs, options.checkpoint.onError);
     }
   }
 
