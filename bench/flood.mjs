@@ -2,15 +2,19 @@
 // One tenant floods; how much does another tenant's p99 rise? Tenant B makes steady reads and
 // small writes alone, then again while tenant A floods 100-record writes from 50 connections.
 // A is held to its rate limit (`--flood-rate`, requests/s; the default tenant limit is 1000).
+// A's load generator runs in a process of its own (`--same-process`: in this one, so that A's
+// responses and bodies share the event loop that times B's requests).
 //
-//   npm run build && node bench/flood.mjs [--seconds 20] [--flood-rate 200]
-import { execFileSync } from 'node:child_process';
+//   npm run build && node bench/flood.mjs [--seconds 20] [--flood-rate 200] [--same-process]
+import { execFile, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { load } from './lib/load.mjs';
 import { CLI, startService } from './lib/processes.mjs';
 import { rtBodies } from './lib/records.mjs';
 
-const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' } } });
+const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' }, 'same-process': { type: 'boolean', default: false } } });
 const SECONDS = Number(opts.seconds);
 
 const svc = await startService({ backend: 'sqlite' });
@@ -35,13 +39,18 @@ const victimLoad = () =>
     }),
   ]);
 
+const flooder = opts['same-process']
+  ? () => load({ url: svc.url, key: svc.key, method: 'PUT', path: `/resources/v2/customerprofiles/${svc.appid}`, body: rtBodies({ space: 10_000 }), connections: 50, seconds: SECONDS })
+  : async () => {
+      const script = fileURLToPath(new URL('./lib/flooder.mjs', import.meta.url));
+      const { stdout } = await promisify(execFile)(process.execPath, [script, svc.url, svc.key, svc.appid, String(SECONDS)], { maxBuffer: 1 << 20 });
+      return JSON.parse(stdout);
+    };
+
 const [aloneReads, aloneWrites] = await victimLoad();
-const [[floodReads, floodWrites], flood] = await Promise.all([
-  victimLoad(),
-  load({ url: svc.url, key: svc.key, method: 'PUT', path: `/resources/v2/customerprofiles/${svc.appid}`, body: rtBodies({ space: 10_000 }), connections: 50, seconds: SECONDS }),
-]);
+const [[floodReads, floodWrites], flood] = await Promise.all([victimLoad(), flooder()]);
 await svc.stop();
 
 const row = (what, alone, during) => ({ what, 'p50 alone': alone.p50, 'p99 alone': alone.p99, 'p50 during flood': during.p50, 'p99 during flood': during.p99, 'p99 ratio': Number((during.p99 / Math.max(alone.p99, 1)).toFixed(2)) });
 console.table([row("victim's getProfile (ms)", aloneReads, floodReads), row("victim's 1-record PUT (ms)", aloneWrites, floodWrites)]);
-console.table([{ flooder: `${flood.ok} accepted (2xx), ${flood.statuses['429'] ?? 0} refused with 7020 (429)`, 'rate limit': `${opts['flood-rate']}/s`, seconds: SECONDS }]);
+console.table([{ flooder: `${flood.ok} accepted (2xx), ${flood.statuses['429'] ?? 0} refused with 7020 (429)`, 'rate limit': `${opts['flood-rate']}/s`, seconds: SECONDS, 'load generator': opts['same-process'] ? 'same process' : 'own process' }]);
