@@ -197,6 +197,29 @@ describe('SQLite adapter', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('commits claims and applies without waiting for the disk, and every other commit with full sync, also after an apply that failed', async () => {
+    const s = open();
+    await s.migrate();
+    const db = (s as unknown as { db: Database.Database }).db;
+    const tenant = await s.createTenant('sync', { ...DEFAULT_TENANT_SETTINGS }, []);
+    await s.enqueue([wt(tenant.id), wt(tenant.id)], DAY);
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    const [first, second] = await s.claim('w', 10, 60_000);
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    const seen: unknown[] = [];
+    const observing: ApplyReducer = (batch, snapshot, now) => {
+      seen.push(db.pragma('synchronous', { simple: true }));
+      return oneFailure(batch, snapshot, now);
+    };
+    await s.applyWriteTransactions('w', [first], keysOf, observing);
+    const failing: ApplyReducer = () => {
+      throw new Error('reducer failed');
+    };
+    await expect(s.applyWriteTransactions('w', [second], keysOf, failing)).rejects.toThrow('reducer failed');
+    expect(seen).toEqual([1]);
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+  });
+
   describe('a batch that may yield (the writer thread lets waiting enqueues in)', () => {
     // 150 records make a part of their own (YIELD_PART_RECORDS).
     const creates = (tenantId: number, name: string) =>

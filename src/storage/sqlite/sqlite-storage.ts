@@ -58,7 +58,8 @@ function switchToWal(db: Database.Database, busyTimeoutMs: number): void {
 
 /**
  * The embedded store: one better-sqlite3 connection (synchronous, so calls run one at a time),
- * WAL, and `synchronous=FULL` so that every commit is fsync'd before a write is answered.
+ * WAL, and `synchronous=FULL` so that an enqueue's commit is fsync'd before a write is answered
+ * (claims and applies commit without it: `SqliteQueue.unsynced`).
  */
 export class SqliteStorage implements Storage {
   readonly capabilities: StorageCapabilities = { hasConcurrentClaims: false, canNotifyWorkers: false, isEmbedded: true };
