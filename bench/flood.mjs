@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { load } from './lib/load.mjs';
-import { CLI, startService } from './lib/processes.mjs';
+import { CLI, histogramQuantile, metrics, startService } from './lib/processes.mjs';
 import { rtBodies } from './lib/records.mjs';
 
 const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' }, 'same-process': { type: 'boolean', default: false } } });
@@ -47,10 +47,33 @@ const flooder = opts['same-process']
       return JSON.parse(stdout);
     };
 
-const [aloneReads, aloneWrites] = await victimLoad();
-const [[floodReads, floodWrites], flood] = await Promise.all([victimLoad(), flooder()]);
+// The server's own view of B's requests (its latency histogram, from the request's arrival to its
+// answer; interpolated within a bucket): what is left of the client's p99 is TLS, the kernel and
+// the two cores' scheduling.
+const serverP99 = (before, after, method, route) => {
+  const q = histogramQuantile(before, after, 'openprofiles_http_request_duration_seconds', 0.99, `route="${route}",method="${method}"`);
+  return q === null ? null : Math.round(q * 1000);
+};
+const phase = async (run) => {
+  const before = await metrics(svc.url);
+  const [reads, writes, flood] = await run();
+  const after = await metrics(svc.url);
+  reads.serverP99 = serverP99(before, after, 'GET', '/resources/v2/customerprofile/:customerId');
+  writes.serverP99 = serverP99(before, after, 'PUT', '/resources/v2/customerprofile');
+  return [reads, writes, flood];
+};
+const [aloneReads, aloneWrites] = await phase(victimLoad);
+const [floodReads, floodWrites, flood] = await phase(async () => [...(await Promise.all([victimLoad(), flooder()])).flat()]);
 await svc.stop();
 
-const row = (what, alone, during) => ({ what, 'p50 alone': alone.p50, 'p99 alone': alone.p99, 'p50 during flood': during.p50, 'p99 during flood': during.p99, 'p99 ratio': Number((during.p99 / Math.max(alone.p99, 1)).toFixed(2)) });
+const row = (what, alone, during) => ({
+  what,
+  'p50 alone': alone.p50,
+  'p99 alone': alone.p99,
+  'p50 during flood': during.p50,
+  'p99 during flood': during.p99,
+  'p99 ratio': Number((during.p99 / Math.max(alone.p99, 1)).toFixed(2)),
+  'server p99 alone → during': `${alone.serverP99} → ${during.serverP99}`,
+});
 console.table([row("victim's getProfile (ms)", aloneReads, floodReads), row("victim's 1-record PUT (ms)", aloneWrites, floodWrites)]);
 console.table([{ flooder: `${flood.ok} accepted (2xx), ${flood.statuses['429'] ?? 0} refused with 7020 (429)`, 'rate limit': `${opts['flood-rate']}/s`, seconds: SECONDS, 'load generator': opts['same-process'] ? 'same process' : 'own process' }]);
