@@ -1,4 +1,4 @@
-import type { ConflictKeys, NewWriteTransaction } from '../storage/storage.js';
+import type { ConflictKeys, WriteRecord, WriteTransactionHeader } from '../storage/storage.js';
 
 /**
  * Conflict keys (see `ConflictKeys` in the storage contract). Every write to a customer, master or
@@ -7,7 +7,7 @@ import type { ConflictKeys, NewWriteTransaction } from '../storage/storage.js';
  * device deletes by customerId-or-userId) cannot name the customer in advance and take the app's
  * key exclusively instead.
  */
-export function conflictKeysOf(wt: NewWriteTransaction): ConflictKeys {
+export function conflictKeysOf(wt: Pick<WriteTransactionHeader, 'tenantId' | 'appid' | 'operation'> & { records: readonly WriteRecord[] }): ConflictKeys {
   const customer = (id: string) => JSON.stringify(['c', wt.tenantId, id]);
   if (wt.appid === null) return { exclusive: unique(wt.records.map((r) => customer(r.customerId!))), shared: [] };
   const app = JSON.stringify(['a', wt.tenantId, wt.appid]);

@@ -62,6 +62,8 @@ export class WriteAcceptor {
       tenantId: tenant.id,
       operation: request.operation,
       appid: request.appid,
+      recordsJson: JSON.stringify(records),
+      recordCount: records.length,
       records,
       isUpsert: tenant.settings.upsertOnUpdate,
       isCascade: request.isCascade ?? false,

@@ -113,12 +113,12 @@ export class GroupCommitter implements Committer {
     while (!isFull && byTenant.size > 0) {
       for (const [tenantId, own] of byTenant) {
         const next = own[0];
-        if (turn.length > 0 && records + next.wt.records.length > this.maxRecords) {
+        if (turn.length > 0 && records + next.wt.recordCount > this.maxRecords) {
           isFull = true;
           break;
         }
         turn.push(own.shift()!);
-        records += next.wt.records.length;
+        records += next.wt.recordCount;
         if (own.length === 0) byTenant.delete(tenantId);
       }
     }

@@ -135,7 +135,9 @@ export class WriterThread implements Committer {
     const wts = batch.map((p) => {
       const id = this.nextId++;
       this.inFlight.set(id, p);
-      return { id, wt: p.wt };
+      // The records cross as their JSON text only (see NewWriteTransaction).
+      const { records: _parsed, ...wt } = p.wt;
+      return { id, wt };
     });
     this.thread.postMessage({ type: 'enqueue', wts } satisfies ToWriter);
     Atomics.add(this.waiting, 0, 1);

@@ -142,14 +142,14 @@ export interface WriteRecord {
   attributes?: Record<string, AttributeValue | null>;
 }
 
-export interface NewWriteTransaction {
+/** A write transaction, apart from its records. */
+export interface WriteTransactionHeader {
   /** UUID v4, the wire `transid`. */
   transid: string;
   tenantId: number;
   operation: WriteOperation;
   /** The app of app-profile operations; null for master-profile operations. */
   appid: string | null;
-  records: WriteRecord[];
   /** Update creates a missing profile (the tenant's upsertOnUpdate at acceptance). */
   isUpsert: boolean;
   /** deleteProfile also erases every app profile of the customer (`?cascade=1`). */
@@ -161,6 +161,21 @@ export interface NewWriteTransaction {
   acceptedAt: number;
 }
 
+/**
+ * A write transaction to queue. Its records come as JSON text, serialised once where they were
+ * accepted: the queue stores the text as it is, and on the embedded store the text, not the
+ * records, crosses to the writer thread (a string is copied; a structured clone of the records
+ * is rebuilt object by object, on the thread that bounds the store's throughput).
+ */
+export interface NewWriteTransaction extends WriteTransactionHeader {
+  /** The records, as the JSON text of a `WriteRecord[]`. */
+  recordsJson: string;
+  /** How many records `recordsJson` holds. */
+  recordCount: number;
+  /** The same records, where the caller has them (the adapter parses `recordsJson` otherwise, if it needs them). */
+  records?: WriteRecord[];
+}
+
 export type EnqueueResult =
   | { outcome: 'accepted'; transid: string }
   /** The same idempotency key and request within the window: the original write transaction. */
@@ -168,9 +183,10 @@ export type EnqueueResult =
   /** The same idempotency key with another request within the window. */
   | { outcome: 'conflict'; transid: string };
 
-export interface ClaimedWriteTransaction extends NewWriteTransaction {
+export interface ClaimedWriteTransaction extends WriteTransactionHeader {
   /** Acceptance order across the whole store. */
   seq: number;
+  records: WriteRecord[];
 }
 
 /** Per-record outcome codes of an applied write transaction (contract §3.4). */

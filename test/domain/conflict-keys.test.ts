@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { conflictKeysOf, schedule } from '../../src/domain/conflict-keys.js';
-import type { NewWriteTransaction } from '../../src/storage/storage.js';
 
-const base: NewWriteTransaction = {
-  transid: 't',
-  tenantId: 1,
-  operation: 'updateProfile',
-  appid: null,
-  records: [],
-  isUpsert: false,
-  isCascade: false,
-  idempotencyKey: null,
-  requestHash: null,
-  acceptedAt: 0,
-};
+const base: Parameters<typeof conflictKeysOf>[0] = { tenantId: 1, operation: 'updateProfile', appid: null, records: [] };
 const item = (seq: number, exclusive: string[], shared: string[] = []) => ({ seq, keys: { exclusive, shared } });
 
 describe('conflictKeysOf', () => {

@@ -62,7 +62,7 @@ describe('writer thread (embedded store)', () => {
     // The thread reports it after its commit, in a message of its own.
     for (let i = 0; i < 100 && !applied.some((a) => a.transid === w.transid); i++) await new Promise((r) => setTimeout(r, 20));
     const [master] = await store.getMasterProfiles(tenantId, ['c1']);
-    expect(master.attributes).toEqual({ name: w.records[0].attributes!.name });
+    expect(master.attributes).toEqual({ name: w.records![0].attributes!.name });
     expect(applied.map((a) => a.transid)).toContain(w.transid);
     expect(applied.find((a) => a.transid === w.transid)!.codeCounts).toEqual({ '1000': 1 });
   });

@@ -166,6 +166,17 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       expect(claimed[0].records).toEqual(items[0].records);
     });
 
+    it('stores the records from their JSON text alone (as the writer thread hands them over), and claims them parsed', async () => {
+      const { records, ...asText } = newWriteTransaction(tenantId, [
+        { customerId: 'a', attributes: { name: 'Zoë 😀', gone: null } },
+        { customerId: 'b', attributes: { name: 'B' } },
+      ]);
+      await s.enqueue([asText], DAY);
+      const [claimed] = await s.claim('w1', 10, 60_000);
+      expect(claimed.records).toEqual(records);
+      expect((await s.queueStats()).depthRecords).toBe(2);
+    });
+
     it('takes acceptance order from the order of enqueue calls and of items within a call', async () => {
       const first = [wt(tenantId, 'a'), wt(tenantId, 'b')];
       const second = [wt(tenantId, 'c')];

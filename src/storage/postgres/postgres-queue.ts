@@ -7,6 +7,7 @@ import type {
   NewWriteTransaction,
   QueueStats,
   RecordResult,
+  WriteRecord,
   WriteTransactionStatus,
 } from '../storage.js';
 import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
@@ -66,7 +67,7 @@ export class PostgresQueue {
         results[i] = { outcome: 'accepted', transid: wt.transid };
       }
       if (inserts.length) {
-        const keys = inserts.map(conflictKeysOf);
+        const keys = inserts.map((w) => conflictKeysOf({ ...w, records: w.records ?? (JSON.parse(w.recordsJson) as WriteRecord[]) }));
         // The records and the key lists travel as one JSON array each (arrays of arrays do not pass
         // through unnest, and in a text[] the driver escapes every quote of the records in JavaScript).
         await c.query(
@@ -84,10 +85,10 @@ export class PostgresQueue {
             inserts.map((w) => w.tenantId),
             inserts.map((w) => w.operation),
             inserts.map((w) => w.appid),
-            JSON.stringify(inserts.map((w) => w.records)),
+            `[${inserts.map((w) => w.recordsJson).join(',')}]`,
             inserts.map((w) => w.isUpsert),
             inserts.map((w) => w.isCascade),
-            inserts.map((w) => w.records.length),
+            inserts.map((w) => w.recordCount),
             JSON.stringify(keys.map((k) => k.exclusive)),
             JSON.stringify(keys.map((k) => k.shared)),
             inserts.map((w) => w.idempotencyKey),

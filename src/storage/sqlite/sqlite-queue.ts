@@ -108,12 +108,12 @@ export class SqliteQueue {
           wt.appid,
           wt.isUpsert ? 1 : 0,
           wt.isCascade ? 1 : 0,
-          wt.records.length,
+          wt.recordCount,
           wt.idempotencyKey,
           wt.requestHash,
           wt.acceptedAt,
         );
-        this.insertRecords.run(lastInsertRowid, JSON.stringify(wt.records));
+        this.insertRecords.run(lastInsertRowid, wt.recordsJson);
         return { outcome: 'accepted', transid: wt.transid };
       }),
     );
