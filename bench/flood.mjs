@@ -8,11 +8,10 @@
 //   npm run build && node bench/flood.mjs [--seconds 20] [--flood-rate 200] [--same-process]
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { load } from './lib/load.mjs';
 import { CLI, histogramQuantile, metrics, startService } from './lib/processes.mjs';
-import { rtBodies } from './lib/records.mjs';
+import { floodLoad } from './lib/flooder.mjs';
 
 const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' }, 'same-process': { type: 'boolean', default: false } } });
 const SECONDS = Number(opts.seconds);
@@ -40,7 +39,7 @@ const victimLoad = () =>
   ]);
 
 const flooder = opts['same-process']
-  ? () => load({ url: svc.url, key: svc.key, method: 'PUT', path: `/resources/v2/customerprofiles/${svc.appid}`, body: rtBodies({ space: 10_000 }), connections: 50, seconds: SECONDS })
+  ? () => floodLoad({ url: svc.url, key: svc.key, appid: svc.appid, seconds: SECONDS })
   : async () => {
       const script = fileURLToPath(new URL('./lib/flooder.mjs', import.meta.url));
       const { stdout } = await promisify(execFile)(process.execPath, [script, svc.url, svc.key, svc.appid, String(SECONDS)], { maxBuffer: 1 << 20 });
