@@ -15,6 +15,7 @@ import type {
   QueueStats,
   Tenant,
   WriteOperation,
+  WriteRecord,
   WriteTransactionStatus,
 } from './storage.js';
 
@@ -137,19 +138,29 @@ export const toAppProfile = (r: AppRecord): AppProfileRow => ({
   updatedAt: Number(r.updated_at),
 });
 
-export const toClaimed = (r: QueueRow): ClaimedWriteTransaction => ({
-  seq: Number(r.seq),
-  transid: r.transid,
-  tenantId: r.tenant_id,
-  operation: r.operation as WriteOperation,
-  appid: r.appid,
-  records: JSON.parse(r.records),
-  isUpsert: Boolean(r.is_upsert),
-  isCascade: Boolean(r.is_cascade),
-  idempotencyKey: r.idempotency_key,
-  requestHash: r.request_hash,
-  acceptedAt: Number(r.accepted_at),
-});
+/**
+ * A claimed row, its records parsed when first read: the embedded store's writer reads them a part
+ * of a batch at a time (`Storage.applyWriteTransactions`), so a write waiting for that thread waits
+ * for one part's parse, not the whole claim's.
+ */
+export const toClaimed = (r: QueueRow): ClaimedWriteTransaction => {
+  let records: WriteRecord[] | undefined;
+  return {
+    seq: Number(r.seq),
+    transid: r.transid,
+    tenantId: r.tenant_id,
+    operation: r.operation as WriteOperation,
+    appid: r.appid,
+    get records() {
+      return (records ??= JSON.parse(r.records) as WriteRecord[]);
+    },
+    isUpsert: Boolean(r.is_upsert),
+    isCascade: Boolean(r.is_cascade),
+    idempotencyKey: r.idempotency_key,
+    requestHash: r.request_hash,
+    acceptedAt: Number(r.accepted_at),
+  };
+};
 
 export const toStatus = (r: StatusRow): WriteTransactionStatus => ({
   transid: r.transid,
