@@ -10,6 +10,15 @@ export interface Committer {
 /** Most write transactions in one commit. */
 const MAX_WRITE_TRANSACTIONS = 1000;
 
+/**
+ * Most bytes of records in one commit while one tenant's writes wait (a larger write transaction
+ * goes alone), and while several tenants' do. What a commit costs grows with what it writes, and
+ * every write in it, and every write that arrives meanwhile, waits for all of it: 1 MB is about
+ * 5 ms here. One tenant alone gets the larger budget: 256 KB cost its steady load 3-10 % of its
+ * rate in more commits (docs/performance.md).
+ */
+export const TURN_BYTES = { oneTenant: 1024 * 1024, shared: 64 * 1024 };
+
 interface Pending {
   wt: NewWriteTransaction;
   resolve: (result: EnqueueResult) => void;
@@ -21,11 +30,11 @@ interface Pending {
  * commit and share it, so one fsync covers many requests. Each request is answered only after the
  * database transaction that holds it committed.
  *
- * When several tenants' writes wait, they are committed in turns of at most `maxRecords` records,
- * tenants taking turns one write transaction at a time (each tenant's in arrival order): a tenant
- * that sends one small write while another floods is committed, and answered, in the first turn,
- * not after the flood's bytes. One tenant's writes alone share one commit (fewer commits: on the
- * server's thread, each one holds the event loop).
+ * What waits is committed in turns of a bounded number of bytes of records (`TURN_BYTES`), so that
+ * no commit, and no write waiting behind one, pays for more than that. In a turn, tenants take
+ * turns one write transaction at a time, each tenant's in arrival order, the tenant with the
+ * fewest bytes waiting first: a tenant that sends one small write while another floods is
+ * committed, and answered, in the first turn, with at most the shared budget of the flood's bytes.
  */
 export class GroupCommitter implements Committer {
   private pending: Pending[] = [];
@@ -38,8 +47,8 @@ export class GroupCommitter implements Committer {
     private readonly idempotencyWindowMs: number,
     /** Hears each commit, after its write transactions' callbacks (wakes the in-process worker). */
     private readonly onCommitted: (count: number) => void = () => {},
-    /** With several tenants waiting, most records in one commit (a larger write transaction goes alone). */
-    private readonly maxRecords = 1000,
+    /** Most bytes of records in one commit (a larger write transaction goes alone). */
+    private readonly maxBytes = TURN_BYTES,
   ) {}
 
   submit(wt: NewWriteTransaction): Promise<EnqueueResult> {
@@ -100,26 +109,30 @@ export class GroupCommitter implements Committer {
 
   /** Takes the next commit's write transactions from `pending` (see the class comment). */
   private nextTurn(): Pending[] {
-    const byTenant = new Map<number, Pending[]>();
+    if (this.pending.length === 1) return this.pending.splice(0, 1);
+    const byTenant = new Map<number, { own: Pending[]; bytes: number }>();
     for (const p of this.pending) {
-      const own = byTenant.get(p.wt.tenantId);
-      if (own) own.push(p);
-      else byTenant.set(p.wt.tenantId, [p]);
+      let tenant = byTenant.get(p.wt.tenantId);
+      if (!tenant) byTenant.set(p.wt.tenantId, (tenant = { own: [], bytes: 0 }));
+      tenant.own.push(p);
+      tenant.bytes += p.wt.recordsJson.length;
     }
-    if (byTenant.size === 1) return this.pending.splice(0, MAX_WRITE_TRANSACTIONS);
+    const queues = [...byTenant.values()].sort((a, b) => a.bytes - b.bytes).map((t) => t.own);
+    const maxBytes = queues.length === 1 ? this.maxBytes.oneTenant : this.maxBytes.shared;
     const turn: Pending[] = [];
-    let records = 0;
-    let isFull = false;
-    while (!isFull && byTenant.size > 0) {
-      for (const [tenantId, own] of byTenant) {
-        const next = own[0];
-        if (turn.length > 0 && records + next.wt.recordCount > this.maxRecords) {
-          isFull = true;
-          break;
+    let bytes = 0;
+    // Round by round, one write transaction of each tenant still in the turn; a tenant whose next
+    // one does not fit is done for this turn (its writes stay in order).
+    for (let round = 0; queues.length > 0; round++) {
+      for (let i = 0; i < queues.length; i++) {
+        const next = queues[i][round];
+        const size = next?.wt.recordsJson.length ?? 0;
+        if (!next || (turn.length > 0 && (bytes + size > maxBytes || turn.length === MAX_WRITE_TRANSACTIONS))) {
+          queues.splice(i--, 1);
+          continue;
         }
-        turn.push(own.shift()!);
-        records += next.wt.recordCount;
-        if (own.length === 0) byTenant.delete(tenantId);
+        turn.push(next);
+        bytes += size;
       }
     }
     const taken = new Set(turn);
