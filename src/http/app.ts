@@ -11,6 +11,7 @@ import { StorageUnavailableError, type ResponseFormat, type Storage } from '../s
 import { authenticator } from './auth.js';
 import type { Metrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
+import { TenantTurns } from './tenant-turns.js';
 import { sendError } from './replies.js';
 import { appProfileRoutes } from './routes/app-profiles.js';
 import { opsRoutes } from './routes/ops.js';
@@ -114,15 +115,23 @@ export async function buildApp(services: Services, options: AppOptions): Promise
 
   // Every body is read as JSON whatever its content type (vendor clients are not all careful).
   app.removeAllContentTypeParsers();
+  // Tenants take turns to have their bodies parsed and validated (validation follows the parse in
+  // the same turn of the event loop), so one tenant's burst of large writes cannot hold the thread
+  // while another's waits (see TenantTurns).
+  const turns = new TenantTurns();
   app.addContentTypeParser('*', { parseAs: 'string' }, (request: FastifyRequest, body: string | Buffer, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (request.headers['idempotency-key'] !== undefined) request.bodyHash = createHash('sha256').update(text).digest('hex');
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (err) {
-      done(new ApiError('7000', `The body is not valid JSON: ${(err as Error).message}`), undefined);
-    }
+    turns.run(request.tenantCtx?.tenant.id ?? 0, body.length, () => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      if (request.headers['idempotency-key'] !== undefined) request.bodyHash = createHash('sha256').update(text).digest('hex');
+      if (text.trim() === '') return done(null, undefined);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (err) {
+        return done(new ApiError('7000', `The body is not valid JSON: ${(err as Error).message}`), undefined);
+      }
+      done(null, parsed);
+    });
   });
 
   app.setErrorHandler((err: FastifyError | ApiError | Error, request, reply) => answerError(err, request, reply));
