@@ -6,18 +6,23 @@
 // responses and bodies share the event loop that times B's requests).
 //
 //   npm run build && node bench/flood.mjs [--seconds 20] [--flood-rate 200] [--same-process]
+//     [--backend sqlite|postgres] [--worker-process]
+// `--worker-process` (PostgreSQL): the server runs with --no-worker and the queue is applied by an
+// `openprofiles worker` process beside it, as docs/operations.md describes for scale-out.
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { load } from './lib/load.mjs';
-import { CLI, histogramQuantile, metrics, startService } from './lib/processes.mjs';
+import { CLI, histogramQuantile, metrics, start, startService, stop } from './lib/processes.mjs';
 import { floodLoad } from './lib/flooder.mjs';
 
-const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' }, 'same-process': { type: 'boolean', default: false } } });
+const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' }, 'same-process': { type: 'boolean', default: false }, backend: { type: 'string', default: 'sqlite' }, 'worker-process': { type: 'boolean', default: false } } });
 const SECONDS = Number(opts.seconds);
 
-const svc = await startService({ backend: 'sqlite' });
-const env = { ...process.env, PROFILES_DATA_DIR: svc.store.dataDir, PROFILES_DATABASE_URL: '' };
+if (opts['worker-process'] && opts.backend !== 'postgres') throw new Error('--worker-process needs --backend postgres (one worker per SQLite store, in the server)');
+const svc = await startService({ backend: opts.backend, serveArgs: opts['worker-process'] ? ['--no-worker'] : [] });
+const env = { ...process.env, PROFILES_DATA_DIR: svc.store.dataDir, PROFILES_DATABASE_URL: svc.store.databaseUrl, PROFILES_DEMO: 'false', PROFILES_LOG_LEVEL: 'warn' };
+const worker = opts['worker-process'] ? await start([CLI, 'worker', '--concurrency', '2', '--json'], env, '"workers"') : null;
 const cli = (...args) => JSON.parse(execFileSync(process.execPath, [CLI, ...args, '--json'], { env }).toString().trim().split('\n').at(-1));
 const victim = cli('tenant', 'create', 'victim');
 cli('tenant', 'update', String(victim.id), '--upsert-on-update', 'true');
@@ -63,6 +68,7 @@ const phase = async (run) => {
 };
 const [aloneReads, aloneWrites] = await phase(victimLoad);
 const [floodReads, floodWrites, flood] = await phase(async () => [...(await Promise.all([victimLoad(), flooder()])).flat()]);
+if (worker) await stop(worker);
 await svc.stop();
 
 const row = (what, alone, during) => ({
@@ -75,4 +81,4 @@ const row = (what, alone, during) => ({
   'server p99 alone → during': `${alone.serverP99} → ${during.serverP99}`,
 });
 console.table([row("victim's getProfile (ms)", aloneReads, floodReads), row("victim's 1-record PUT (ms)", aloneWrites, floodWrites)]);
-console.table([{ flooder: `${flood.ok} accepted (2xx), ${flood.statuses['429'] ?? 0} refused with 7020 (429)`, 'rate limit': `${opts['flood-rate']}/s`, seconds: SECONDS, 'load generator': opts['same-process'] ? 'same process' : 'own process' }]);
+console.table([{ flooder: `${flood.ok} accepted (2xx), ${flood.statuses['429'] ?? 0} refused with 7020 (429)`, 'rate limit': `${opts['flood-rate']}/s`, seconds: SECONDS, 'load generator': opts['same-process'] ? 'same process' : 'own process', backend: opts.backend, worker: opts['worker-process'] ? 'own process' : 'in the server' }]);
