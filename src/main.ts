@@ -99,7 +99,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     lifecycle,
   };
   const https = config.isPlainHttp ? null : await resolveTls(config, logger);
-  const app = await buildApp(services, { logger, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, https, requestTimeoutMs: config.requestTimeoutMs, rateLimitHoldMs: config.rateLimitHoldMs });
+  const app = await buildApp(services, { logger, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, https, requestTimeoutMs: config.requestTimeoutMs, rateLimitHoldMs: config.rateLimitHoldMs, tenantTurnBytes: config.tenantTurnBytes });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -11,7 +11,7 @@ import { StorageUnavailableError, type ResponseFormat, type Storage } from '../s
 import { authenticator } from './auth.js';
 import type { Metrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
-import { TenantTurns } from './tenant-turns.js';
+import { TURN_BODY_BYTES, TenantTurns } from './tenant-turns.js';
 import { sendError } from './replies.js';
 import { appProfileRoutes } from './routes/app-profiles.js';
 import { opsRoutes } from './routes/ops.js';
@@ -40,6 +40,8 @@ export interface AppOptions {
   requestTimeoutMs: number;
   /** How long a request over its tenant's rate limit is held before its 7020 answer, ms. */
   rateLimitHoldMs: number;
+  /** Body bytes per tenant per turn of the event loop (TenantTurns); 0: no turns. Default TURN_BODY_BYTES. */
+  tenantTurnBytes?: number;
 }
 
 export const API_PREFIX = '/resources/v2';
@@ -118,7 +120,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   // Tenants take turns to have their bodies parsed and validated (validation follows the parse in
   // the same turn of the event loop), so one tenant's burst of large writes cannot hold the thread
   // while another's waits (see TenantTurns).
-  const turns = new TenantTurns();
+  const turns = new TenantTurns(options.tenantTurnBytes === 0 ? Infinity : (options.tenantTurnBytes ?? TURN_BODY_BYTES));
   app.addContentTypeParser('*', { parseAs: 'string' }, (request: FastifyRequest, body: string | Buffer, done) => {
     turns.run(request.tenantCtx?.tenant.id ?? 0, body.length, () => {
       const text = typeof body === 'string' ? body : body.toString('utf8');

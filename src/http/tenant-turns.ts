@@ -1,6 +1,7 @@
 /**
  * Most bytes of bodies one tenant has parsed and validated in one turn of the event loop before
- * its next body waits for the next turn: about a millisecond of work on this machine.
+ * its next body waits for the next turn: about a millisecond of work on this machine
+ * (`PROFILES_TENANT_TURN_BYTES`).
  */
 export const TURN_BODY_BYTES = 64 * 1024;
 

@@ -38,6 +38,13 @@ describe('TenantTurns', () => {
     expect(turns.size).toBe(0);
   });
 
+  it('handles every body at once with no budget (PROFILES_TENANT_TURN_BYTES=0)', () => {
+    const turns = new TenantTurns(Infinity);
+    const ran: number[] = [];
+    for (let i = 0; i < 50; i++) turns.run(i % 2, 1_000_000, () => ran.push(i));
+    expect(ran).toHaveLength(50);
+  });
+
   it('handles a body larger than the budget on its own', async () => {
     const turns = new TenantTurns(100);
     const ran: string[] = [];
