@@ -8,7 +8,7 @@
 //   npm run build && node bench/flood.mjs [--seconds 20] [--flood-rate 200] [--same-process]
 //     [--backend sqlite|postgres] [--worker-process]
 // `--worker-process` (PostgreSQL): the server runs with --no-worker and the queue is applied by an
-// `openprofiles worker` process beside it, as docs/operations.md describes for scale-out.
+// `openprofiles worker` process beside it, as docs/scaling.md describes.
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';

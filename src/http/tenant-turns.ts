@@ -12,7 +12,7 @@ export const TURN_BODY_BYTES = 64 * 1024;
  * about 30 ms, and another tenant's one-record write, and its answer, wait behind all of them.
  *
  * Here a tenant's bodies are handled at once until, in this turn of the event loop, they add up to
- * `turnBytes`; past that, or while another tenant's wait, they wait for a later turn. Each turn
+ * `turnBytes`; past that, or while other tenants' bodies wait, they wait for a later turn. Each turn
  * gives every waiting tenant up to `turnBytes` (at least one body), in the order they began to
  * wait, and between turns the loop handles I/O. A quiet tenant's write thus waits for about one
  * budget of each other tenant's, and one tenant alone still has several bodies handled per turn
