@@ -21,7 +21,7 @@ const SECONDS = Number(opts.seconds);
 
 if (opts['worker-process'] && opts.backend !== 'postgres') throw new Error('--worker-process needs --backend postgres (one worker per SQLite store, in the server)');
 const svc = await startService({ backend: opts.backend, serveArgs: opts['worker-process'] ? ['--no-worker'] : [] });
-const env = { ...process.env, PROFILES_DATA_DIR: svc.store.dataDir, PROFILES_DATABASE_URL: svc.store.databaseUrl, PROFILES_DEMO: 'false', PROFILES_LOG_LEVEL: 'warn' };
+const { env } = svc;
 const worker = opts['worker-process'] ? await start([CLI, 'worker', '--concurrency', '2', '--json'], env, '"workers"') : null;
 const cli = (...args) => JSON.parse(execFileSync(process.execPath, [CLI, ...args, '--json'], { env }).toString().trim().split('\n').at(-1));
 const victim = cli('tenant', 'create', 'victim');

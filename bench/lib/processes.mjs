@@ -106,6 +106,8 @@ export async function startService({ backend, serveArgs = [], nodeArgs = [], env
     appid: rt,
     child,
     store,
+    /** The server's environment: for the CLI or other processes on the same store. */
+    env,
     async stop() {
       await stop(child);
       await store.dispose();

@@ -22,7 +22,7 @@ export class TenantTurns {
   /** Tasks waiting for a turn, per tenant; a Map keeps the order in which tenants began to wait. */
   private readonly waiting = new Map<number, Array<{ bytes: number; task: () => void }>>();
   /** Bytes each tenant has had handled in this turn of the event loop. */
-  private used = new Map<number, number>();
+  private readonly used = new Map<number, number>();
   private isScheduled = false;
 
   constructor(private readonly turnBytes = TURN_BODY_BYTES) {}
@@ -61,7 +61,7 @@ export class TenantTurns {
 
   private nextTurn(): void {
     this.isScheduled = false;
-    this.used = new Map();
+    this.used.clear();
     for (const [tenantId, own] of [...this.waiting]) {
       do {
         const { bytes, task } = own.shift()!;

@@ -144,6 +144,7 @@ export const toAppProfile = (r: AppRecord): AppProfileRow => ({
  * for one part's parse, not the whole claim's.
  */
 export const toClaimed = (r: QueueRow): ClaimedWriteTransaction => {
+  let text: string | null = r.records;
   let records: WriteRecord[] | undefined;
   return {
     seq: Number(r.seq),
@@ -152,7 +153,11 @@ export const toClaimed = (r: QueueRow): ClaimedWriteTransaction => {
     operation: r.operation as WriteOperation,
     appid: r.appid,
     get records() {
-      return (records ??= JSON.parse(r.records) as WriteRecord[]);
+      if (records === undefined) {
+        records = JSON.parse(text!) as WriteRecord[];
+        text = null; // parsed once; the text need not outlive it
+      }
+      return records;
     },
     isUpsert: Boolean(r.is_upsert),
     isCascade: Boolean(r.is_cascade),
