@@ -6,9 +6,12 @@
 // responses and bodies share the event loop that times B's requests).
 //
 //   npm run build && node bench/flood.mjs [--seconds 20] [--flood-rate 200] [--same-process]
-//     [--backend sqlite|postgres] [--worker-process]
-// `--worker-process` (PostgreSQL): the server runs with --no-worker and the queue is applied by an
+//     [--backend sqlite|postgres] [--worker-process | --no-apply]
+// `--worker-process`: the server runs with --no-worker and the queue is applied by an
 // `openprofiles worker` process beside it, as docs/scaling.md describes.
+// `--no-apply`: the server runs with --no-worker and nothing applies the queue (its limits raised
+// out of the way): B's p99 as it would be if applying cost nothing, the floor for any change to
+// how the queue is applied.
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -16,11 +19,15 @@ import { load } from './lib/load.mjs';
 import { CLI, histogramQuantile, metrics, start, startService, stop } from './lib/processes.mjs';
 import { floodLoad } from './lib/flooder.mjs';
 
-const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' }, 'same-process': { type: 'boolean', default: false }, backend: { type: 'string', default: 'sqlite' }, 'worker-process': { type: 'boolean', default: false } } });
+const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' }, 'same-process': { type: 'boolean', default: false }, backend: { type: 'string', default: 'sqlite' }, 'worker-process': { type: 'boolean', default: false }, 'no-apply': { type: 'boolean', default: false } } });
 const SECONDS = Number(opts.seconds);
 
-if (opts['worker-process'] && opts.backend !== 'postgres') throw new Error('--worker-process needs --backend postgres (one worker per SQLite store, in the server)');
-const svc = await startService({ backend: opts.backend, serveArgs: opts['worker-process'] ? ['--no-worker'] : [] });
+if (opts['worker-process'] && opts['no-apply']) throw new Error('--worker-process and --no-apply exclude each other');
+const svc = await startService({
+  backend: opts.backend,
+  serveArgs: opts['worker-process'] || opts['no-apply'] ? ['--no-worker'] : [],
+  env: opts['no-apply'] ? { PROFILES_MAX_QUEUE_RECORDS: '1000000000', PROFILES_QUEUE_SOFT_LIMIT_RECORDS: '1000000000' } : {},
+});
 const { env } = svc;
 const worker = opts['worker-process'] ? await start([CLI, 'worker', '--concurrency', '2', '--json'], env, '"workers"') : null;
 const cli = (...args) => JSON.parse(execFileSync(process.execPath, [CLI, ...args, '--json'], { env }).toString().trim().split('\n').at(-1));
@@ -81,4 +88,4 @@ const row = (what, alone, during) => ({
   'server p99 alone → during': `${alone.serverP99} → ${during.serverP99}`,
 });
 console.table([row("victim's getProfile (ms)", aloneReads, floodReads), row("victim's 1-record PUT (ms)", aloneWrites, floodWrites)]);
-console.table([{ flooder: `${flood.ok} accepted (2xx), ${flood.statuses['429'] ?? 0} refused with 7020 (429)`, 'rate limit': `${opts['flood-rate']}/s`, seconds: SECONDS, 'load generator': opts['same-process'] ? 'same process' : 'own process', backend: opts.backend, worker: opts['worker-process'] ? 'own process' : 'in the server' }]);
+console.table([{ flooder: `${flood.ok} accepted (2xx), ${flood.statuses['429'] ?? 0} refused with 7020 (429)`, 'rate limit': `${opts['flood-rate']}/s`, seconds: SECONDS, 'load generator': opts['same-process'] ? 'same process' : 'own process', backend: opts.backend, worker: opts['no-apply'] ? 'none (--no-apply)' : opts['worker-process'] ? 'own process' : 'in the server' }]);

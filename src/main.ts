@@ -44,8 +44,9 @@ interface WritePath {
 }
 
 /**
- * An embedded store with a worker gets one writer thread (enqueue and apply, off the event loop).
- * Otherwise this thread commits, and runs the workers it is configured with (none with `--no-worker`).
+ * An embedded store gets one writer thread (enqueue, and apply unless `--no-worker`, off the event
+ * loop). On PostgreSQL this thread commits, and runs the workers it is configured with (none with
+ * `--no-worker`).
  */
 async function startWritePath(config: Config, storage: Storage, logger: Logger, onApplied: (applied: AppliedWriteTransaction[]) => void): Promise<WritePath> {
   if (usesWriterThread(config)) {

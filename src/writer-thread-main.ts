@@ -8,8 +8,9 @@ import { type EnqueueResult, StorageUnavailableError } from './storage/storage.j
 
 /**
  * Composition root of the embedded store's writer thread (see `queue/writer-thread.ts`): its own
- * connection, the group committer, the queue worker and the retention sweep. The server's thread
- * migrated the store before starting it.
+ * connection, the group committer, the queue worker (unless the server runs `--no-worker`, when
+ * `openprofiles worker` applies the queue) and the retention sweep. The server's thread migrated
+ * the store before starting it.
  */
 
 /** How often a thread of the store's own checkpoints the WAL, so that this thread's commits do not. */
@@ -30,21 +31,17 @@ const storage = openStorage({
 // (`Storage.applyWriteTransactions`), not for the whole batch.
 const committer: GroupCommitter = new GroupCommitter(storage, idempotencyWindowMs, () => {
   postAnswers();
-  workers.wake();
+  workers?.wake();
 });
-const workers = workerPool(
-  config,
-  storage,
-  logger,
-  (applied) => post({ type: 'applied', applied }),
-  {
-    beforeBatch: () => committer.commitWaiting(),
-    batchTargetMs: config.writerBatchMs || undefined,
-    // Posted and not yet taken. (Not the committer's leftovers, GroupCommitter.flush: yielding
-    // for those too cut every batch to one part under a steady load, 8 % fewer records/s.)
-    shouldYield: () => Atomics.load(waiting, 0) > 0,
-  },
-);
+const workers = config.isWorkerEnabled
+  ? workerPool(config, storage, logger, (applied) => post({ type: 'applied', applied }), {
+      beforeBatch: () => committer.commitWaiting(),
+      batchTargetMs: config.writerBatchMs || undefined,
+      // Posted and not yet taken. (Not the committer's leftovers, GroupCommitter.flush: yielding
+      // for those too cut every batch to one part under a steady load, 8 % fewer records/s.)
+      shouldYield: () => Atomics.load(waiting, 0) > 0,
+    })
+  : null;
 const stopRetention = scheduleRetention(storage, config.retentionSweepMs, logger);
 // Each write transaction is answered as soon as its commit is done: the committer calls back
 // synchronously, and the commit's answers go in one message before the next commit starts.
@@ -85,10 +82,10 @@ port.on('message', (msg: ToWriter) => {
 async function stop(): Promise<void> {
   stopRetention();
   if (unanswered > 0) await new Promise<void>((resolve) => (onAllAnswered = resolve));
-  await workers.stop();
+  await workers?.stop();
   await storage.close();
   process.exit(0); // in a worker thread: ends this thread only
 }
 
-await workers.start(onBackgroundError(logger, 'listening for new work'));
-post({ type: 'ready', workerIds: workers.workers.map((w) => w.workerId) });
+await workers?.start(onBackgroundError(logger, 'listening for new work'));
+post({ type: 'ready', workerIds: workers?.workers.map((w) => w.workerId) ?? [] });

@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import type { AppliedWriteTransaction } from '../../src/queue/worker.js';
 import { WriterThread } from '../../src/queue/writer-thread.js';
+import { workerPool } from '../../src/runtime.js';
 import type { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { type NewWriteTransaction, StorageUnavailableError } from '../../src/storage/storage.js';
 import { freshSqliteStore } from '../support/test-db.js';
@@ -27,9 +28,9 @@ describe('writer thread (embedded store)', () => {
   let writer: WriterThread;
   let applied: AppliedWriteTransaction[];
 
-  const startWriter = async () => {
+  const startWriter = async (env: Record<string, string> = {}) => {
     applied = [];
-    const config = loadConfig({ PROFILES_DATA_DIR: dir, PROFILES_LOG_LEVEL: 'silent' });
+    const config = loadConfig({ PROFILES_DATA_DIR: dir, PROFILES_LOG_LEVEL: 'silent', ...env });
     writer = new WriterThread({ config, idempotencyWindowMs: 86_400_000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a), restartDelayMs: 50 });
     await writer.start();
   };
@@ -110,5 +111,27 @@ describe('writer thread (embedded store)', () => {
     expect(after).not.toBeNull();
     expect(writer.isAvailable).toBe(true);
     await appliedSoon([committed.transid, after!.transid]);
+  });
+
+  it('without the worker (`serve --no-worker`), commits writes and leaves them to a worker elsewhere', async () => {
+    await writer.stop();
+    await startWriter({ PROFILES_WORKER: 'false' });
+    expect(writer.workerIds).toEqual([]);
+    const w = wt(tenantId, 'api-only');
+    expect(await writer.submit(w)).toEqual({ outcome: 'accepted', transid: w.transid });
+    // Committed, and nothing in the thread applies it (a thread with its worker applies within ms).
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await store.getWriteTransactionStatus(tenantId, w.transid))!.state).toBe('queued');
+    // A worker on another connection (as `openprofiles worker` has) applies it.
+    const workers = workerPool(loadConfig({ PROFILES_DATA_DIR: dir }), store, pino({ level: 'silent' }), () => {});
+    await workers.start((err) => {
+      throw err;
+    });
+    try {
+      await appliedSoon([w.transid]);
+    } finally {
+      await workers.stop();
+    }
+    expect(applied).toEqual([]);
   });
 });
