@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request, runCli, spawnServer, spawnWorker, type ServerProcess } from '../support/process.js';
+import { freshStoreEnv, selectedBackends } from '../support/test-db.js';
+
+/**
+ * The embedded store split in two processes: `serve --no-worker` (its writer thread only commits
+ * writes) and `openprofiles worker` (applies them), on one SQLite file, as docs/architecture.md
+ * describes. Real processes; a worker is killed with kill -9 and replaced. Runs when
+ * STORAGE_BACKENDS selects sqlite (the default).
+ */
+describe.runIf(selectedBackends().includes('sqlite'))('SQLite: serve --no-worker beside openprofiles worker', () => {
+  let store: Awaited<ReturnType<typeof freshStoreEnv>>;
+  let api: ServerProcess;
+  let worker: ServerProcess | null = null;
+  let key: string;
+
+  beforeAll(async () => {
+    store = await freshStoreEnv('sqlite');
+    const tenant = (await runCli(['tenant', 'create', 'split', '--json'], store.env)).json;
+    key = tenant.key;
+    await runCli(['tenant', 'update', String(tenant.id), '--upsert-on-update', 'true', '--json'], store.env);
+    api = await spawnServer(store.env, ['--no-worker']);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([api, worker].map((p) => p?.stop().catch(() => undefined)));
+    await store?.dispose();
+  });
+
+  const put = async (customerId: string, name: string) => {
+    const res = await request(api.url, 'PUT', '/resources/v2/customerprofile', { key, body: { Records: [{ customerId, Attributes: { name } }] } });
+    expect(res.status, res.text).toBe(202);
+    return res.body.response.transid as string;
+  };
+  const state = async (transid: string) => (await request(api.url, 'GET', `/resources/v2/profile/status/${transid}`, { key })).body.state as string | undefined;
+  const applied = async (transid: string) => {
+    for (let i = 0; i < 300; i++) {
+      const st = await request(api.url, 'GET', `/resources/v2/profile/status/${transid}`, { key });
+      if (st.body.code !== '7600') return st.body;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`${transid} not applied within 15 s`);
+  };
+  const nameOf = async (customerId: string) => (await request(api.url, 'GET', `/resources/v2/customerprofile/${customerId}`, { key })).body.Records?.[0]?.Attributes.find((e: { Name: string }) => e.Name === 'name')?.Value;
+
+  it('accepts writes with no worker running, and a worker started later applies them in order', async () => {
+    const first = await put('c1', 'first');
+    const second = await put('c1', 'second');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await state(first)).toBe('queued');
+    expect(await state(second)).toBe('queued');
+
+    worker = await spawnWorker(store.env);
+    expect((await applied(first)).code).toBe('1000');
+    expect((await applied(second)).code).toBe('1000');
+    expect(await nameOf('c1')).toBe('second');
+  }, 30_000);
+
+  it('keeps accepting while the worker is killed, and its replacement applies everything', async () => {
+    worker ??= await spawnWorker(store.env);
+    await worker.kill();
+    const during = await put('c2', 'during');
+    worker = await spawnWorker(store.env);
+    const after = await put('c2', 'after');
+    expect((await applied(during)).code).toBe('1000');
+    expect((await applied(after)).code).toBe('1000');
+    expect(await nameOf('c2')).toBe('after');
+  }, 30_000);
+});
