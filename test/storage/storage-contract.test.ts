@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import {
+  type AppProfileRow,
   type ApplyReducer,
   type ClaimedWriteTransaction,
   ConflictError,
@@ -204,19 +205,22 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
     it('hands the reducer the stored rows it names, each app profile once, and stores deletes', async () => {
       await s.createApp(tenantId, 'rt-1', 'rt', []);
       await s.createApp(tenantId, 'fb-1', 'fb', []);
-      const seed: ApplyReducer = (batch, _snapshot, now) => ({
-        changes: {
-          masterUpserts: ['a', 'b'].map((customerId) => ({ tenantId, customerId, attributes: { name: customerId }, createdAt: now, updatedAt: now })),
-          masterDeletes: [],
-          appUpserts: [
-            { tenantId, appid: 'rt-1', customerId: 'a', deviceId: 'd1', userId: 'u', attributes: { deviceId: 'd1' }, createdAt: now, updatedAt: now },
-            { tenantId, appid: 'rt-1', customerId: 'a', deviceId: 'd2', userId: 'u', attributes: { deviceId: 'd2' }, createdAt: now, updatedAt: now },
-            { tenantId, appid: 'fb-1', customerId: 'a', deviceId: '', userId: null, attributes: { psid: 'p' }, createdAt: now, updatedAt: now },
-          ],
-          appDeletes: [],
-        },
-        results: new Map(batch.map((w) => [w.transid, []])),
-      });
+      const seed: ApplyReducer = (batch, _snapshot, now) => {
+        const appUpserts: AppProfileRow[] = [
+          { tenantId, appid: 'rt-1', customerId: 'a', deviceId: 'd1', userId: 'u', attributes: { deviceId: 'd1' }, createdAt: now, updatedAt: now },
+          { tenantId, appid: 'rt-1', customerId: 'a', deviceId: 'd2', userId: 'u', attributes: { deviceId: 'd2' }, createdAt: now, updatedAt: now },
+          { tenantId, appid: 'fb-1', customerId: 'a', deviceId: '', userId: null, attributes: { psid: 'p' }, createdAt: now, updatedAt: now },
+        ];
+        return {
+          changes: {
+            masterUpserts: ['a', 'b'].map((customerId) => ({ tenantId, customerId, attributes: { name: customerId }, createdAt: now, updatedAt: now })),
+            masterDeletes: [],
+            appUpserts,
+            appDeletes: [],
+          },
+          results: new Map(batch.map((w) => [w.transid, []])),
+        };
+      };
       await s.enqueue([wt(tenantId, 'a')], DAY);
       await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), keysOf, seed);
 
