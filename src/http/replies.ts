@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { API_CODES, type ApiCode, type ApiError, type Problem } from '../domain/errors.js';
-import type { RecordResult, ResponseFormat, WriteRecord, WriteTransactionStatus } from '../storage/storage.js';
+import type { RecordResult, ResponseFormat, WriteTransactionStatus } from '../storage/storage.js';
 
 /**
  * The wire shapes of answers (contract §4, §5, §7). The vendor's field names stay the vendor's
@@ -19,20 +19,18 @@ export function send(reply: FastifyReply, httpStatus: number, code: ApiCode, bod
   return reply.code(httpStatus).send(body);
 }
 
-const recordIdOf = (record: WriteRecord) => record.customerId ?? record.userId ?? '';
-
 /** HTTP 202 with the tenant's queued acknowledgement. */
-export function sendQueued(reply: FastifyReply, format: ResponseFormat, transid: string, records: WriteRecord[]): FastifyReply {
+export function sendQueued(reply: FastifyReply, format: ResponseFormat, transid: string, recordIds: string[]): FastifyReply {
   if (format === 'legacy') {
     return send(reply, 202, '1001', { response: { code: '1001', description: 'Queued', transid } });
   }
   return send(reply, 202, '1000', {
-    TotalCount: records.length,
-    SuccessCount: records.length,
+    TotalCount: recordIds.length,
+    SuccessCount: recordIds.length,
     FailureCount: 0,
     code: '1000',
     description: 'QUEUED',
-    Results: records.map((r) => ({ customerId: recordIdOf(r), code: '1000', description: 'QUEUED' })),
+    Results: recordIds.map((customerId) => ({ customerId, code: '1000', description: 'QUEUED' })),
     transid,
   });
 }

@@ -40,7 +40,7 @@ export async function handleWrite(
     : null;
   const accepted = await acceptor.accept(ctx, { ...write, transid: request.id, idempotencyKey: idempotencyKey ?? null, requestHash });
   const wait = preferredWait(request.headers.prefer);
-  if (wait === null) return sendQueued(reply, ctx.tenant.settings.responseFormat, accepted.transid, accepted.records);
+  if (wait === null) return sendQueued(reply, ctx.tenant.settings.responseFormat, accepted.transid, accepted.recordIds);
   reply.header('preference-applied', `wait=${wait}`);
   const current = await status.waitFor(ctx.tenant.id, accepted.transid, wait * 1000);
   const { code, body } = statusBody(accepted.transid, current);

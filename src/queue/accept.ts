@@ -24,7 +24,8 @@ export interface WriteRequest {
 
 export interface Accepted {
   transid: string;
-  records: WriteRecord[];
+  /** The id each record's result is reported under: its customerId, or else its userId. */
+  recordIds: string[];
   /** True when an idempotency key named an earlier write transaction: nothing new was queued. */
   isReplay: boolean;
 }
@@ -57,27 +58,16 @@ export class WriteAcceptor {
     if (!(await this.monitor.admit(tenant.id, records.length, ADMIT_WAIT_MS))) {
       throw new ApiError('7902', `The queue holds ${this.monitor.depthRecords} records and the workers did not catch up within ${ADMIT_WAIT_MS / 1000} s; retry later`, [], 503, RETRY_AFTER_S);
     }
-    const wt: NewWriteTransaction = {
-      transid: request.transid,
-      tenantId: tenant.id,
-      operation: request.operation,
-      appid: request.appid,
-      recordsJson: JSON.stringify(records),
-      recordCount: records.length,
-      records,
-      isUpsert: tenant.settings.upsertOnUpdate,
-      isCascade: request.isCascade ?? false,
-      idempotencyKey: request.idempotencyKey ?? null,
-      requestHash: request.requestHash ?? null,
-      acceptedAt: Date.now(),
-    };
-    // A StorageUnavailableError from the commit becomes 7902 in the HTTP error handler.
-    const result = await this.committer.submit(wt);
+    const recordCount = records.length;
+    const recordIds = records.map((r) => r.customerId ?? r.userId ?? '');
+    // A StorageUnavailableError from the commit becomes 7902 in the HTTP error handler. Only the
+    // committer holds the write transaction (and the records) while it waits for its commit.
+    const result = await this.committer.submit(newWriteTransaction(ctx, request, records));
     if (result.outcome === 'conflict') {
       throw new ApiError('7901', `Idempotency-Key was used within 24 h for another request (transid ${result.transid})`);
     }
-    if (result.outcome === 'accepted') this.monitor.noteAccepted(tenant.id, records.length);
-    return { transid: result.transid, records, isReplay: result.outcome === 'replayed' };
+    if (result.outcome === 'accepted') this.monitor.noteAccepted(tenant.id, recordCount);
+    return { transid: result.transid, recordIds, isReplay: result.outcome === 'replayed' };
   }
 
   private async parse(ctx: TenantContext, request: WriteRequest): Promise<WriteRecord[]> {
@@ -96,4 +86,21 @@ export class WriteAcceptor {
     }
     return parsed.records;
   }
+}
+
+function newWriteTransaction({ tenant }: TenantContext, request: WriteRequest, records: WriteRecord[]): NewWriteTransaction {
+  return {
+    transid: request.transid,
+    tenantId: tenant.id,
+    operation: request.operation,
+    appid: request.appid,
+    recordsJson: JSON.stringify(records),
+    recordCount: records.length,
+    records,
+    isUpsert: tenant.settings.upsertOnUpdate,
+    isCascade: request.isCascade ?? false,
+    idempotencyKey: request.idempotencyKey ?? null,
+    requestHash: request.requestHash ?? null,
+    acceptedAt: Date.now(),
+  };
 }

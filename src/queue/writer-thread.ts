@@ -102,8 +102,11 @@ export class WriterThread implements Committer {
 
   submit(wt: NewWriteTransaction): Promise<EnqueueResult> {
     if (!this.thread || this.isStopping) return Promise.reject(new StorageUnavailableError('the store writer is restarting; retry'));
+    // The records cross as their JSON text only (see NewWriteTransaction): the parsed ones are not
+    // kept, and once posted neither is the text, so a write waiting for its commit holds neither.
+    const { records: _parsed, ...crossing } = wt;
     return new Promise((resolve, reject) => {
-      this.pending.push({ wt, resolve, reject });
+      this.pending.push({ wt: crossing, resolve, reject });
       if (this.isScheduled) return;
       this.isScheduled = true;
       // Every request parsed in this turn of the event loop joins the message.
@@ -132,11 +135,9 @@ export class WriterThread implements Committer {
       for (const p of batch) p.reject(new StorageUnavailableError('the store writer is restarting; retry'));
       return;
     }
-    const wts = batch.map((p) => {
+    const wts = batch.map(({ wt, resolve, reject }) => {
       const id = this.nextId++;
-      this.inFlight.set(id, p);
-      // The records cross as their JSON text only (see NewWriteTransaction).
-      const { records: _parsed, ...wt } = p.wt;
+      this.inFlight.set(id, { resolve, reject });
       return { id, wt };
     });
     this.thread.postMessage({ type: 'enqueue', wts } satisfies ToWriter);
