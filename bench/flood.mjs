@@ -8,7 +8,8 @@
 //   npm run build && node bench/flood.mjs [--seconds 20] [--flood-rate 200] [--same-process]
 //     [--backend sqlite|postgres] [--worker-process | --no-apply]
 // `--worker-process`: the server runs with --no-worker and the queue is applied by an
-// `openprofiles worker` process beside it, as docs/scaling.md describes.
+// `openprofiles worker` process beside it (docs/scaling.md on PostgreSQL; on SQLite one worker,
+// which shares the store's write lock with the server's writer thread, docs/architecture.md).
 // `--no-apply`: the server runs with --no-worker and nothing applies the queue (its limits raised
 // out of the way): B's p99 as it would be if applying cost nothing, the floor for any change to
 // how the queue is applied.
