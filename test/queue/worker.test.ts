@@ -5,7 +5,9 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
+import { loadConfig } from '../../src/config/config.js';
 import { type AppliedWriteTransaction, QueueWorker } from '../../src/queue/worker.js';
+import { workerPool } from '../../src/runtime.js';
 import type { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { freshSqliteStore } from '../support/test-db.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
@@ -50,5 +52,16 @@ describe('queue worker', () => {
     expect(applied.map((a) => a.transid)).toEqual([...first, later].map((w) => w.transid));
     expect(applied.every((a) => a.codeCounts['1000'] === 150)).toBe(true);
     for (const w of [...first, later]) expect((await store.getWriteTransactionStatus(tenantId, w.transid))?.state).toBe('done');
+  });
+
+  it('runs one worker on a store without concurrent claims, and says so when asked for more', () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+    const pool = workerPool(loadConfig({ PROFILES_WORKER_CONCURRENCY: '4' }), store, logger, () => {});
+    expect(pool.workers).toHaveLength(1);
+    expect(lines.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ level: 40, concurrency: 4, msg: expect.stringContaining('one worker') })]);
+    lines.length = 0;
+    workerPool(loadConfig({}), store, logger, () => {});
+    expect(lines).toEqual([]);
   });
 });
