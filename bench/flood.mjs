@@ -30,7 +30,7 @@ const svc = await startService({
   env: opts['no-apply'] ? { PROFILES_MAX_QUEUE_RECORDS: '1000000000', PROFILES_QUEUE_SOFT_LIMIT_RECORDS: '1000000000' } : {},
 });
 const { env } = svc;
-const worker = opts['worker-process'] ? await start([CLI, 'worker', '--concurrency', '2', '--json'], env, '"workers"') : null;
+const worker = opts['worker-process'] ? await start([CLI, 'worker', '--concurrency', opts.backend === 'postgres' ? '2' : '1', '--json'], env, '"workers"') : null;
 const cli = (...args) => JSON.parse(execFileSync(process.execPath, [CLI, ...args, '--json'], { env }).toString().trim().split('\n').at(-1));
 const victim = cli('tenant', 'create', 'victim');
 cli('tenant', 'update', String(victim.id), '--upsert-on-update', 'true');
