@@ -6,13 +6,16 @@
 // responses and bodies share the event loop that times B's requests).
 //
 //   npm run build && node bench/flood.mjs [--seconds 20] [--flood-rate 200] [--same-process]
-//     [--backend sqlite|postgres] [--worker-process | --no-apply]
+//     [--backend sqlite|postgres] [--worker-process | --no-apply | --other-server]
 // `--worker-process`: the server runs with --no-worker and the queue is applied by an
 // `openprofiles worker` process beside it (docs/scaling.md on PostgreSQL; on SQLite one worker,
 // which shares the store's write lock with the server's writer thread, docs/architecture.md).
 // `--no-apply`: the server runs with --no-worker and nothing applies the queue (its limits raised
 // out of the way): B's p99 as it would be if applying cost nothing, the floor for any change to
 // how the queue is applied.
+// `--other-server`: A floods a second server (its own process and store) on the same machine, so
+// nothing but the cores and the disk is shared: the floor that no change inside one server can
+// go below.
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -20,16 +23,18 @@ import { load } from './lib/load.mjs';
 import { CLI, histogramQuantile, metrics, start, startService, stop } from './lib/processes.mjs';
 import { floodLoad } from './lib/flooder.mjs';
 
-const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' }, 'same-process': { type: 'boolean', default: false }, backend: { type: 'string', default: 'sqlite' }, 'worker-process': { type: 'boolean', default: false }, 'no-apply': { type: 'boolean', default: false } } });
+const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' }, 'same-process': { type: 'boolean', default: false }, backend: { type: 'string', default: 'sqlite' }, 'worker-process': { type: 'boolean', default: false }, 'no-apply': { type: 'boolean', default: false }, 'other-server': { type: 'boolean', default: false } } });
 const SECONDS = Number(opts.seconds);
 
-if (opts['worker-process'] && opts['no-apply']) throw new Error('--worker-process and --no-apply exclude each other');
+if ([opts['worker-process'], opts['no-apply'], opts['other-server']].filter(Boolean).length > 1) throw new Error('--worker-process, --no-apply and --other-server exclude each other');
 const svc = await startService({
   backend: opts.backend,
   serveArgs: opts['worker-process'] || opts['no-apply'] ? ['--no-worker'] : [],
   env: opts['no-apply'] ? { PROFILES_MAX_QUEUE_RECORDS: '1000000000', PROFILES_QUEUE_SOFT_LIMIT_RECORDS: '1000000000' } : {},
 });
 const { env } = svc;
+const floodSvc = opts['other-server'] ? await startService({ backend: opts.backend }) : svc;
+if (floodSvc !== svc) execFileSync(process.execPath, [CLI, 'tenant', 'update', String(floodSvc.tenantId), '--rate-limit', opts['flood-rate'], '--json'], { env: floodSvc.env });
 const worker = opts['worker-process'] ? await start([CLI, 'worker', '--concurrency', opts.backend === 'postgres' ? '2' : '1', '--json'], env, '"workers"') : null;
 const cli = (...args) => JSON.parse(execFileSync(process.execPath, [CLI, ...args, '--json'], { env }).toString().trim().split('\n').at(-1));
 const victim = cli('tenant', 'create', 'victim');
@@ -52,10 +57,10 @@ const victimLoad = () =>
   ]);
 
 const flooder = opts['same-process']
-  ? () => floodLoad({ url: svc.url, key: svc.key, appid: svc.appid, seconds: SECONDS })
+  ? () => floodLoad({ url: floodSvc.url, key: floodSvc.key, appid: floodSvc.appid, seconds: SECONDS })
   : async () => {
       const script = fileURLToPath(new URL('./lib/flooder.mjs', import.meta.url));
-      const { stdout } = await promisify(execFile)(process.execPath, [script, svc.url, svc.key, svc.appid, String(SECONDS)], { maxBuffer: 1 << 20 });
+      const { stdout } = await promisify(execFile)(process.execPath, [script, floodSvc.url, floodSvc.key, floodSvc.appid, String(SECONDS)], { maxBuffer: 1 << 20 });
       return JSON.parse(stdout);
     };
 
@@ -78,6 +83,7 @@ const [aloneReads, aloneWrites] = await phase(victimLoad);
 const [floodReads, floodWrites, flood] = await phase(async () => [...(await Promise.all([victimLoad(), flooder()])).flat()]);
 if (worker) await stop(worker);
 await svc.stop();
+if (floodSvc !== svc) await floodSvc.stop();
 
 const row = (what, alone, during) => ({
   what,
@@ -89,4 +95,4 @@ const row = (what, alone, during) => ({
   'server p99 alone → during': `${alone.serverP99} → ${during.serverP99}`,
 });
 console.table([row("victim's getProfile (ms)", aloneReads, floodReads), row("victim's 1-record PUT (ms)", aloneWrites, floodWrites)]);
-console.table([{ flooder: `${flood.ok} accepted (2xx), ${flood.statuses['429'] ?? 0} refused with 7020 (429)`, 'rate limit': `${opts['flood-rate']}/s`, seconds: SECONDS, 'load generator': opts['same-process'] ? 'same process' : 'own process', backend: opts.backend, worker: opts['no-apply'] ? 'none (--no-apply)' : opts['worker-process'] ? 'own process' : 'in the server' }]);
+console.table([{ flooder: `${flood.ok} accepted (2xx), ${flood.statuses['429'] ?? 0} refused with 7020 (429)`, 'rate limit': `${opts['flood-rate']}/s`, seconds: SECONDS, 'load generator': opts['same-process'] ? 'same process' : 'own process', backend: opts.backend, server: opts['other-server'] ? "another server's" : "B's", worker: opts['no-apply'] ? 'none (--no-apply)' : opts['worker-process'] ? 'own process' : 'in the server' }]);
