@@ -9,14 +9,13 @@ import { Metrics } from './http/metrics.js';
 import { resolveTls } from './http/tls.js';
 import { WriteAcceptor } from './queue/accept.js';
 import { AppliedEvents } from './queue/applied-events.js';
-import { type Committer, GroupCommitter } from './queue/group-commit.js';
 import { QueueMonitor } from './queue/queue-monitor.js';
 import { scheduleRetention } from './queue/retention.js';
 import { StatusReader } from './queue/status.js';
 import type { AppliedWriteTransaction } from './queue/worker.js';
 import type { WorkerPool } from './queue/worker-pool.js';
 import { WriterThread } from './queue/writer-thread.js';
-import { createLogger, IDEMPOTENCY_WINDOW_MS, onBackgroundError, openMigratedStore, storeLocation, usesWriterThread, workerPool } from './runtime.js';
+import { createLogger, IDEMPOTENCY_WINDOW_MS, onBackgroundError, openMigratedStore, storeLocation, workerPool } from './runtime.js';
 import { describeStore } from './storage/open-storage.js';
 import type { Storage } from './storage/storage.js';
 
@@ -36,41 +35,9 @@ export interface Server {
   close(): Promise<void>;
 }
 
-/** How this process queues writes and applies them; `stop` finishes the batch in hand. */
-interface WritePath {
-  committer: Committer;
-  workerIds: string[];
-  stop(): Promise<void>;
-}
-
-/**
- * An embedded store gets one writer thread (enqueue, and apply unless `--no-worker`, off the event
- * loop). On PostgreSQL this thread commits, and runs the workers it is configured with (none with
- * `--no-worker`).
- */
-async function startWritePath(config: Config, storage: Storage, logger: Logger, onApplied: (applied: AppliedWriteTransaction[]) => void): Promise<WritePath> {
-  if (usesWriterThread(config)) {
-    const writer = new WriterThread({ config, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied });
-    await writer.start();
-    return { committer: writer, workerIds: writer.workerIds, stop: () => writer.stop() };
-  }
-  const workers: WorkerPool | null = config.isWorkerEnabled ? workerPool(config, storage, logger, onApplied) : null;
-  const committer = new GroupCommitter(storage, IDEMPOTENCY_WINDOW_MS, () => workers?.wake());
-  const stopRetention = scheduleRetention(storage, config.retentionSweepMs, logger);
-  await workers?.start(onBackgroundError(logger, 'listening for new work'));
-  return {
-    committer,
-    workerIds: workers?.workers.map((w) => w.workerId) ?? [],
-    stop: async () => {
-      stopRetention();
-      await workers?.stop();
-    },
-  };
-}
-
 /** The composition root: config → storage → app → workers → signals. */
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
-  const storage = await openMigratedStore(config, logger, { isReader: usesWriterThread(config) });
+  const storage = await openMigratedStore(config, logger, { isReader: true });
 
   const demo = config.isDemoEnabled ? await createDemoTenant(storage, config.dataDir) : null;
   const directory = new DirectoryCache(storage);
@@ -80,7 +47,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   await monitor.refresh();
   const metrics = new Metrics(monitor);
   const events = new AppliedEvents();
-  const writes = await startWritePath(config, storage, logger, (applied) => {
+  // One writer thread per server, whatever the store (queue/writer-thread.ts): it commits the
+  // writes (group commit) and runs this process's queue workers, so neither the commits nor the
+  // applies run on the event loop that answers requests.
+  const onApplied = (applied: AppliedWriteTransaction[]) => {
     events.announce(applied.map((a) => a.transid));
     metrics.noteApplied(applied);
     for (const a of applied) {
@@ -88,13 +58,15 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       for (const count of Object.values(a.codeCounts)) records += count;
       monitor.noteApplied(a.tenantId, records);
     }
-  });
+  };
+  const writer = new WriterThread({ config, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied });
+  await writer.start();
   const lifecycle = { isShuttingDown: false };
   const services = {
     storage,
     directory,
     reader: new ProfileReader(storage, directory),
-    acceptor: new WriteAcceptor(directory, writes.committer, monitor),
+    acceptor: new WriteAcceptor(directory, writer, monitor),
     status: new StatusReader(storage, events),
     metrics,
     lifecycle,
@@ -108,7 +80,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 
   directory.startPolling(config.directoryPollMs, onBackgroundError(logger, 'directory reload'));
   monitor.start(QUEUE_REFRESH_MS, onBackgroundError(logger, 'queue statistics'));
-  const { workerIds } = writes;
+  const { workerIds } = writer;
   if (demo) process.stdout.write(demoBanner(demo, url));
   logger.info({ url, workers: workerIds, store: describeStore(storeLocation(config)) }, 'OpenProfiles is serving');
 
@@ -124,7 +96,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       } finally {
         clearInterval(closeIdle);
       }
-      await writes.stop();
+      await writer.stop();
       directory.stopPolling();
       monitor.stop();
       await storage.close();

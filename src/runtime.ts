@@ -27,13 +27,10 @@ export const storeLocation = (config: Config, logger?: Logger): StoreLocation =>
 });
 
 /**
- * Whether this server's store gets a writer thread (`queue/writer-thread.ts`): every embedded one,
- * with the worker or without it (`--no-worker`: the thread then only commits writes, and
- * `openprofiles worker` applies them). Its own connection then only reads, and SQLite drops a
- * reader's page cache whenever another connection has written, so a small cache does as well
- * there, whatever PROFILES_SQLITE_CACHE_MIB says.
+ * A server's own connection only reads (its writer thread writes: `queue/writer-thread.ts`), and
+ * SQLite drops a reader's page cache whenever another connection has written, so a small cache
+ * does as well there, whatever PROFILES_SQLITE_CACHE_MIB says.
  */
-export const usesWriterThread = (config: Config): boolean => !config.databaseUrl;
 const READER_CACHE_MIB = 8;
 
 export async function openMigratedStore(config: Config, logger: Logger, options: { isReader?: boolean } = {}): Promise<Storage> {

@@ -7,10 +7,10 @@ import { openStorage } from './storage/open-storage.js';
 import { type EnqueueResult, StorageUnavailableError } from './storage/storage.js';
 
 /**
- * Composition root of the embedded store's writer thread (see `queue/writer-thread.ts`): its own
- * connection, the group committer, the queue worker (unless the server runs `--no-worker`, when
- * `openprofiles worker` applies the queue) and the retention sweep. The server's thread migrated
- * the store before starting it.
+ * Composition root of the server's writer thread (see `queue/writer-thread.ts`): its own
+ * connection (SQLite) or pool (PostgreSQL), the group committer, the queue workers (unless the
+ * server runs `--no-worker`, when `openprofiles worker` applies the queue) and the retention
+ * sweep. The server's thread migrated the store before starting it.
  */
 
 /** How often a thread of the store's own checkpoints the WAL, so that this thread's commits do not. */
@@ -28,7 +28,10 @@ const storage = openStorage({
 // Writes that wait for their commit go first: the waiting enqueues commit before each batch is
 // claimed, and a batch in hand is cut short (its applied part committed) as soon as the server's
 // thread has posted enqueues, so an accepted write waits for about one part of a batch
-// (`Storage.applyWriteTransactions`), not for the whole batch.
+// (`Storage.applyWriteTransactions`), not for the whole batch. PostgreSQL's adapter applies a
+// batch whole (its enqueues do not wait for the apply's lock), but committing the waiting
+// enqueues first and batches sized to `writerBatchMs` kept another tenant's write p99 under a
+// flood at 48-56 ms, against 57-73 without them (docs/reliability.md).
 const committer: GroupCommitter = new GroupCommitter(storage, idempotencyWindowMs, () => {
   postAnswers();
   workers?.wake();

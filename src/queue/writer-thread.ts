@@ -40,10 +40,12 @@ interface Waiter {
 }
 
 /**
- * One writer for an embedded store, in a thread of its own: it enqueues (group commit) and applies
- * the queue, so the server's event loop only parses, validates and reads. SQLite lets one
- * connection write at a time; with every write in one thread, the server's thread never waits
- * for the write lock, and its reads (WAL snapshots) never wait for a write.
+ * The server's writes, in a thread of its own: it enqueues (group commit) and applies the queue,
+ * so the server's event loop only parses, validates and reads. SQLite lets one connection write
+ * at a time; with every write in one thread, the server's thread never waits for the write lock,
+ * and its reads (WAL snapshots) never wait for a write. On PostgreSQL the thread has a pool of
+ * its own, and the workers' reduce and the commits' encoding stay off the event loop that
+ * answers requests.
  *
  * Write transactions submitted in one turn of the event loop travel in one message; each is
  * answered as soon as the commit that holds it is done (see GroupCommitter). If the thread dies,

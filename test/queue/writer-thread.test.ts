@@ -1,8 +1,9 @@
 /**
- * The embedded store's writer thread: writes are answered only once committed, a graceful stop
- * answers everything it took, and a dead thread refuses what it had not answered (7902) and is
- * replaced by one that resumes the queue. Real SQLite files, a real worker thread (the compiled
- * entry that `npm test` builds first).
+ * The server's writer thread: writes are answered only once committed, a graceful stop answers
+ * everything it took, and a dead thread refuses what it had not answered (7902) and is replaced by
+ * one that resumes the queue. On the server backend (SQLite files, or a PostgreSQL database with
+ * `STORAGE_BACKENDS=postgres`), in a real worker thread (the compiled entry that `npm test` builds
+ * first).
  */
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,18 +12,18 @@ import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import type { AppliedWriteTransaction } from '../../src/queue/worker.js';
 import { WriterThread } from '../../src/queue/writer-thread.js';
 import { workerPool } from '../../src/runtime.js';
-import type { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
-import { type NewWriteTransaction, StorageUnavailableError } from '../../src/storage/storage.js';
-import { freshSqliteStore } from '../support/test-db.js';
+import { type NewWriteTransaction, type Storage, StorageUnavailableError } from '../../src/storage/storage.js';
+import { openTestStore } from '../support/storage-backends.js';
+import { freshStoreEnv, serverBackend } from '../support/test-db.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 
 let n = 0;
 const wt = (tenantId: number, customerId: string) =>
   newWriteTransaction(tenantId, [{ customerId, attributes: { name: `name ${++n}` } }], { operation: 'updateProfile', isUpsert: true });
 
-describe('writer thread (embedded store)', () => {
-  let dir: string;
-  let store: SqliteStorage;
+describe(`writer thread (${serverBackend()})`, () => {
+  let storeEnv: Record<string, string>;
+  let store: Storage;
   let dispose: () => Promise<void>;
   let tenantId: number;
   let writer: WriterThread;
@@ -30,7 +31,8 @@ describe('writer thread (embedded store)', () => {
 
   const startWriter = async (env: Record<string, string> = {}) => {
     applied = [];
-    const config = loadConfig({ PROFILES_DATA_DIR: dir, PROFILES_LOG_LEVEL: 'silent', ...env });
+    // A dead thread's claims are taken back at once on SQLite, after the lease on PostgreSQL.
+    const config = loadConfig({ ...storeEnv, PROFILES_LOG_LEVEL: 'silent', PROFILES_WORKER_LEASE_MS: '1000', ...env });
     writer = new WriterThread({ config, idempotencyWindowMs: 86_400_000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a), restartDelayMs: 50 });
     await writer.start();
   };
@@ -45,7 +47,11 @@ describe('writer thread (embedded store)', () => {
   };
 
   beforeEach(async () => {
-    ({ dir, store, dispose } = await freshSqliteStore());
+    const fresh = await freshStoreEnv();
+    storeEnv = fresh.env;
+    const opened = await openTestStore(serverBackend(), fresh);
+    store = opened.storage;
+    dispose = opened.dispose;
     tenantId = (await store.createTenant('writer', { ...DEFAULT_TENANT_SETTINGS }, [])).id;
     await startWriter();
   });
@@ -123,7 +129,7 @@ describe('writer thread (embedded store)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect((await store.getWriteTransactionStatus(tenantId, w.transid))!.state).toBe('queued');
     // A worker on another connection (as `openprofiles worker` has) applies it.
-    const workers = workerPool(loadConfig({ PROFILES_DATA_DIR: dir }), store, pino({ level: 'silent' }), () => {});
+    const workers = workerPool(loadConfig(storeEnv), store, pino({ level: 'silent' }), () => {});
     await workers.start((err) => {
       throw err;
     });

@@ -11,9 +11,9 @@ export interface TestStore {
   dispose(): Promise<void>;
 }
 
-/** A fresh, migrated store of that backend. */
-export async function openTestStore(backend: Backend): Promise<TestStore> {
-  const fresh = await freshStoreEnv(backend);
+/** A fresh, migrated store of that backend (in `fresh`, when given: its environment names it for processes and threads too). */
+export async function openTestStore(backend: Backend, fresh?: Awaited<ReturnType<typeof freshStoreEnv>>): Promise<TestStore> {
+  fresh ??= await freshStoreEnv(backend);
   const location = { dataDir: fresh.dataDir, databaseUrl: fresh.env.PROFILES_DATABASE_URL || undefined, poolSize: 4 };
   const opened: Storage[] = [];
   const open = () => {
