@@ -47,9 +47,6 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   await monitor.refresh();
   const metrics = new Metrics(monitor);
   const events = new AppliedEvents();
-  // One writer thread per server, whatever the store (queue/writer-thread.ts): it commits the
-  // writes (group commit) and runs this process's queue workers, so neither the commits nor the
-  // applies run on the event loop that answers requests.
   const onApplied = (applied: AppliedWriteTransaction[]) => {
     events.announce(applied.map((a) => a.transid));
     metrics.noteApplied(applied);
@@ -59,8 +56,15 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       monitor.noteApplied(a.tenantId, records);
     }
   };
-  const writer = new WriterThread({ config, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied });
+  // Writer threads (queue/writer-thread.ts): neither the commits nor the applies run on the event
+  // loop that answers requests. SQLite lets one connection write at a time, so one thread commits
+  // and applies. On PostgreSQL one thread commits and another runs the workers, so that the
+  // workers' reduce does not hold the commits either (docs/reliability.md, "The machine's own floor").
+  const isEmbedded = !config.databaseUrl;
+  const writer = new WriterThread({ config: isEmbedded ? config : { ...config, isWorkerEnabled: false }, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied });
   await writer.start();
+  const applier = !isEmbedded && config.isWorkerEnabled ? new WriterThread({ config, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, isCommitter: false, logger, onApplied }) : null;
+  await applier?.start();
   const lifecycle = { isShuttingDown: false };
   const services = {
     storage,
@@ -80,7 +84,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 
   directory.startPolling(config.directoryPollMs, onBackgroundError(logger, 'directory reload'));
   monitor.start(QUEUE_REFRESH_MS, onBackgroundError(logger, 'queue statistics'));
-  const { workerIds } = writer;
+  const workerIds = [...writer.workerIds, ...(applier?.workerIds ?? [])];
   if (demo) process.stdout.write(demoBanner(demo, url));
   logger.info({ url, workers: workerIds, store: describeStore(storeLocation(config)) }, 'OpenProfiles is serving');
 
@@ -97,6 +101,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         clearInterval(closeIdle);
       }
       await writer.stop();
+      await applier?.stop();
       directory.stopPolling();
       monitor.stop();
       await storage.close();

@@ -21,6 +21,11 @@ export interface WriterThreadData {
   config: Config;
   idempotencyWindowMs: number;
   /**
+   * False: the thread only applies (its workers, as `config` has them), and takes no writes. On
+   * PostgreSQL the server runs one that commits and one of these (see `main.ts`). Default true.
+   */
+  isCommitter?: boolean;
+  /**
    * Shared with the server's thread: `[0]` counts the enqueue messages posted and not yet taken.
    * The writer thread cuts its batch in hand short when it is above zero (`shouldYield`).
    */
@@ -43,9 +48,9 @@ interface Waiter {
  * The server's writes, in a thread of its own: it enqueues (group commit) and applies the queue,
  * so the server's event loop only parses, validates and reads. SQLite lets one connection write
  * at a time; with every write in one thread, the server's thread never waits for the write lock,
- * and its reads (WAL snapshots) never wait for a write. On PostgreSQL the thread has a pool of
- * its own, and the workers' reduce and the commits' encoding stay off the event loop that
- * answers requests.
+ * and its reads (WAL snapshots) never wait for a write. On PostgreSQL the server runs two, each
+ * with a pool of its own: one commits, the other only applies (`isCommitter: false`), so the
+ * workers' reduce holds neither the event loop that answers requests nor the commits.
  *
  * Write transactions submitted in one turn of the event loop travel in one message; each is
  * answered as soon as the commit that holds it is done (see GroupCommitter). If the thread dies,
@@ -69,11 +74,11 @@ export class WriterThread implements Committer {
   /** Starts the thread; resolves once its store is open and its worker runs. */
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const { config, idempotencyWindowMs } = this.options;
+      const { config, idempotencyWindowMs, isCommitter = true } = this.options;
       // Messages a dead thread never took are not waiting for the new one.
       Atomics.store(this.waiting, 0, 0);
       const { waiting } = this;
-      const thread = new Worker(threadEntry('writer-thread-main.js'), { workerData: { config, idempotencyWindowMs, waiting } satisfies WriterThreadData });
+      const thread = new Worker(threadEntry('writer-thread-main.js'), { workerData: { config, idempotencyWindowMs, isCommitter, waiting } satisfies WriterThreadData });
       this.thread = thread;
       let isReady = false;
       thread.on('message', (msg: FromWriter) => {
@@ -103,6 +108,7 @@ export class WriterThread implements Committer {
   }
 
   submit(wt: NewWriteTransaction): Promise<EnqueueResult> {
+    if (this.options.isCommitter === false) throw new Error('this thread only applies; submit writes to the committing one');
     if (!this.thread || this.isStopping) return Promise.reject(new StorageUnavailableError('the store writer is restarting; retry'));
     // The records cross as their JSON text only (see NewWriteTransaction): the parsed ones are not
     // kept, and once posted neither is the text, so a write waiting for its commit holds neither.

@@ -119,6 +119,33 @@ describe(`writer thread (${serverBackend()})`, () => {
     await appliedSoon([committed.transid, after!.transid]);
   });
 
+  it('a thread that only applies (the PostgreSQL server\'s layout) applies what the committing thread commits, reports it, and takes no writes', async () => {
+    await writer.stop();
+    await startWriter({ PROFILES_WORKER: 'false' });
+    const w = wt(tenantId, 'split');
+    expect(await writer.submit(w)).toEqual({ outcome: 'accepted', transid: w.transid });
+    const appliedByApplier: AppliedWriteTransaction[] = [];
+    const config = loadConfig({ ...storeEnv, PROFILES_LOG_LEVEL: 'silent' });
+    const applier = new WriterThread({ config, idempotencyWindowMs: 86_400_000, isCommitter: false, logger: pino({ level: 'silent' }), onApplied: (a) => appliedByApplier.push(...a) });
+    await applier.start();
+    const later = wt(tenantId, 'split-later');
+    try {
+      expect(applier.workerIds).toHaveLength(1);
+      expect(() => applier.submit(wt(tenantId, 'nowhere'))).toThrow(/only applies/);
+      await appliedSoon([w.transid]);
+      for (let i = 0; i < 100 && appliedByApplier.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(appliedByApplier.map((a) => a.transid)).toEqual([w.transid]);
+      // Written after the applier started: it is woken (PostgreSQL: NOTIFY; SQLite: its poll).
+      await writer.submit(later);
+      await appliedSoon([later.transid]);
+    } finally {
+      await applier.stop();
+    }
+    expect(applied).toEqual([]);
+    const [master] = await store.getMasterProfiles(tenantId, ['split-later']);
+    expect(master.attributes).toEqual({ name: later.records![0].attributes!.name });
+  });
+
   it('without the worker (`serve --no-worker`), commits writes and leaves them to a worker elsewhere', async () => {
     await writer.stop();
     await startWriter({ PROFILES_WORKER: 'false' });
