@@ -14,8 +14,8 @@
 // out of the way): B's p99 as it would be if applying cost nothing, the floor for any change to
 // how the queue is applied.
 // `--other-server`: A floods a second server (its own process and store) on the same machine, so
-// nothing but the cores and the disk is shared: the floor that no change inside one server can
-// go below.
+// nothing but the cores and the disk (and, with --backend postgres, the database server) is
+// shared: the floor that no change inside one server can go below.
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
