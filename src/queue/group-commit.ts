@@ -3,7 +3,7 @@ import type { EnqueueResult, NewWriteTransaction, Storage } from '../storage/sto
 /** Takes accepted write transactions and answers once they are durably queued. */
 export interface Committer {
   submit(wt: NewWriteTransaction): Promise<EnqueueResult>;
-  /** False while writes cannot be taken (the embedded store's writer thread is restarting). */
+  /** False while writes cannot be taken (the server's writer thread is restarting). */
   readonly isAvailable: boolean;
 }
 
