@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import type { Storage } from '../storage/storage.js';
 import { QueueWorker, type WorkerOptions } from './worker.js';
 

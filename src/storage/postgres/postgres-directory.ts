@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import { type AppRow, type AttributeRow, type KeyRow, type TenantRow, toApp, toAttribute, toKey, toTenant } from '../rows.js';
 import type { App, AttributeDefinition, Directory, NewAttributeDefinition, ProfileKey, Tenant, TenantSettings } from '../storage.js';
 import { ConflictError, NotFoundError } from '../storage.js';
