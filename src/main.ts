@@ -61,9 +61,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   // and applies. On PostgreSQL one thread commits and another runs the workers, so that the
   // workers' reduce does not hold the commits either (docs/reliability.md, "The machine's own floor").
   const isEmbedded = !config.databaseUrl;
-  const writer = new WriterThread({ config: isEmbedded ? config : { ...config, isWorkerEnabled: false }, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied });
+  const threadOptions = { idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied };
+  const writer = new WriterThread({ ...threadOptions, config: isEmbedded ? config : { ...config, isWorkerEnabled: false } });
   await writer.start();
-  const applier = !isEmbedded && config.isWorkerEnabled ? new WriterThread({ config, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, isCommitter: false, logger, onApplied }) : null;
+  const applier = !isEmbedded && config.isWorkerEnabled ? new WriterThread({ ...threadOptions, config, isCommitter: false }) : null;
   await applier?.start();
   const lifecycle = { isShuttingDown: false };
   const services = {

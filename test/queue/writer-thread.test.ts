@@ -14,7 +14,7 @@ import { WriterThread } from '../../src/queue/writer-thread.js';
 import { workerPool } from '../../src/runtime.js';
 import { type NewWriteTransaction, type Storage, StorageUnavailableError } from '../../src/storage/storage.js';
 import { openTestStore } from '../support/storage-backends.js';
-import { freshStoreEnv, serverBackend } from '../support/test-db.js';
+import { serverBackend } from '../support/test-db.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 
 let n = 0;
@@ -47,9 +47,8 @@ describe(`writer thread (${serverBackend()})`, () => {
   };
 
   beforeEach(async () => {
-    const fresh = await freshStoreEnv();
-    storeEnv = fresh.env;
-    const opened = await openTestStore(serverBackend(), fresh);
+    const opened = await openTestStore(serverBackend());
+    storeEnv = opened.env;
     store = opened.storage;
     dispose = opened.dispose;
     tenantId = (await store.createTenant('writer', { ...DEFAULT_TENANT_SETTINGS }, [])).id;

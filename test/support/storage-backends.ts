@@ -6,14 +6,16 @@ export { selectedBackends, type Backend } from './test-db.js';
 
 export interface TestStore {
   storage: Storage;
+  /** The store's settings (`PROFILES_DATA_DIR`, `PROFILES_DATABASE_URL`), for a config, a thread or a process on it. */
+  env: Record<string, string>;
   /** Opens the same store again (after close), as a restart would. */
   reopen(): Storage;
   dispose(): Promise<void>;
 }
 
-/** A fresh, migrated store of that backend (in `fresh`, when given: its environment names it for processes and threads too). */
-export async function openTestStore(backend: Backend, fresh?: Awaited<ReturnType<typeof freshStoreEnv>>): Promise<TestStore> {
-  fresh ??= await freshStoreEnv(backend);
+/** A fresh, migrated store of that backend. */
+export async function openTestStore(backend: Backend): Promise<TestStore> {
+  const fresh = await freshStoreEnv(backend);
   const location = { dataDir: fresh.dataDir, databaseUrl: fresh.env.PROFILES_DATABASE_URL || undefined, poolSize: 4 };
   const opened: Storage[] = [];
   const open = () => {
@@ -25,6 +27,7 @@ export async function openTestStore(backend: Backend, fresh?: Awaited<ReturnType
   await storage.migrate();
   return {
     storage,
+    env: fresh.env,
     reopen: open,
     async dispose() {
       for (const s of opened) await s.close().catch(() => undefined);
