@@ -5,8 +5,11 @@
 // A's load generator runs in a process of its own (`--same-process`: in this one, so that A's
 // responses and bodies share the event loop that times B's requests).
 //
-//   npm run build && node bench/flood.mjs [--seconds 20] [--flood-rate 200] [--same-process]
+//   npm run build && node bench/flood.mjs [--seconds 20] [--flood-rate 200] [--rounds 1] [--same-process]
 //     [--backend sqlite|postgres] [--worker-process | --no-apply | --other-server]
+// `--rounds N`: N pairs of phases (alone, then during the flood) on the same server, one row per
+// round and the median ratio: single runs on a shared 2-core machine differ by up to 2×. B's load
+// runs 10 s unmeasured before the first round.
 // `--worker-process`: the server runs with --no-worker and the queue is applied by an
 // `openprofiles worker` process beside it (docs/scaling.md on PostgreSQL; on SQLite one worker,
 // which shares the store's write lock with the server's writer thread, docs/architecture.md).
@@ -23,8 +26,11 @@ import { load } from './lib/load.mjs';
 import { CLI, histogramQuantile, metrics, start, startService, stop } from './lib/processes.mjs';
 import { floodLoad } from './lib/flooder.mjs';
 
-const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' }, 'same-process': { type: 'boolean', default: false }, backend: { type: 'string', default: 'sqlite' }, 'worker-process': { type: 'boolean', default: false }, 'no-apply': { type: 'boolean', default: false }, 'other-server': { type: 'boolean', default: false } } });
+const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' }, 'same-process': { type: 'boolean', default: false }, backend: { type: 'string', default: 'sqlite' }, 'worker-process': { type: 'boolean', default: false }, 'no-apply': { type: 'boolean', default: false }, 'other-server': { type: 'boolean', default: false }, rounds: { type: 'string', default: '1' } } });
 const SECONDS = Number(opts.seconds);
+const ROUNDS = Number(opts.rounds);
+const WARM_UP_SECONDS = 10;
+if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1)) throw new Error(`--rounds must be a positive integer, got ${opts.rounds}`);
 
 if ([opts['worker-process'], opts['no-apply'], opts['other-server']].filter(Boolean).length > 1) throw new Error('--worker-process, --no-apply and --other-server exclude each other');
 const svc = await startService({
@@ -42,9 +48,9 @@ cli('tenant', 'update', String(victim.id), '--upsert-on-update', 'true');
 cli('tenant', 'update', String(svc.tenantId), '--rate-limit', opts['flood-rate']);
 await new Promise((r) => setTimeout(r, 1000));
 
-const victimLoad = () =>
+const victimLoad = (seconds = SECONDS) =>
   Promise.all([
-    load({ url: svc.url, key: victim.key, method: 'GET', paths: ['/resources/v2/customerprofile/nobody'], connections: 1, seconds: SECONDS }),
+    load({ url: svc.url, key: victim.key, method: 'GET', paths: ['/resources/v2/customerprofile/nobody'], connections: 1, seconds }),
     load({
       url: svc.url,
       key: victim.key,
@@ -52,7 +58,7 @@ const victimLoad = () =>
       path: '/resources/v2/customerprofile',
       body: () => JSON.stringify({ Records: [{ customerId: 'v1', Attributes: { name: 'Victim' } }] }),
       connections: 1,
-      seconds: SECONDS,
+      seconds,
     }),
   ]);
 
@@ -79,20 +85,49 @@ const phase = async (run) => {
   writes.serverP99 = serverP99(before, after, 'PUT', '/resources/v2/customerprofile');
   return [reads, writes, flood];
 };
-const [aloneReads, aloneWrites] = await phase(victimLoad);
-const [floodReads, floodWrites, flood] = await phase(async () => [...(await Promise.all([victimLoad(), flooder()])).flat()]);
+// B warms the server up first, unmeasured: a fresh server's first seconds (the JIT, the caches)
+// would raise B's p99 alone and flatter the first round's ratio.
+await victimLoad(WARM_UP_SECONDS);
+const rounds = [];
+for (let i = 0; i < ROUNDS; i++) {
+  // Each alone phase starts with A's flood applied, so that it does not share the cores with it.
+  // (With --no-apply nothing drains; the queue only grows.)
+  if (i > 0 && !opts['no-apply']) while ((await metrics(floodSvc.url)).openprofiles_queue_depth_records > 0) await new Promise((r) => setTimeout(r, 250));
+  const [aloneReads, aloneWrites] = await phase(victimLoad);
+  const [floodReads, floodWrites, flood] = await phase(async () => [...(await Promise.all([victimLoad(), flooder()])).flat()]);
+  rounds.push({ aloneReads, aloneWrites, floodReads, floodWrites, flood });
+  if (ROUNDS > 1) console.error(`round ${i + 1} of ${ROUNDS}: B's PUT p99 ${aloneWrites.p99} → ${floodWrites.p99} ms`);
+}
 if (worker) await stop(worker);
 await svc.stop();
 if (floodSvc !== svc) await floodSvc.stop();
 
+const ratio = (alone, during) => Number((during.p99 / Math.max(alone.p99, 1)).toFixed(2));
 const row = (what, alone, during) => ({
   what,
   'p50 alone': alone.p50,
   'p99 alone': alone.p99,
   'p50 during flood': during.p50,
   'p99 during flood': during.p99,
-  'p99 ratio': Number((during.p99 / Math.max(alone.p99, 1)).toFixed(2)),
+  'p99 ratio': ratio(alone, during),
   'server p99 alone → during': `${alone.serverP99} → ${during.serverP99}`,
 });
-console.table([row("victim's getProfile (ms)", aloneReads, floodReads), row("victim's 1-record PUT (ms)", aloneWrites, floodWrites)]);
-console.table([{ flooder: `${flood.ok} accepted (2xx), ${flood.statuses['429'] ?? 0} refused with 7020 (429)`, 'rate limit': `${opts['flood-rate']}/s`, seconds: SECONDS, 'load generator': opts['same-process'] ? 'same process' : 'own process', backend: opts.backend, server: opts['other-server'] ? "another server's" : "B's", worker: opts['no-apply'] ? 'none (--no-apply)' : opts['worker-process'] ? 'own process' : 'in the server' }]);
+console.table(
+  rounds.flatMap((r, i) => {
+    const round = ROUNDS > 1 ? ` round ${i + 1}` : '';
+    return [row(`victim's getProfile (ms)${round}`, r.aloneReads, r.floodReads), row(`victim's 1-record PUT (ms)${round}`, r.aloneWrites, r.floodWrites)];
+  }),
+);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+if (ROUNDS > 1) {
+  console.table([
+    { what: "victim's getProfile", 'median p99 ratio': median(rounds.map((r) => ratio(r.aloneReads, r.floodReads))) },
+    { what: "victim's 1-record PUT", 'median p99 ratio': median(rounds.map((r) => ratio(r.aloneWrites, r.floodWrites))) },
+  ]);
+}
+const accepted = rounds.reduce((n, r) => n + r.flood.ok, 0);
+const refused = rounds.reduce((n, r) => n + (r.flood.statuses['429'] ?? 0), 0);
+console.table([{ flooder: `${accepted} accepted (2xx), ${refused} refused with 7020 (429)`, 'rate limit': `${opts['flood-rate']}/s`, seconds: `${ROUNDS} × ${SECONDS}`, 'load generator': opts['same-process'] ? 'same process' : 'own process', backend: opts.backend, server: opts['other-server'] ? "another server's" : "B's", worker: opts['no-apply'] ? 'none (--no-apply)' : opts['worker-process'] ? 'own process' : 'in the server' }]);
