@@ -85,6 +85,16 @@ const phase = async (run) => {
   writes.serverP99 = serverP99(before, after, 'PUT', '/resources/v2/customerprofile');
   return [reads, writes, flood];
 };
+/** Waits until the queue behind `url` is empty: at most 5 minutes, then gives up with its depth. */
+async function drained(url) {
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const depth = (await metrics(url)).openprofiles_queue_depth_records;
+    if (depth === 0) return;
+    if (Date.now() > deadline) throw new Error(`A's queue still holds ${depth} records after 5 minutes: is anything applying it?`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 // B warms the server up first, unmeasured: a fresh server's first seconds (the JIT, the caches)
 // would raise B's p99 alone and flatter the first round's ratio.
 await victimLoad(WARM_UP_SECONDS);
@@ -92,7 +102,7 @@ const rounds = [];
 for (let i = 0; i < ROUNDS; i++) {
   // Each alone phase starts with A's flood applied, so that it does not share the cores with it.
   // (With --no-apply nothing drains; the queue only grows.)
-  if (i > 0 && !opts['no-apply']) while ((await metrics(floodSvc.url)).openprofiles_queue_depth_records > 0) await new Promise((r) => setTimeout(r, 250));
+  if (i > 0 && !opts['no-apply']) await drained(floodSvc.url);
   const [aloneReads, aloneWrites] = await phase(victimLoad);
   const [floodReads, floodWrites, flood] = await phase(async () => [...(await Promise.all([victimLoad(), flooder()])).flat()]);
   rounds.push({ aloneReads, aloneWrites, floodReads, floodWrites, flood });
@@ -102,6 +112,7 @@ if (worker) await stop(worker);
 await svc.stop();
 if (floodSvc !== svc) await floodSvc.stop();
 
+const answered = (result) => Object.values(result.statuses).reduce((a, b) => a + b, 0);
 const ratio = (alone, during) => Number((during.p99 / Math.max(alone.p99, 1)).toFixed(2));
 const row = (what, alone, during) => ({
   what,
@@ -111,6 +122,7 @@ const row = (what, alone, during) => ({
   'p99 during flood': during.p99,
   'p99 ratio': ratio(alone, during),
   'server p99 alone → during': `${alone.serverP99} → ${during.serverP99}`,
+  'answered alone → during': `${answered(alone)} → ${answered(during)}`,
 });
 console.table(
   rounds.flatMap((r, i) => {
