@@ -25,6 +25,7 @@ import { parseArgs, promisify } from 'node:util';
 import { load } from './lib/load.mjs';
 import { CLI, histogramQuantile, metrics, start, startService, stop } from './lib/processes.mjs';
 import { floodLoad } from './lib/flooder.mjs';
+import { waitUntilApplied } from './lib/queue.mjs';
 
 const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, 'flood-rate': { type: 'string', default: '200' }, 'same-process': { type: 'boolean', default: false }, backend: { type: 'string', default: 'sqlite' }, 'worker-process': { type: 'boolean', default: false }, 'no-apply': { type: 'boolean', default: false }, 'other-server': { type: 'boolean', default: false }, rounds: { type: 'string', default: '1' } } });
 const SECONDS = Number(opts.seconds);
@@ -85,16 +86,6 @@ const phase = async (run) => {
   writes.serverP99 = serverP99(before, after, 'PUT', '/resources/v2/customerprofile');
   return [reads, writes, flood];
 };
-/** Waits until the queue behind `url` is empty: at most 5 minutes, then gives up with its depth. */
-async function drained(url) {
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    const depth = (await metrics(url)).openprofiles_queue_depth_records;
-    if (depth === 0) return;
-    if (Date.now() > deadline) throw new Error(`A's queue still holds ${depth} records after 5 minutes: is anything applying it?`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 // B warms the server up first, unmeasured: a fresh server's first seconds (the JIT, the caches)
 // would raise B's p99 alone and flatter the first round's ratio.
 await victimLoad(WARM_UP_SECONDS);
@@ -102,7 +93,7 @@ const rounds = [];
 for (let i = 0; i < ROUNDS; i++) {
   // Each alone phase starts with A's flood applied, so that it does not share the cores with it.
   // (With --no-apply nothing drains; the queue only grows.)
-  if (i > 0 && !opts['no-apply']) await drained(floodSvc.url);
+  if (i > 0 && !opts['no-apply']) await waitUntilApplied(floodSvc);
   const [aloneReads, aloneWrites] = await phase(victimLoad);
   const [floodReads, floodWrites, flood] = await phase(async () => [...(await Promise.all([victimLoad(), flooder()])).flat()]);
   rounds.push({ aloneReads, aloneWrites, floodReads, floodWrites, flood });
