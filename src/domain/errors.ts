@@ -39,6 +39,14 @@ export const API_CODES = {
   },
   '7901': { description: 'Idempotency key reused with another request', httpStatus: 422, meaning: 'Same `Idempotency-Key`, different body, within 24 h.' },
   '7902': { description: 'Service unavailable, retry later', httpStatus: 503, meaning: 'The queue is full or the store cannot take the write; see `Retry-After`.' },
+  '7903': { description: 'No such route', httpStatus: 404, meaning: 'No operation has this path (docs: `/openapi.json`).' },
+  '7904': { description: 'Method not allowed', httpStatus: 405, meaning: 'The path exists, not with this method; `Allow` lists its methods.' },
+  '7905': {
+    description: 'Malformed request',
+    httpStatus: 400,
+    meaning: 'The HTTP request cannot be read: a bad request line or header (HTTP 431 when the headers are too large).',
+  },
+  '7906': { description: 'Request timeout', httpStatus: 408, meaning: 'The request was not received in full in time (`PROFILES_REQUEST_TIMEOUT_MS`); the connection is closed.' },
 } as const satisfies Record<string, { description: string; httpStatus: number; meaning: string }>;
 
 export type ApiCode = keyof typeof API_CODES;

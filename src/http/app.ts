@@ -12,6 +12,7 @@ import { authenticator } from './auth.js';
 import type { Metrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { TURN_BODY_BYTES, TenantTurns } from './tenant-turns.js';
+import { clientErrorHandler, indexMethods, TIMEOUT_RESPONSE, unroutedError } from './protocol-errors.js';
 import { sendError } from './replies.js';
 import { appProfileRoutes } from './routes/app-profiles.js';
 import { opsRoutes } from './routes/ops.js';
@@ -46,23 +47,23 @@ export interface AppOptions {
 
 export const API_PREFIX = '/resources/v2';
 
-const TIMEOUT_BODY = JSON.stringify({ code: 408, message: 'The request was not received in time' });
-const TIMEOUT_RESPONSE =
-  'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
-  `Content-Length: ${Buffer.byteLength(TIMEOUT_BODY)}\r\n\r\n${TIMEOUT_BODY}`;
-
 /**
  * Ends a request whose body is still arriving `ms` after it began (a client trickling bytes holds
  * a connection and a parser otherwise): answers 408 on the socket and closes it, as Node does for
  * its own request timeout. Node 20's requestTimeout does not cut a body that keeps trickling.
  */
 function bodyDeadline(ms: number) {
-  return async function startDeadline(request: FastifyRequest): Promise<void> {
+  return async function startDeadline(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (request.raw.complete) return;
     const timer = setTimeout(() => {
       if (request.raw.complete) return;
-      request.log.warn({ timeoutMs: ms }, 'request body not received in time; closing the connection');
       const socket = request.raw.socket;
+      // Answered already (a refusal before the body was read): close quietly, nothing is lost.
+      if (reply.raw.headersSent) {
+        request.log.debug({ timeoutMs: ms }, 'the rest of an answered request\'s body did not arrive in time; closing the connection');
+        return socket.destroy();
+      }
+      request.log.warn({ timeoutMs: ms }, 'request body not received in time; closing the connection');
       socket.end(TIMEOUT_RESPONSE);
       socket.destroySoon?.();
     }, ms);
@@ -92,11 +93,14 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     routerOptions: { maxParamLength: 512 },
     // Router errors (a path parameter over that, a malformed URL) get vendor codes too.
     frameworkErrors: (err, request, reply) => answerError(err, request, reply),
+    // What Node's HTTP parser refuses (a bad request line, headers too large) gets a vendor-format answer too.
+    clientErrorHandler: clientErrorHandler(options.logger),
     // Headers that never finish: Node's own headersTimeout. A body that never finishes: `bodyDeadline`.
     requestTimeout: options.requestTimeoutMs,
     ...(options.https && { https: { ...options.https, minVersion: 'TLSv1.2' as const } }),
   };
   const app = Fastify(serverOptions) as unknown as FastifyInstance;
+  const methods = indexMethods(app);
 
   await app.register(swagger, {
     openapi: {
@@ -106,6 +110,8 @@ export async function buildApp(services: Services, options: AppOptions): Promise
         version: '0.1.0',
         description: 'Customer profiles, wire-compatible with the IMIconnect / Webex Connect Profile API v2. Codes: docs/errors.md.',
       },
+      // Relative: the document is served by the server it describes.
+      servers: [{ url: '/', description: 'This server' }],
       components: { securitySchemes: { profileKey: { type: 'apiKey', in: 'header', name: 'key' } } },
       security: [{ profileKey: [] }],
     },
@@ -136,7 +142,11 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     });
   });
 
-  app.setErrorHandler((err: FastifyError | ApiError | Error, request, reply) => answerError(err, request, reply));
+  app.setErrorHandler((err: FastifyError | ApiError | Error, request, reply) =>
+    // A request with no route can fail before the not-found handler (a QUERY without content type).
+    answerError(request.is404 ? unroutedError(methods, request, reply) : err, request, reply),
+  );
+  app.setNotFoundHandler((request, reply) => answerError(unroutedError(methods, request, reply), request, reply));
 
   app.addHook('onRequest', bodyDeadline(options.requestTimeoutMs));
 
@@ -160,6 +170,12 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   return app;
 }
 
+/** The 4xx status of a framework error (a client's fault), else null. */
+function clientStatus(err: Error): number | null {
+  const status = (err as FastifyError).statusCode;
+  return status !== undefined && status >= 400 && status < 500 ? status : null;
+}
+
 /** Maps every failure to an API code and the tenant's format; a 500 never carries its internal message. */
 function answerError(err: FastifyError | ApiError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const format = request.tenantCtx?.tenant.settings.responseFormat ?? DEFAULT_FORMAT;
@@ -173,7 +189,8 @@ function answerError(err: FastifyError | ApiError | Error, request: FastifyReque
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') apiError = new ApiError('7012', err.message, [], 413);
     else if (code === 'FST_ERR_MAX_PARAM_LENGTH') apiError = new ApiError('7011', 'A path parameter is longer than any id the API accepts (128 characters)');
     else if (code === 'FST_ERR_BAD_URL') apiError = new ApiError('7003', 'The URL is malformed');
-    else if (code?.startsWith('FST_ERR_CTP_')) apiError = new ApiError('7000', err.message);
+    else if (code?.startsWith('FST_ERR_CTP_')) apiError = new ApiError('7000', err.message, [], clientStatus(err) ?? 400);
+    else if (clientStatus(err) !== null) apiError = new ApiError('7905', err.message, [], clientStatus(err)!);
     else {
       request.log.error({ err }, 'internal error');
       apiError = new ApiError('7006', 'Internal error; quote the transid to the operator');

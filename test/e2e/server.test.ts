@@ -195,4 +195,61 @@ describe('slow clients', () => {
       await store.dispose();
     }
   }, 30_000);
+
+  /** Sends `head` (and `body`) on a raw TLS socket; resolves with what came back when the server closed it. */
+  function raw(url: string, head: string, body = ''): Promise<{ statusLine: string; json: any; closedAfterMs: number }> {
+    const { port } = new URL(url);
+    return new Promise((resolve) => {
+      let text = '';
+      const started = Date.now();
+      const socket = tls.connect({ host: '127.0.0.1', port: Number(port), rejectUnauthorized: false }, () => socket.write(head + body));
+      socket.on('data', (d) => (text += d));
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        const [headers, payload = ''] = text.split('\r\n\r\n');
+        let json: unknown = null;
+        try {
+          json = JSON.parse(payload);
+        } catch {
+          json = payload;
+        }
+        resolve({ statusLine: headers.split('\r\n')[0], json, closedAfterMs: Date.now() - started });
+      });
+      setTimeout(() => socket.destroy(), 20_000).unref();
+    });
+  }
+
+  it('answers what Node cannot parse in the API format: 400 or 431 with 7905', async () => {
+    const store = await freshStoreEnv();
+    const server = await spawnServer(store.env);
+    try {
+      const bad = await raw(server.url, 'FOO /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      expect(bad.statusLine).toBe('HTTP/1.1 400 Bad Request');
+      expect(bad.json.response).toMatchObject({ code: '7905', description: 'Malformed request' });
+      const large = await raw(server.url, `GET /healthz HTTP/1.1\r\nHost: localhost\r\nx-large: ${'a'.repeat(20_000)}\r\n\r\n`);
+      expect(large.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+      expect(large.json.response.code).toBe('7905');
+    } finally {
+      await server.stop();
+      await store.dispose();
+    }
+  });
+
+  it('closes quietly, with no timeout warning, a connection whose request it refused before the body arrived', async () => {
+    const store = await freshStoreEnv();
+    const server = await spawnServer({ ...store.env, PROFILES_REQUEST_TIMEOUT_MS: '1500' });
+    try {
+      // No key: refused 7002 at once; the rest of the announced body never comes.
+      const head = 'PUT /resources/v2/customerprofile HTTP/1.1\r\nHost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n';
+      const refused = await raw(server.url, head, '{"Records":');
+      expect(refused.statusLine).toBe('HTTP/1.1 401 Unauthorized');
+      expect(refused.json.response.code).toBe('7002');
+      // The deadline still frees the connection.
+      expect(refused.closedAfterMs).toBeGreaterThanOrEqual(1400);
+      expect(server.output()).not.toMatch(/request body not received in time/);
+    } finally {
+      await server.stop();
+      await store.dispose();
+    }
+  });
 });

@@ -30,7 +30,7 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
 
   app.get<{ Params: { appid: string; customerId: string } }>(
     '/customerappprofile/:appid/:customerId',
-    { schema: { tags, summary: 'getAppProfile', headers: keyHeaders, response: readResponses } },
+    { schema: { tags, summary: 'getAppProfile', operationId: 'getAppProfile', headers: keyHeaders, response: readResponses } },
     async (request, reply) => {
       const { ctx, app: target } = appOf(request);
       const ids = parseIds(request.params.customerId, 'customerId', 1);
@@ -42,7 +42,7 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
 
   app.get<{ Params: { appid: string }; Querystring: AppQuery }>(
     '/customerappprofile/:appid',
-    { schema: { tags, summary: 'getAppProfile (many, or by identifier)', headers: keyHeaders, querystring: appQuery, response: readResponses } },
+    { schema: { tags, summary: 'getAppProfile (many, or by identifier)', operationId: 'getAppProfiles', headers: keyHeaders, querystring: appQuery, response: readResponses } },
     async (request, reply) => {
       const { ctx, app: target } = appOf(request);
       const which = selector(ctx, request.query);
@@ -54,15 +54,19 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
 
   app.post<{ Params: { appid: string } }>(
     '/customerappprofile/:appid',
-    { schema: { tags, summary: 'createAppProfile', headers: keyHeaders, body: writeBody, response: writeResponses } },
+    { schema: { tags, summary: 'createAppProfile', operationId: 'createAppProfile', headers: keyHeaders, body: writeBody, response: writeResponses } },
     (request, reply) =>
       handleWrite(acceptor, status, request, reply, { operation: 'createAppProfile', appid: request.params.appid, body: request.body }),
   );
 
-  for (const path of ['/customerprofiles/:appid', '/customerappprofile/:appid']) {
+  // The seed's path and the newer docs' path: one operation, two operationIds.
+  for (const [path, operationId] of [
+    ['/customerprofiles/:appid', 'updateAppProfile'],
+    ['/customerappprofile/:appid', 'updateCustomerAppProfile'],
+  ]) {
     app.put<{ Params: { appid: string } }>(
       path,
-      { schema: { tags, summary: 'updateAppProfile', headers: keyHeaders, body: writeBody, response: writeResponses } },
+      { schema: { tags, summary: 'updateAppProfile', operationId, headers: keyHeaders, body: writeBody, response: writeResponses } },
       (request, reply) =>
         handleWrite(acceptor, status, request, reply, { operation: 'updateAppProfile', appid: request.params.appid, body: request.body }),
     );
@@ -70,7 +74,7 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
 
   app.delete<{ Params: { appid: string; customerId: string } }>(
     '/customerappprofile/:appid/:customerId',
-    { schema: { tags, summary: 'deleteAppProfile', headers: keyHeaders, response: writeResponses } },
+    { schema: { tags, summary: 'deleteAppProfile', operationId: 'deleteAppProfile', headers: keyHeaders, response: writeResponses } },
     (request, reply) => {
       const { app: target } = appOf(request);
       const ids = parseIds(request.params.customerId, 'customerId', 1);
@@ -84,7 +88,7 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
 
   app.delete<{ Params: { appid: string }; Querystring: AppQuery }>(
     '/customerappprofile/:appid',
-    { schema: { tags, summary: 'deleteAppProfile (many, or by identifier)', headers: keyHeaders, querystring: appQuery, response: writeResponses } },
+    { schema: { tags, summary: 'deleteAppProfile (many, or by identifier)', operationId: 'deleteAppProfiles', headers: keyHeaders, querystring: appQuery, response: writeResponses } },
     (request, reply) => {
       const { ctx, app: target } = appOf(request);
       const which = selector(ctx, request.query);
@@ -95,7 +99,7 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
 
   app.delete<{ Params: { appid: string; customerId: string; deviceId: string } }>(
     '/customerappprofile/:appid/:customerId/:deviceId',
-    { schema: { tags, summary: 'deleteDeviceAppProfile', headers: keyHeaders, response: writeResponses } },
+    { schema: { tags, summary: 'deleteDeviceAppProfile', operationId: 'deleteDeviceAppProfile', headers: keyHeaders, response: writeResponses } },
     (request, reply) => {
       const { app: target } = appOf(request);
       const [customerId] = parseIds(request.params.customerId, 'customerIdOrUserId', 1);

@@ -25,7 +25,7 @@ export function profileRoutes(app: FastifyInstance, { reader, acceptor, status }
 
   app.get<{ Params: { customerId: string }; Querystring: IdQuery }>(
     '/customerprofile/:customerId',
-    { schema: { tags, summary: 'getProfile', headers: keyHeaders, querystring: customerIdsQuery, response: readResponses } },
+    { schema: { tags, summary: 'getProfile', operationId: 'getProfile', headers: keyHeaders, querystring: customerIdsQuery, response: readResponses } },
     async (request, reply) => {
       const ctx = request.tenantCtx!;
       const [id] = parseIds(request.params.customerId, 'customerId', 1);
@@ -37,7 +37,7 @@ export function profileRoutes(app: FastifyInstance, { reader, acceptor, status }
 
   app.get<{ Querystring: IdQuery }>(
     '/customerprofile',
-    { schema: { tags, summary: 'getProfile (many)', headers: keyHeaders, querystring: customerIdsQuery, response: readResponses } },
+    { schema: { tags, summary: 'getProfile (many)', operationId: 'getProfiles', headers: keyHeaders, querystring: customerIdsQuery, response: readResponses } },
     async (request, reply) => {
       const ctx = request.tenantCtx!;
       const ids = parseIds(request.query.customerId, 'customerId', ctx.tenant.settings.batchLimit);
@@ -48,19 +48,19 @@ export function profileRoutes(app: FastifyInstance, { reader, acceptor, status }
 
   app.post(
     '/customerprofile',
-    { schema: { tags, summary: 'createProfile', headers: keyHeaders, body: writeBody, response: writeResponses } },
+    { schema: { tags, summary: 'createProfile', operationId: 'createProfile', headers: keyHeaders, body: writeBody, response: writeResponses } },
     (request, reply) => handleWrite(acceptor, status, request, reply, { operation: 'createProfile', appid: null, body: request.body }),
   );
 
   app.put(
     '/customerprofile',
-    { schema: { tags, summary: 'updateProfile', headers: keyHeaders, body: writeBody, response: writeResponses } },
+    { schema: { tags, summary: 'updateProfile', operationId: 'updateProfile', headers: keyHeaders, body: writeBody, response: writeResponses } },
     (request, reply) => handleWrite(acceptor, status, request, reply, { operation: 'updateProfile', appid: null, body: request.body }),
   );
 
   app.delete<{ Params: { customerId: string }; Querystring: IdQuery }>(
     '/customerprofile/:customerId',
-    { schema: { tags, summary: 'deleteProfile', headers: keyHeaders, querystring: customerIdsQuery, response: writeResponses } },
+    { schema: { tags, summary: 'deleteProfile', operationId: 'deleteProfile', headers: keyHeaders, querystring: customerIdsQuery, response: writeResponses } },
     (request, reply) => {
       const ids = parseIds(request.params.customerId, 'customerId', 1);
       return handleWrite(acceptor, status, request, reply, {
@@ -74,7 +74,7 @@ export function profileRoutes(app: FastifyInstance, { reader, acceptor, status }
 
   app.delete<{ Querystring: IdQuery }>(
     '/customerprofile',
-    { schema: { tags, summary: 'deleteProfile (many)', headers: keyHeaders, querystring: customerIdsQuery, response: writeResponses } },
+    { schema: { tags, summary: 'deleteProfile (many)', operationId: 'deleteProfiles', headers: keyHeaders, querystring: customerIdsQuery, response: writeResponses } },
     (request, reply) => {
       const ids = parseIds(request.query.customerId, 'customerId', request.tenantCtx!.tenant.settings.batchLimit);
       return handleWrite(acceptor, status, request, reply, {
