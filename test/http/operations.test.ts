@@ -50,6 +50,20 @@ describe('operations endpoints', () => {
       expect(routes).toContain(route);
     }
   });
+
+  it('names every operation uniquely, says where it is served, and asks no key of the operations endpoints', async () => {
+    const doc = (await get('/openapi.json')).json();
+    expect(doc.servers).toEqual([{ url: '/', description: 'This server' }]);
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.values(ops as object).map((op) => ({ path, ...op })));
+    const ids = operations.map((op) => op.operationId);
+    expect(ids.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const op of operations) {
+      if (op.path.startsWith('/resources/v2')) expect(op.security, op.path).toBeUndefined();
+      else expect(op.security, op.path).toEqual([]);
+    }
+    expect(doc.security).toEqual([{ profileKey: [] }]);
+  });
 });
 
 describe('extensions', () => {

@@ -1,7 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import http from 'node:http';
 import https from 'node:https';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { checkSpawnedServer } from './documented-answers.js';
 
 /** The built CLI (npm test builds it first): tests run the real binary. */
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -55,7 +57,8 @@ export interface ServerProcess {
 /** Starts `openprofiles serve` as a real process and waits until it serves. */
 export async function spawnServer(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
-  return spawnCli(['serve', '--port', String(port), '--host', '127.0.0.1', ...args], env, 'OpenProfiles is serving', `https://127.0.0.1:${port}`);
+  const scheme = env.PROFILES_PLAIN_HTTP === 'true' ? 'http' : 'https';
+  return spawnCli(['serve', '--port', String(port), '--host', '127.0.0.1', ...args], env, 'OpenProfiles is serving', `${scheme}://127.0.0.1:${port}`);
 }
 
 /** Starts `openprofiles worker` as a real process and waits until its workers run. */
@@ -84,7 +87,9 @@ async function spawnCli(args: string[], env: Record<string, string>, readyLine: 
     child,
     url,
     output: () => out,
+    /** Reads what a serving process answered (test/support/documented-answers.ts), then SIGTERM. */
     async stop() {
+      if (url && child.exitCode === null && child.signalCode === null) await checkSpawnedServer(url);
       child.kill('SIGTERM');
       return exited;
     },
@@ -104,7 +109,7 @@ export interface HttpsAnswer {
   text: string;
 }
 
-/** One HTTPS request to a spawned server (its self-signed certificate accepted). */
+/** One request to a spawned server: HTTPS (its self-signed certificate accepted), or plain HTTP for an http: URL. */
 export function request(url: string, method: string, path: string, options: { key?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpsAnswer> {
   const text = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   const headers: Record<string, string | number> = { ...options.headers };
@@ -114,7 +119,8 @@ export function request(url: string, method: string, path: string, options: { ke
     headers['content-length'] = Buffer.byteLength(text);
   }
   return new Promise((resolve, reject) => {
-    const req = https.request(`${url}${path}`, { method, headers, agent, timeout: 30_000 }, (res) => {
+    const isPlain = url.startsWith('http:');
+    const req = (isPlain ? http : https).request(`${url}${path}`, { method, headers, agent: isPlain ? undefined : agent, timeout: 30_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('error', reject);

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { TenantAdmin } from '../../src/domain/tenant-admin.js';
 import { createLogger, type Server, startServer } from '../../src/main.js';
+import { recordUndocumented } from './documented-answers.js';
 import { type Backend, freshStoreEnv, serverBackend } from './test-db.js';
 
 export interface TestTenant {
@@ -103,6 +104,8 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     refresh: () => server.directory.reload(),
     apply: (method, path, key, body) => self.api(method, path, { key, body, headers: { prefer: 'wait=10' } }),
     async close() {
+      const metrics = await server.app.inject({ method: 'GET', url: '/metrics' });
+      recordUndocumented(server.url, server.app.swagger() as never, metrics.body);
       await server.close();
       await store.dispose();
     },

@@ -1,0 +1,79 @@
+import { request } from './process.js';
+
+/**
+ * Every answer a test server gave must be documented in its OpenAPI document under its operation.
+ * The servers' own request counter (`openprofiles_http_requests_total{route,method,status}`) says
+ * what they answered; `startTestServer().close()` and `spawnServer().stop()` read it before the
+ * server goes, and test/support/check-answers.ts fails the test file that received an
+ * undocumented answer.
+ */
+
+export interface Answered {
+  /** Fastify's route pattern (`/resources/v2/customerprofile/:customerId`), or `unmatched`. */
+  route: string;
+  method: string;
+  status: number;
+}
+
+interface OpenApiDocument {
+  paths: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+}
+
+const COUNTER = /^openprofiles_http_requests_total\{route="([^"]*)",method="([^"]*)",status="(\d+)"/;
+
+/** The (route, method, status) triples in a Prometheus text exposition. */
+export function answeredFromMetrics(text: string): Answered[] {
+  return text
+    .split('\n')
+    .map((line) => COUNTER.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map(([, route, method, status]) => ({ route, method, status: Number(status) }));
+}
+
+/** A request no route takes is answered 404 (no such path) or 405 (another method); anything else is a defect. */
+const UNROUTED_STATUSES = [404, 405];
+
+/** The answers `spec` does not document, each as one line naming the operation and status. */
+export function undocumentedAnswers(spec: OpenApiDocument, answered: Answered[]): string[] {
+  const problems: string[] = [];
+  for (const { route, method, status } of answered) {
+    if (route === 'unmatched') {
+      if (!UNROUTED_STATUSES.includes(status)) problems.push(`${method} (no route) answered ${status}, not 404 or 405`);
+      continue;
+    }
+    const path = route.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    // Fastify answers HEAD from the GET route; the document lists the GET.
+    const operation = spec.paths[path]?.[(method === 'HEAD' ? 'GET' : method).toLowerCase()];
+    if (!operation) problems.push(`${method} ${path} answered ${status}: no such operation in the document`);
+    else if (!operation.responses?.[String(status)]) {
+      problems.push(`${method} ${path} answered ${status}, which the document does not list (it lists ${Object.keys(operation.responses ?? {}).join(', ')})`);
+    }
+  }
+  return problems;
+}
+
+const found: string[] = [];
+
+/** Records what a server answered and did not document; `takeUndocumented` hands the list to the file's check. */
+export function recordUndocumented(server: string, spec: OpenApiDocument, metricsText: string): void {
+  for (const problem of undocumentedAnswers(spec, answeredFromMetrics(metricsText))) found.push(`${server}: ${problem}`);
+}
+
+export function recordFailure(server: string, reason: string): void {
+  found.push(`${server}: ${reason}`);
+}
+
+export function takeUndocumented(): string[] {
+  return found.splice(0);
+}
+
+/** Reads a spawned server's answers over HTTPS (before it is stopped). */
+export async function checkSpawnedServer(url: string): Promise<void> {
+  try {
+    const [spec, metrics] = await Promise.all([request(url, 'GET', '/openapi.json'), request(url, 'GET', '/metrics')]);
+    if (spec.status !== 200 || metrics.status !== 200) throw new Error(`/openapi.json answered ${spec.status}, /metrics ${metrics.status}`);
+    recordUndocumented(url, spec.body, metrics.text);
+  } catch (err) {
+    recordFailure(url, `could not read what the server answered before stopping it: ${(err as Error).message}`);
+  }
+}
