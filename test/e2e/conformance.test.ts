@@ -9,12 +9,18 @@ import { freshStoreEnv } from '../support/test-db.js';
 /**
  * The shared conformance kit (../shared/conformance/run.mjs, beside the checkout as CI lays it
  * out) against a real server process. Outside such a layout, set OPENPROFILES_CONFORMANCE to the
- * kit's path.
+ * kit's path. A clone on its own has no kit: the suite is skipped and says why, unless
+ * OPENPROFILES_REQUIRE_CONFORMANCE=1 (as `.ci/run` sets), which makes a missing kit a failure.
  */
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const KIT = process.env.OPENPROFILES_CONFORMANCE ?? join(REPO, '..', 'shared', 'conformance', 'run.mjs');
+const isKitPresent = existsSync(KIT);
+const isKitRequired = process.env.OPENPROFILES_REQUIRE_CONFORMANCE === '1';
+if (!isKitPresent && !isKitRequired) {
+  console.log(`conformance kit: skipped, no kit at ${KIT} (set OPENPROFILES_CONFORMANCE to its run.mjs; .ci/run requires it)`);
+}
 
-describe('conformance kit', () => {
+describe.skipIf(!isKitPresent && !isKitRequired)('conformance kit', () => {
   let store: Awaited<ReturnType<typeof freshStoreEnv>>;
   let env: Record<string, string>;
   let server: ServerProcess;
