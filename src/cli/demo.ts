@@ -1,6 +1,7 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TenantAdmin } from '../domain/tenant-admin.js';
+import { ensurePrivateDir } from '../storage/private-files.js';
 import type { Storage } from '../storage/storage.js';
 
 /** The demo tenant's apps: one per channel, with fixed appids so the README's commands work as written. */
@@ -31,7 +32,7 @@ export async function createDemoTenant(storage: Storage, dataDir: string): Promi
   const appids: Record<string, string> = {};
   for (const [channel, appid] of DEMO_APPS) appids[channel] = (await admin.createApp(tenant.id, channel, appid)).appid;
   const envFile = join(dataDir, 'demo.env');
-  await mkdir(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   await writeFile(envFile, `# The demo tenant's profile key (created on first start). Delete this file once noted.\nexport PROFILES_KEY=${key}\n`, { mode: 0o600 });
   await chmod(envFile, 0o600);
   return { tenantId: tenant.id, key, appids, envFile };

@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import selfsigned from 'selfsigned';
+import { ensurePrivateDir } from '../storage/private-files.js';
 
 export interface TlsFiles {
   key: string;
@@ -48,7 +49,8 @@ export async function resolveTls(
       },
     ],
   });
-  await mkdir(dir, { recursive: true });
+  ensurePrivateDir(options.dataDir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFile(keyPath, pems.private, { mode: 0o600 });
   await writeFile(certPath, pems.cert);
   logger.warn({ certPath }, 'no TLS certificate configured: created a self-signed certificate for localhost (set PROFILES_TLS_CERT and PROFILES_TLS_KEY for production)');

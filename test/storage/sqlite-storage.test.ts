@@ -4,7 +4,7 @@
  * Real database files in temp dirs; a second raw connection plays "another process".
  */
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,22 @@ describe('SQLite adapter', () => {
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(10_000);
+  });
+
+  it('keeps the data directory 0700 and the database files 0600, and tightens an older, looser store', async () => {
+    const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+    dir = join(dir, 'data');
+    const s = open();
+    await s.migrate();
+    const file = join(dir, 'openprofiles.db');
+    expect([mode(dir), mode(file), mode(`${file}-wal`), mode(`${file}-shm`)]).toEqual(['700', '600', '600', '600']);
+    await s.close();
+    opened.splice(0);
+    chmodSync(dir, 0o755);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o644);
+    await open().migrate();
+    expect(mode(dir)).toBe('700');
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) expect(mode(f), f).toBe('600');
   });
 
   it('applies each migration once when two stores share the file, and records it in schema_migrations', async () => {

@@ -3,8 +3,8 @@ import { ConflictError, StorageError, StorageUnavailableError } from '../storage
 /** Result codes (primary and extended) after which retrying later can help. */
 const UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|NOMEM|PROTOCOL)/;
 const CONFLICT = /^SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)$/;
-/** Errors of the file system under the data directory (creating it, the worker lock file). */
-const FILE_UNAVAILABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EIO', 'ENOTDIR', 'EMFILE', 'ENFILE']);
+/** Errors of the file system under the data directory (creating it and the database file, the worker lock file). */
+const FILE_UNAVAILABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EIO', 'ENOTDIR', 'EISDIR', 'EMFILE', 'ENFILE']);
 
 /**
  * The contract's error for a better-sqlite3 (or data directory) error. Any other SQLite result
