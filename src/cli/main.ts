@@ -5,6 +5,7 @@ import { StorageError } from '../storage/storage.js';
 import { allowlistCommand } from './commands/allowlist.js';
 import { appCommand } from './commands/app.js';
 import { attributeCommand } from './commands/attribute.js';
+import { backupCommand } from './commands/backup.js';
 import { configCommand } from './commands/config.js';
 import { keyCommand } from './commands/key.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -26,7 +27,7 @@ const program = new Command('openprofiles')
   .showHelpAfterError()
   .exitOverride();
 
-for (const add of [serveCommand, workerCommand, migrateCommand, tenantCommand, keyCommand, appCommand, attributeCommand, allowlistCommand, statusCommand, configCommand]) {
+for (const add of [serveCommand, workerCommand, migrateCommand, tenantCommand, keyCommand, appCommand, attributeCommand, allowlistCommand, statusCommand, backupCommand, configCommand]) {
   add(program, common);
 }
 

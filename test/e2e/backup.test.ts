@@ -1,0 +1,54 @@
+import { copyFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request, runCli, spawnServer, type ServerProcess } from '../support/process.js';
+import { freshStoreEnv } from '../support/test-db.js';
+
+/** docs/backup.md, step by step: a backup taken while the server serves, restored into a stopped one. Embedded store only. */
+describe('backup and restore of the embedded store', () => {
+  let store: Awaited<ReturnType<typeof freshStoreEnv>>;
+  let server: ServerProcess | undefined;
+  beforeAll(async () => {
+    store = await freshStoreEnv('sqlite');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await store?.dispose();
+  });
+
+  const write = (key: string, customerId: string) =>
+    request(server!.url, 'POST', '/resources/v2/customerprofile', {
+      key,
+      body: { Records: [{ customerId, Attributes: { name: customerId } }] },
+      headers: { prefer: 'wait=10' },
+    });
+
+  it('copies a running store to a new 0600 file, and the copy restored serves what was written before it', async () => {
+    const { dataDir, env } = store;
+    server = await spawnServer(env);
+    const { json: tenant } = await runCli(['tenant', 'create', 'kept', '--json'], env);
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // the server takes CLI changes within a second
+    for (const id of ['b1', 'b2', 'b3']) expect((await write(tenant.key, id)).body.code).toBe('1000');
+
+    const file = join(store.dataDir, '..', `${dataDir.split('/').at(-1)}-backup.db`);
+    const backup = await runCli(['backup', file, '--json'], env);
+    expect(backup.code, backup.stderr).toBe(0);
+    expect(backup.json).toMatchObject({ file, bytes: statSync(file).size });
+    expect((statSync(file).mode & 0o777).toString(8)).toBe('600');
+    expect((await runCli(['backup', file], env)).stderr).toMatch(/exists already/);
+    // Written after the backup: not in it.
+    expect((await write(tenant.key, 'after')).body.code).toBe('1000');
+
+    // Restore: stop the server, remove the store's files (the -wal and -shm too), copy the backup in, start.
+    expect(await server.stop()).toBe(0);
+    server = undefined;
+    for (const name of readdirSync(dataDir)) if (name.startsWith('openprofiles.db')) rmSync(join(dataDir, name));
+    copyFileSync(file, join(dataDir, 'openprofiles.db'));
+    rmSync(file);
+    server = await spawnServer(env);
+    for (const id of ['b1', 'b2', 'b3']) {
+      expect((await request(server.url, 'GET', `/resources/v2/customerprofile/${id}`, { key: tenant.key })).status).toBe(200);
+    }
+    expect((await request(server.url, 'GET', '/resources/v2/customerprofile/after', { key: tenant.key })).status).toBe(404);
+  }, 60_000);
+});
