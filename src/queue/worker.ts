@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { keysOf, reduceWriteTransactions } from '../domain/apply.js';
-import type { ApplyReducer, ClaimedWriteTransaction, RecordResult, Storage } from '../storage/storage.js';
+import { type ApplyReducer, type ClaimedWriteTransaction, type RecordResult, type Storage, WorkerLockedError } from '../storage/storage.js';
+
+/** How often a standing-by worker tries the store's worker lock, ms. */
+const STANDBY_POLL_MS = 1000;
 
 export interface WorkerOptions {
   /** Most write transactions claimed and applied in one database transaction. */
@@ -56,6 +59,8 @@ export class QueueWorker {
   private running: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private failures = 0;
+  /** Another process holds the store's worker lock (SQLite): waiting for it, said once. */
+  private isStandingBy = false;
   /** Moving average of the time to apply one write transaction, ms (with `batchTargetMs`). */
   private msPerWriteTransaction = 0;
   /** What a batch cut short by `shouldYield` left claimed: the next batch, before any new claim. */
@@ -89,11 +94,19 @@ export class QueueWorker {
         await this.options.beforeBatch?.();
         const applied = await this.runOnce();
         this.failures = 0;
+        if (this.isStandingBy) logger.info({ workerId: this.workerId }, 'took over applying the queue');
+        this.isStandingBy = false;
         if (applied === 0) await this.idle();
         // Give the event loop a turn before each batch: on an embedded store applying blocks it,
         // and the requests whose commit woke us must be answered before it does.
         await new Promise((resolve) => setImmediate(resolve));
       } catch (err) {
+        if (err instanceof WorkerLockedError) {
+          if (!this.isStandingBy) logger.warn({ workerId: this.workerId }, `${err.message}: this worker stands by, and takes over when that process stops`);
+          this.isStandingBy = true;
+          await sleep(STANDBY_POLL_MS);
+          continue;
+        }
         this.failures++;
         const delay = Math.min(100 * 2 ** this.failures, 5_000);
         logger.error({ err, workerId: this.workerId, retryInMs: delay }, 'applying write transactions failed; retrying');

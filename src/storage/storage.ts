@@ -455,3 +455,11 @@ export class NotFoundError extends StorageError {
 export class StorageUnavailableError extends StorageError {
   override name = 'StorageUnavailableError';
 }
+
+/**
+ * Another live process applies this store's queue (SQLite: one worker per store). Not a fault: a
+ * worker that meets it stands by, and takes over when that process stops.
+ */
+export class WorkerLockedError extends StorageUnavailableError {
+  override name = 'WorkerLockedError';
+}

@@ -65,4 +65,22 @@ describe.runIf(selectedBackends().includes('sqlite'))('SQLite: serve --no-worker
     expect((await applied(after)).code).toBe('1000');
     expect(await nameOf('c2')).toBe('after');
   }, 30_000);
+
+  it('a second worker on the store says once that it stands by, and takes over when the first stops', async () => {
+    worker ??= await spawnWorker(store.env);
+    const second = await spawnWorker(store.env);
+    try {
+      await new Promise((r) => setTimeout(r, 2500));
+      const said = second.output();
+      expect(said.match(/stands by, and takes over when that process stops/g)).toHaveLength(1);
+      expect(said).not.toMatch(/applying write transactions failed|"stack"/);
+      await worker.stop();
+      worker = second;
+      const transid = await put('c3', 'taken over');
+      expect((await applied(transid)).code).toBe('1000');
+      expect(second.output()).toMatch(/took over applying the queue/);
+    } finally {
+      if (worker !== second) await second.stop();
+    }
+  }, 30_000);
 });

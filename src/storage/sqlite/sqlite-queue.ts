@@ -11,7 +11,7 @@ import type {
   WriteTransactionStatus,
 } from '../storage.js';
 import { QUEUE_HEADER_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
-import { StorageError, StorageUnavailableError } from '../storage.js';
+import { StorageError, StorageUnavailableError, WorkerLockedError } from '../storage.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
 
 /**
@@ -240,7 +240,7 @@ export class WorkerLock {
         return;
       }
       if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
-        throw new StorageUnavailableError(`the worker of process ${holder} applies this store's queue; run one worker per SQLite store`);
+        throw new WorkerLockedError(`process ${holder} applies this SQLite store's queue (one worker per store)`);
       }
       unlinkSync(this.path);
     }
