@@ -69,6 +69,17 @@ describe('the openprofiles CLI, spawned', () => {
     expect((await cli('app', 'create', String(json.id), '--channel', 'rt', '--appid', 'my-rt-app')).code).toBe(1);
   });
 
+  it('app create refuses an unknown channel, naming the known ones, and creates nothing', async () => {
+    const { json } = await cli('tenant', 'create', 'channels');
+    const bogus = await cli('app', 'create', String(json.id), '--channel', 'bogus');
+    expect(bogus.code).toBe(1);
+    expect(bogus.json.error.message).toMatch(/unknown channel "bogus"/);
+    expect(bogus.json.error.message).toMatch(/fb, twitter, wechat, rt, whatsapp, .*gbm, apple, email, voice/);
+    expect(bogus.stderr).toMatch(/unknown channel "bogus"/);
+    for (const channel of ['whatsapp', 'gbm', 'apple', 'telegram']) expect((await cli('app', 'create', String(json.id), '--channel', channel)).code).toBe(0);
+    expect((await cli('app', 'list', String(json.id))).json.apps.map((a: { channel: string }) => a.channel)).toEqual(['whatsapp', 'gbm', 'apple', 'telegram']);
+  });
+
   it('attribute add defines a typed master attribute and refuses unknown types', async () => {
     const { json } = await cli('tenant', 'create', 'attrs');
     const added = await cli('attribute', 'add', String(json.id), 'dob', '--type', 'date');

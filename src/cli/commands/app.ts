@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { GENERIC_CHANNELS } from '../../domain/channels.js';
 import { type CommonOptions, withStore } from '../context.js';
 import { parseTenantId, print } from '../output.js';
 
@@ -9,7 +10,7 @@ export function appCommand(program: Command, common: (cmd: Command) => Command):
     app
       .command('create <tenantId>')
       .description('create an app for a channel')
-      .requiredOption('--channel <channel>', 'fb, twitter, wechat, rt (one profile per device), or a generic channel: whatsapp, line, viber, web, …')
+      .requiredOption('--channel <channel>', `fb (Messenger), twitter, wechat, rt (in-app/push, one profile per device), or a generic channel: ${GENERIC_CHANNELS.join(', ')}`)
       .option('--appid <appid>', 'the appid to use (default: generated)'),
   ).action((id: string, options: CommonOptions & { channel: string; appid?: string }) =>
     withStore(options, async ({ admin, out }) => {
