@@ -46,6 +46,8 @@ export class TenantAdmin {
     if (!isKnownChannel(channel)) throw new AdminError(`unknown channel ${JSON.stringify(channel)}; the known channels are ${CHANNELS.join(', ')}`);
     const id = appid ?? `${channel}-${randomBytes(5).toString('hex')}`;
     if (!APPID.test(id)) throw new AdminError('appids hold 1 to 64 letters, digits, "_", "." or "-", starting with a letter or digit');
+    // Attribute definitions are scoped by appid, and "master" is the scope of the master schema.
+    if (id === 'master') throw new AdminError('"master" names the master profile schema; choose another appid');
     return this.storage.createApp(tenantId, id, channel, channelAttributes(channel));
   }
 
