@@ -1,3 +1,5 @@
+import type { RowCounts } from '../storage/storage.js';
+
 /** How a command reports: one JSON object with --json, readable lines without. */
 export interface Output {
   isJson: boolean;
@@ -28,4 +30,43 @@ export function parseInteger(text: string): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n)) throw new CliError(`expected an integer, got ${JSON.stringify(text)}`);
   return n;
+}
+
+const ROW_KINDS: Array<[keyof RowCounts, string, string]> = [
+  ['profileKeys', 'profile key', 'profile keys'],
+  ['apps', 'app', 'apps'],
+  ['attributeDefinitions', 'attribute definition', 'attribute definitions'],
+  ['masterProfiles', 'master profile', 'master profiles'],
+  ['appProfiles', 'app profile', 'app profiles'],
+  ['writeTransactions', 'write transaction', 'write transactions'],
+];
+
+/** "2 profile keys, 1 app, 30 master profiles": the kinds with rows, or "nothing". */
+export function describeRows(rows: RowCounts): string {
+  const parts = ROW_KINDS.filter(([kind]) => rows[kind] > 0).map(([kind, one, many]) => `${rows[kind]} ${rows[kind] === 1 ? one : many}`);
+  return parts.join(', ') || 'nothing';
+}
+
+/**
+ * Progress of a long erase on stderr (never on stdout, which --json keeps for one object): a line
+ * once it has run a second, then at most one a second.
+ */
+export function progressOnStderr(what: string): (erasedSoFar: RowCounts) => void {
+  const started = Date.now();
+  let printed = started;
+  return (erased) => {
+    const now = Date.now();
+    if (now - printed < 1000) return;
+    printed = now;
+    process.stderr.write(`erasing ${what}: ${describeRows(erased)} erased so far (${Math.round((now - started) / 1000)} s)\n`);
+  };
+}
+
+/**
+ * The refusal of a delete given without --erase: what it would erase, and how to confirm. `what`
+ * is no longer in the directory when an earlier delete was interrupted: running it again finishes.
+ */
+export function eraseNotConfirmed(what: string, isInDirectory: boolean, rows: RowCounts): CliError {
+  const where = isInDirectory ? '' : ' (no longer in the directory: an earlier delete was interrupted)';
+  return new CliError(`${what}${where}: deleting it erases ${describeRows(rows)}, for good. Nothing was erased; to erase, run the same command with --erase`);
 }

@@ -22,13 +22,19 @@ type AppIdentity = Pick<AppProfileRow, 'tenantId' | 'appid' | 'customerId' | 'de
 
 // Ids may hold any character: each part but the last is length-prefixed, so no two identities share a key.
 const masterKey = (tenantId: number, customerId: string) => `${tenantId}:${customerId}`;
+const appIdentity = (tenantId: number, appid: string) => `${tenantId}:${appid}`;
 const appKey = (row: AppIdentity) => `${row.tenantId}:${row.appid.length}:${row.appid}${row.customerId.length}:${row.customerId}${row.deviceId}`;
 
 /** The rows a batch reads. */
 export function keysOf(batch: readonly ClaimedWriteTransaction[]): ProfileKeys {
-  const keys: ProfileKeys = { masters: [], appCustomers: [], appUsers: [], customerApps: [] };
+  const keys: ProfileKeys = { masters: [], appCustomers: [], appUsers: [], customerApps: [], appids: [] };
+  const apps = new Set<string>();
   for (const wt of batch) {
     const { tenantId, appid } = wt;
+    if (appid !== null && !apps.has(appIdentity(tenantId, appid))) {
+      apps.add(appIdentity(tenantId, appid));
+      keys.appids.push({ tenantId, appid });
+    }
     for (const record of wt.records) {
       const customerId = record.customerId;
       if (appid === null) {
@@ -75,9 +81,17 @@ class Workspace {
   private readonly touchedMasters = new Map<string, { tenantId: number; customerId: string }>();
   private readonly touchedApps = new Map<string, AppIdentity>();
 
+  /** The apps the batch writes to that are still in the directory. */
+  private readonly appids: Set<string>;
+
   constructor(snapshot: ProfileSnapshot) {
     for (const row of snapshot.masters) this.masters.set(masterKey(row.tenantId, row.customerId), row);
     for (const row of snapshot.apps) this.apps.set(appKey(row), row);
+    this.appids = new Set(snapshot.appids.map((a) => appIdentity(a.tenantId, a.appid)));
+  }
+
+  hasApp(tenantId: number, appid: string): boolean {
+    return this.appids.has(appIdentity(tenantId, appid));
   }
 
   master(tenantId: number, customerId: string): MasterProfileRow | null {
@@ -154,9 +168,21 @@ function applyMaster(ws: Workspace, wt: ClaimedWriteTransaction, record: WriteRe
   }
 }
 
+/** The result of a record written to an app that was deleted after the write was accepted. */
+function appDeleted(record: WriteRecord): RecordResult {
+  return {
+    customerId: record.customerId ?? record.userId!,
+    code: '7018',
+    reason: 'the app was deleted after this write was accepted',
+    ...(record.userId !== undefined && { userId: record.userId }),
+    ...(record.deviceId !== undefined && { deviceId: record.deviceId }),
+  };
+}
+
 function applyApp(ws: Workspace, wt: ClaimedWriteTransaction, record: WriteRecord, now: number): RecordResult {
   const { tenantId } = wt;
   const appid = wt.appid!;
+  if (!ws.hasApp(tenantId, appid)) return appDeleted(record);
   switch (wt.operation) {
     case 'createAppProfile':
     case 'updateAppProfile': {

@@ -1,15 +1,23 @@
 import type { NewAttributeDefinition } from '../storage/storage.js';
 
 /**
- * Channels and their known app-profile attributes (contract §6). Apps of `fb`, `twitter`, `wechat`
- * and `rt` start with those channels' definitions; other channels (whatsapp, line, viber, web, …)
- * are generic and start with the common ones. Unknown app attributes are accepted as strings.
+ * Channels and their known app-profile attributes (contract §1, §6). An app belongs to one of a
+ * closed list of channels, so a typo (`--channel whatsap`) is refused instead of becoming a channel
+ * of its own. `fb` (Messenger), `twitter`, `wechat` and `rt` (in-app / push, one app profile per
+ * device) start with those channels' definitions; the generic channels start with the common ones
+ * and `userId`. Unknown app attributes are accepted as strings on every channel. Apps created
+ * before the list existed keep whatever channel they were given.
  */
+
 /** Channels whose app profiles are kept one per device: `deviceId` is mandatory. */
 export const isPerDeviceChannel = (channel: string): boolean => channel === 'rt';
 
-/** Channel names: lower-case words, so they read well in URLs and logs. */
-export const CHANNEL_NAME = /^[a-z][a-z0-9_]{1,31}$/;
+/**
+ * Channels without attribute sets of their own: WhatsApp, LINE, Viber, web chat, SMS, RCS,
+ * Telegram, Instagram, Google Business Messages (`gbm`), Apple Messages for Business (`apple`),
+ * email and voice.
+ */
+export const GENERIC_CHANNELS = ['whatsapp', 'line', 'viber', 'web', 'sms', 'rcs', 'telegram', 'instagram', 'gbm', 'apple', 'email', 'voice'] as const;
 
 const flag = (name: string): NewAttributeDefinition => ({ name, type: 'flag' });
 const text = (name: string, maxLength = 4096): NewAttributeDefinition => ({ name, type: 'string', maxLength });
@@ -61,6 +69,11 @@ const BY_CHANNEL: Record<string, NewAttributeDefinition[]> = {
     datetime('last_upgraded'),
   ],
 };
+
+/** Every channel an app may be created for: the four with attribute sets of their own, then the generic ones. */
+export const CHANNELS: readonly string[] = [...Object.keys(BY_CHANNEL), ...GENERIC_CHANNELS];
+
+export const isKnownChannel = (channel: string): boolean => CHANNELS.includes(channel);
 
 /** The attribute definitions an app of `channel` starts with. */
 export function channelAttributes(channel: string): NewAttributeDefinition[] {

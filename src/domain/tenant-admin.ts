@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { App, AttributeDefinition, NewAttributeDefinition, Storage, Tenant, TenantSettings } from '../storage/storage.js';
 import { allowListEntryProblem } from './allow-list.js';
 import { attributeNameProblem, isAttributeType } from './attributes.js';
-import { CHANNEL_NAME, channelAttributes, defaultMasterAttributes } from './channels.js';
+import { CHANNELS, channelAttributes, defaultMasterAttributes, isKnownChannel } from './channels.js';
 import { issueProfileKey } from './keys.js';
 import { DEFAULT_TENANT_SETTINGS, settingsProblem } from './tenant-settings.js';
 
@@ -43,9 +43,11 @@ export class TenantAdmin {
   }
 
   async createApp(tenantId: number, channel: string, appid?: string): Promise<App> {
-    if (!CHANNEL_NAME.test(channel)) throw new AdminError('channel names are 2 to 32 lower-case letters, digits or "_" (fb, twitter, wechat, rt, whatsapp, …)');
+    if (!isKnownChannel(channel)) throw new AdminError(`unknown channel ${JSON.stringify(channel)}; the known channels are ${CHANNELS.join(', ')}`);
     const id = appid ?? `${channel}-${randomBytes(5).toString('hex')}`;
     if (!APPID.test(id)) throw new AdminError('appids hold 1 to 64 letters, digits, "_", "." or "-", starting with a letter or digit');
+    // Attribute definitions are scoped by appid, and "master" is the scope of the master schema.
+    if (id === 'master') throw new AdminError('"master" names the master profile schema; choose another appid');
     return this.storage.createApp(tenantId, id, channel, channelAttributes(channel));
   }
 

@@ -13,6 +13,7 @@ import type {
   MasterProfileRow,
   ProfileKey,
   QueueStats,
+  RowCounts,
   Tenant,
   WriteOperation,
   WriteRecord,
@@ -91,6 +92,9 @@ export interface StatusRow {
   accepted_at: Int;
   finished_at: Int | null;
 }
+
+/** Row counts by kind, each column named for its table; kinds a statement does not count are left out. */
+export type RowCountsRow = Partial<Record<'profile_keys' | 'apps' | 'attribute_definitions' | 'master_profiles' | 'app_profiles' | 'write_transactions', Int>>;
 
 /** The queue columns `toClaimed` reads but the records (the embedded store keeps those in a table of their own). */
 export const QUEUE_HEADER_COLUMNS = 'seq, transid, tenant_id, operation, appid, is_upsert, is_cascade, idempotency_key, request_hash, accepted_at';
@@ -188,3 +192,12 @@ export const toQueueStats = (rows: readonly TenantQueueRow[]): QueueStats => {
   }
   return stats;
 };
+
+export const toRowCounts = (r: RowCountsRow): RowCounts => ({
+  profileKeys: Number(r.profile_keys ?? 0),
+  apps: Number(r.apps ?? 0),
+  attributeDefinitions: Number(r.attribute_definitions ?? 0),
+  masterProfiles: Number(r.master_profiles ?? 0),
+  appProfiles: Number(r.app_profiles ?? 0),
+  writeTransactions: Number(r.write_transactions ?? 0),
+});

@@ -21,6 +21,22 @@
  * - claim: a worker's lease on queued write transactions; an expired claim is taken back.
  * - directory: the small, slowly changing data a server caches in memory (tenants, keys, apps,
  *   attribute definitions, allow lists); `configVersion` tells a server when to reload it.
+ * - erase: deleting a tenant or an app for good, in two steps, so that no database transaction
+ *   holds the store for long:
+ *   1. `removeTenant` / `removeApp` delete the directory entries in one database transaction and
+ *      bump `configVersion`: servers stop accepting the tenant's keys (or the appid) at their next
+ *      directory reload, and from the commit on nothing new is stored for them (a write that was
+ *      queued or accepted meanwhile is dropped when its tenant was removed, and finishes with
+ *      per-record `7018` when its app was: see `applyWriteTransactions`).
+ *   2. `eraseTenantRows` / `eraseAppRows` delete the data, at most `limit` rows per database
+ *      transaction, until they return all zeros.
+ *   Data is found by tenant id (and appid), not through the directory, so an erase interrupted
+ *   after step 1 is finished by running both steps again (step 1 then removes nothing). A removed
+ *   tenant's id is never given to a new tenant, and an appid whose app profiles are not all erased
+ *   cannot be created again by the same tenant, so left-over rows never reach a new owner. Write
+ *   transactions of a removed app are kept (they finish with `7018` and are purged with the
+ *   tenant's retention); if the tenant creates the appid again before they are applied, they
+ *   apply to the new app.
  */
 
 /** A stored attribute value: as the client sent it (strings in practice; numbers and booleans kept). */
@@ -189,8 +205,11 @@ export interface ClaimedWriteTransaction extends WriteTransactionHeader {
   records: WriteRecord[];
 }
 
-/** Per-record outcome codes of an applied write transaction (contract §3.4). */
-export type RecordResultCode = '1000' | '7011' | '7014' | '7015' | '7203';
+/**
+ * Per-record outcome codes of an applied write transaction (contract §3.4); `7018` when the app
+ * was deleted after the write was accepted.
+ */
+export type RecordResultCode = '1000' | '7011' | '7014' | '7015' | '7018' | '7203';
 
 export interface RecordResult {
   customerId: string;
@@ -258,11 +277,18 @@ export interface ProfileKeys {
   appUsers: Array<{ tenantId: number; appid: string; userId: string }>;
   /** Every app profile of the customer in any app of the tenant (cascading deletes). */
   customerApps: Array<{ tenantId: number; customerId: string }>;
+  /** The apps the batch writes to, each once: whether each is still in the directory. */
+  appids: Array<{ tenantId: number; appid: string }>;
 }
 
 export interface ProfileSnapshot {
   masters: MasterProfileRow[];
   apps: AppProfileRow[];
+  /**
+   * Those of `ProfileKeys.appids` the directory holds. An app missing here was deleted after its
+   * writes were accepted; no app can be removed while the database transaction that read this runs.
+   */
+  appids: Array<{ tenantId: number; appid: string }>;
 }
 
 /**
@@ -294,6 +320,20 @@ export type KeysOf = (batch: readonly ClaimedWriteTransaction[]) => ProfileKeys;
 export interface ConflictKeys {
   exclusive: string[];
   shared: string[];
+}
+
+/**
+ * Rows by kind: what a tenant or an app holds, or what one step of an erase deleted. Kinds a step
+ * does not touch are 0.
+ */
+export interface RowCounts {
+  profileKeys: number;
+  apps: number;
+  attributeDefinitions: number;
+  masterProfiles: number;
+  appProfiles: number;
+  /** Write transactions, queued and finished, with their records, results and idempotency keys. */
+  writeTransactions: number;
 }
 
 export interface MigrationReport {
@@ -351,7 +391,8 @@ export interface Storage {
 
   /**
    * Creates an app with its channel's known attribute definitions. Throws `ConflictError` when the
-   * appid is taken (by any tenant) and `NotFoundError` when there is no such tenant.
+   * appid is taken (by any tenant) or the tenant still holds app profiles of an app it deleted with
+   * that appid (an interrupted erase), and `NotFoundError` when there is no such tenant.
    */
   createApp(tenantId: number, appid: string, channel: string, attributes: NewAttributeDefinition[]): Promise<App>;
   listApps(tenantId: number): Promise<App[]>;
@@ -359,9 +400,35 @@ export interface Storage {
   /**
    * Adds attribute definitions to a scope ("master" or an appid); names already defined there are
    * left as they are. Returns every definition of those names. Throws `NotFoundError` when there
-   * is no such tenant.
+   * is no such tenant, or the scope is an appid the tenant has no app of.
    */
   defineAttributes(tenantId: number, scope: string, definitions: NewAttributeDefinition[]): Promise<AttributeDefinition[]>;
+
+  // -- erasing a tenant or an app (see "erase" in the glossary) -----------------------------------
+
+  /** Everything the tenant holds, counted by tenant id: rows of a removed tenant not yet erased count too. */
+  countTenantRows(tenantId: number): Promise<RowCounts>;
+  /** What erasing the app deletes: the app (1 or 0), its attribute definitions and its app profiles (all devices). */
+  countAppRows(tenantId: number, appid: string): Promise<RowCounts>;
+  /**
+   * Step 1 of erasing a tenant: in one database transaction, deletes its profile keys, apps,
+   * attribute definitions and the tenant itself, and bumps `configVersion` if there was anything.
+   * Returns what it deleted (all zeros when the tenant was already removed).
+   */
+  removeTenant(tenantId: number): Promise<RowCounts>;
+  /**
+   * Step 2 of erasing a tenant: deletes up to `limit` of its remaining rows (write transactions,
+   * then app profiles, then master profiles) in one database transaction. All zeros: nothing is left.
+   */
+  eraseTenantRows(tenantId: number, limit: number): Promise<RowCounts>;
+  /**
+   * Step 1 of erasing an app: in one database transaction, deletes the tenant's app and its
+   * attribute definitions, and bumps `configVersion` if there was anything. An appid of another
+   * tenant is left alone. `appid` is never "master", the scope of the master schema (callers refuse it).
+   */
+  removeApp(tenantId: number, appid: string): Promise<RowCounts>;
+  /** Step 2 of erasing an app: deletes up to `limit` of its app profiles in one database transaction. */
+  eraseAppRows(tenantId: number, appid: string, limit: number): Promise<RowCounts>;
 
   // -- write transactions -------------------------------------------------------------------------
 
@@ -385,7 +452,8 @@ export interface Storage {
    * In one database transaction: reads the rows `keysOf(batch)` names, runs `reduce`, stores its
    * changes and every record result, and marks the batch done. Write transactions whose claim is
    * no longer held by `workerId` are skipped (another worker took them over); the return value
-   * lists the transids that were applied.
+   * lists the transids that were applied. A write transaction whose tenant is no longer in the
+   * directory (it is being erased) is deleted instead of applied, and listed as applied.
    *
    * With `shouldYield`, the batch may be applied a few write transactions at a time, `keysOf` and
    * `reduce` running once per part: when `shouldYield()` is true after a part, the adapter commits

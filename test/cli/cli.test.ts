@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keysOf, reduceWriteTransactions } from '../../src/domain/apply.js';
+import { channelAttributes } from '../../src/domain/channels.js';
+import { openStorage } from '../../src/storage/open-storage.js';
+import type { RowCounts, Storage } from '../../src/storage/storage.js';
 import { runCli } from '../support/process.js';
 import { freshStoreEnv } from '../support/test-db.js';
+import { newWriteTransaction } from '../support/write-transactions.js';
+
+const DAY = 86_400_000;
 
 describe('the openprofiles CLI, spawned', () => {
   let store: Awaited<ReturnType<typeof freshStoreEnv>>;
@@ -10,6 +17,49 @@ describe('the openprofiles CLI, spawned', () => {
     store = await freshStoreEnv();
   });
   afterAll(() => store.dispose());
+
+  /** Runs `fn` on the CLI's store, opened from this process (as a server beside the CLI would). */
+  const onStore = async <T>(fn: (storage: Storage) => Promise<T>): Promise<T> => {
+    const storage = openStorage({ dataDir: store.dataDir, databaseUrl: store.env.PROFILES_DATABASE_URL || undefined, poolSize: 2 });
+    try {
+      return await fn(storage);
+    } finally {
+      await storage.close();
+    }
+  };
+  /**
+   * A tenant (created with the CLI) with an fb app and an rt app, three master profiles, one fb app
+   * profile and two rt devices of each customer (applied), and one write transaction still queued.
+   */
+  const populatedTenant = async (name: string) => {
+    const { json: t } = await cli('tenant', 'create', name);
+    const fb = `${name}-fb`;
+    const rt = `${name}-rt`;
+    await cli('app', 'create', String(t.id), '--channel', 'fb', '--appid', fb);
+    await cli('app', 'create', String(t.id), '--channel', 'rt', '--appid', rt);
+    const customers = ['c1', 'c2', 'c3'];
+    await onStore(async (storage) => {
+      await storage.enqueue(
+        [
+          newWriteTransaction(t.id, customers.map((customerId) => ({ customerId, attributes: { name: customerId } }))),
+          newWriteTransaction(t.id, customers.map((customerId) => ({ customerId, attributes: { psid: customerId } })), { operation: 'createAppProfile', appid: fb }),
+          newWriteTransaction(
+            t.id,
+            customers.flatMap((customerId) => ['d1', 'd2'].map((deviceId) => ({ customerId, deviceId, attributes: { deviceId } }))),
+            { operation: 'createAppProfile', appid: rt },
+          ),
+        ],
+        DAY,
+      );
+      const claimed = await storage.claim('cli-test', 10, 60_000);
+      await storage.applyWriteTransactions('cli-test', claimed, keysOf, reduceWriteTransactions);
+      await storage.enqueue([newWriteTransaction(t.id, [{ customerId: 'c4' }])], DAY);
+    });
+    return { id: t.id as number, fb, rt };
+  };
+  const rowsOf = (tenantId: number) => onStore((storage) => storage.countTenantRows(tenantId));
+  const appRowsOf = (tenantId: number, appid: string) => onStore((storage) => storage.countAppRows(tenantId, appid));
+  const NO_ROWS: RowCounts = { profileKeys: 0, apps: 0, attributeDefinitions: 0, masterProfiles: 0, appProfiles: 0, writeTransactions: 0 };
 
   it('migrate prints the applied migrations, then nothing left to apply', async () => {
     const first = await cli('migrate');
@@ -67,6 +117,92 @@ describe('the openprofiles CLI, spawned', () => {
     const listed = await cli('app', 'list', String(json.id));
     expect(listed.json.apps.map((a: { appid: string }) => a.appid).sort()).toEqual([fb.json.appid, 'my-rt-app'].sort());
     expect((await cli('app', 'create', String(json.id), '--channel', 'rt', '--appid', 'my-rt-app')).code).toBe(1);
+  });
+
+  it('app create refuses an unknown channel, naming the known ones, and creates nothing', async () => {
+    const { json } = await cli('tenant', 'create', 'channels');
+    const bogus = await cli('app', 'create', String(json.id), '--channel', 'bogus');
+    expect(bogus.code).toBe(1);
+    expect(bogus.json.error.message).toMatch(/unknown channel "bogus"/);
+    expect(bogus.json.error.message).toMatch(/fb, twitter, wechat, rt, whatsapp, .*gbm, apple, email, voice/);
+    expect(bogus.stderr).toMatch(/unknown channel "bogus"/);
+    for (const channel of ['whatsapp', 'gbm', 'apple', 'telegram']) expect((await cli('app', 'create', String(json.id), '--channel', channel)).code).toBe(0);
+    expect((await cli('app', 'list', String(json.id))).json.apps.map((a: { channel: string }) => a.channel)).toEqual(['whatsapp', 'gbm', 'apple', 'telegram']);
+  });
+
+  it('app delete without --erase says what it would erase and erases nothing', async () => {
+    const t = await populatedTenant('app-dry');
+    const dry = await cli('app', 'delete', String(t.id), t.rt);
+    expect(dry.code).toBe(1);
+    expect(dry.json.error.message).toMatch(/1 app, \d+ attribute definitions, 6 app profiles, for good\. Nothing was erased.*--erase/);
+    expect(await appRowsOf(t.id, t.rt)).toMatchObject({ apps: 1, appProfiles: 6 });
+  });
+
+  it('app delete --erase erases the app, its definitions and every device profile of it; the appid can be created again', async () => {
+    const t = await populatedTenant('app-erase');
+    const before = await rowsOf(t.id);
+    const erased = await cli('app', 'delete', String(t.id), t.rt, '--erase');
+    expect(erased.code).toBe(0);
+    const rtDefinitions = channelAttributes('rt').length;
+    expect(erased.json).toEqual({ tenantId: t.id, appid: t.rt, erased: { ...NO_ROWS, apps: 1, attributeDefinitions: rtDefinitions, appProfiles: 6 } });
+    expect(await appRowsOf(t.id, t.rt)).toEqual(NO_ROWS);
+    expect(await rowsOf(t.id)).toEqual({ ...before, apps: 1, attributeDefinitions: before.attributeDefinitions - rtDefinitions, appProfiles: 3 });
+    const text = await runCli(['app', 'delete', String(t.id), t.fb, '--erase'], store.env);
+    expect(text.stdout).toBe(`app ${t.fb} of tenant ${t.id} erased: 1 app, ${channelAttributes('fb').length} attribute definitions, 3 app profiles\n`);
+    const again = await cli('app', 'create', String(t.id), '--channel', 'rt', '--appid', t.rt);
+    expect(again.code).toBe(0);
+    expect(await onStore((storage) => storage.getAppProfiles(t.id, t.rt, ['c1', 'c2', 'c3']))).toEqual([]);
+  });
+
+  it("app delete refuses another tenant's appid and an unknown one, and erases nothing", async () => {
+    const owner = await populatedTenant('app-owner');
+    const { json: other } = await cli('tenant', 'create', 'app-other');
+    for (const args of [[String(other.id), owner.rt, '--erase'], [String(owner.id), 'no-such-app', '--erase']]) {
+      const refused = await cli('app', 'delete', ...args);
+      expect(refused.code).toBe(1);
+      expect(refused.json.error.message).toMatch(/tenant \d+ has no app/);
+    }
+    expect(await appRowsOf(owner.id, owner.rt)).toMatchObject({ apps: 1, appProfiles: 6 });
+  });
+
+  it('tenant delete without --erase says what it would erase and erases nothing', async () => {
+    const t = await populatedTenant('tenant-dry');
+    const before = await rowsOf(t.id);
+    const dry = await cli('tenant', 'delete', String(t.id));
+    expect(dry.code).toBe(1);
+    expect(dry.json.error.message).toMatch(
+      new RegExp(`tenant ${t.id} \\(tenant-dry\\): deleting it erases 1 profile key, 2 apps, \\d+ attribute definitions, 3 master profiles, 9 app profiles, 4 write transactions, for good\\. Nothing was erased; to erase, run the same command with --erase`),
+    );
+    expect(await rowsOf(t.id)).toEqual(before);
+    expect((await cli('tenant', 'list')).json.tenants.map((x: { id: number }) => x.id)).toContain(t.id);
+  });
+
+  it("tenant delete --erase erases every row of the tenant, queued write transactions included, and leaves other tenants' alone", async () => {
+    const t = await populatedTenant('tenant-erase');
+    const other = await populatedTenant('tenant-kept');
+    const before = await rowsOf(t.id);
+    const otherBefore = await rowsOf(other.id);
+    const erased = await cli('tenant', 'delete', String(t.id), '--erase');
+    expect(erased.code).toBe(0);
+    expect(erased.json).toEqual({ tenantId: t.id, erased: before });
+    expect(await rowsOf(t.id)).toEqual(NO_ROWS);
+    expect(await onStore((storage) => storage.getMasterProfiles(t.id, ['c1', 'c2', 'c3']))).toEqual([]);
+    expect((await cli('tenant', 'list')).json.tenants.map((x: { id: number }) => x.id)).not.toContain(t.id);
+    expect(await rowsOf(other.id)).toEqual(otherBefore);
+    const gone = await cli('tenant', 'delete', String(t.id), '--erase');
+    expect(gone.code).toBe(1);
+    expect(gone.json.error.message).toBe(`no tenant with id ${t.id}`);
+  });
+
+  it('tenant delete finishes an erase interrupted after the tenant left the directory', async () => {
+    const t = await populatedTenant('tenant-interrupted');
+    await onStore((storage) => storage.removeTenant(t.id));
+    const dry = await cli('tenant', 'delete', String(t.id));
+    expect(dry.code).toBe(1);
+    expect(dry.json.error.message).toMatch(/no longer in the directory: an earlier delete was interrupted\): deleting it erases 3 master profiles, 9 app profiles, 4 write transactions/);
+    const erased = await cli('tenant', 'delete', String(t.id), '--erase');
+    expect(erased.json).toEqual({ tenantId: t.id, erased: { ...NO_ROWS, masterProfiles: 3, appProfiles: 9, writeTransactions: 4 } });
+    expect(await rowsOf(t.id)).toEqual(NO_ROWS);
   });
 
   it('attribute add defines a typed master attribute and refuses unknown types', async () => {

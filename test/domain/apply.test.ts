@@ -20,7 +20,9 @@ function wt(operation: WriteOperation, records: WriteRecord[], extra: Partial<Cl
     ...extra,
   };
 }
-const empty: ProfileSnapshot = { masters: [], apps: [] };
+/** The app the tests write to, present in the directory. */
+const app1 = [{ tenantId: 1, appid: 'app1' }];
+const empty: ProfileSnapshot = { masters: [], apps: [], appids: app1 };
 const master = (customerId: string, attributes: Record<string, string>) => ({ tenantId: 1, customerId, attributes, createdAt: 1, updatedAt: 1 });
 const device = (customerId: string, deviceId: string, userId: string | null, attributes: Record<string, string> = {}) => ({
   tenantId: 1,
@@ -69,7 +71,7 @@ describe('reduceWriteTransactions', () => {
   });
 
   it('merges updates: sent attributes replace, unsent stay, null removes', () => {
-    const snapshot = { masters: [master('c', { name: 'A', email: 'a@x.io', msisdn: '123456' })], apps: [] };
+    const snapshot = { masters: [master('c', { name: 'A', email: 'a@x.io', msisdn: '123456' })], apps: [], appids: app1 };
     const batch = [wt('updateProfile', [{ customerId: 'c', attributes: { name: 'B', msisdn: null } }])];
     const { changes } = reduceWriteTransactions(batch, snapshot, 5);
     expect({ ...changes.masterUpserts[0].attributes }).toEqual({ name: 'B', email: 'a@x.io' });
@@ -87,7 +89,7 @@ describe('reduceWriteTransactions', () => {
   });
 
   it('deletes (7203 when missing), and a re-create in the same batch starts from nothing', () => {
-    const snapshot = { masters: [master('c', { name: 'A', email: 'a@x.io' })], apps: [] };
+    const snapshot = { masters: [master('c', { name: 'A', email: 'a@x.io' })], apps: [], appids: app1 };
     const batch = [
       wt('deleteProfile', [{ customerId: 'c' }]),
       wt('deleteProfile', [{ customerId: 'c' }]),
@@ -101,7 +103,7 @@ describe('reduceWriteTransactions', () => {
   });
 
   it('keeps linked app profiles on delete, and erases them with cascade', () => {
-    const snapshot = { masters: [master('c', {})], apps: [device('c', 'd1', 'u')] };
+    const snapshot = { masters: [master('c', {})], apps: [device('c', 'd1', 'u')], appids: app1 };
     const plain = wt('deleteProfile', [{ customerId: 'c' }]);
     expect(reduceWriteTransactions([plain], snapshot, 1).changes.appDeletes).toEqual([]);
     const cascade = wt('deleteProfile', [{ customerId: 'c' }], { isCascade: true });
@@ -124,7 +126,7 @@ describe('reduceWriteTransactions', () => {
   });
 
   it('deletes one device by customerId or userId, reporting both ids, and 7014 for an unknown device', () => {
-    const snapshot = { masters: [], apps: [device('c', 'd1', 'u'), device('c', 'd2', 'u')] };
+    const snapshot = { masters: [], apps: [device('c', 'd1', 'u'), device('c', 'd2', 'u')], appids: app1 };
     const byUser = wt('deleteDevice', [{ customerId: 'u', deviceId: 'd1' }]);
     const missing = wt('deleteDevice', [{ customerId: 'c', deviceId: 'nope' }]);
     const { changes, results } = reduceWriteTransactions([byUser, missing], snapshot, 1);
@@ -134,7 +136,7 @@ describe('reduceWriteTransactions', () => {
   });
 
   it('deletes every device of an app profile by identifier (userId), 7014 when none', () => {
-    const snapshot = { masters: [], apps: [device('c', 'd1', 'u'), device('c', 'd2', 'u'), device('x', 'd3', 'v')] };
+    const snapshot = { masters: [], apps: [device('c', 'd1', 'u'), device('c', 'd2', 'u'), device('x', 'd3', 'v')], appids: app1 };
     const del = wt('deleteAppProfile', [{ userId: 'u' }]);
     const none = wt('deleteAppProfile', [{ userId: 'nobody' }]);
     const { changes, results } = reduceWriteTransactions([del, none], snapshot, 1);
@@ -146,10 +148,33 @@ describe('reduceWriteTransactions', () => {
   it('refuses a merge that would exceed 200 attributes with a per-record 7011', () => {
     const many = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`a${i}`, 'v']));
     const more = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`b${i}`, 'v']));
-    const snapshot = { masters: [master('c', many)], apps: [] };
+    const snapshot = { masters: [master('c', many)], apps: [], appids: app1 };
     const batch = [wt('updateProfile', [{ customerId: 'c', attributes: more }])];
     const { changes, results } = reduceWriteTransactions(batch, snapshot, 1);
     expect(results.get(batch[0].transid)![0]).toMatchObject({ code: '7011', reason: expect.stringMatching(/200/) });
     expect(changes.masterUpserts).toEqual([]);
+  });
+
+  it('answers 7018 for every record of a write to an app deleted after the write was accepted, and changes nothing of it', () => {
+    const snapshot = { masters: [], apps: [device('c', 'd1', 'u')], appids: [] };
+    const batch = [
+      wt('createAppProfile', [{ customerId: 'n', deviceId: 'd9', attributes: { os: 'ios' } }]),
+      wt('updateAppProfile', [{ customerId: 'c', deviceId: 'd1', attributes: { os: 'ios' } }]),
+      wt('deleteAppProfile', [{ userId: 'u' }]),
+      wt('deleteDevice', [{ customerId: 'c', deviceId: 'd1' }]),
+      wt('updateProfile', [{ customerId: 'c', attributes: { name: 'C' } }], { isUpsert: true }),
+    ];
+    expect(keysOf(batch).appids).toEqual(app1);
+    const { changes, results } = reduceWriteTransactions(batch, snapshot, 1);
+    expect(batch.map((w) => results.get(w.transid))).toEqual([
+      [{ customerId: 'n', deviceId: 'd9', code: '7018', reason: expect.stringMatching(/deleted/) }],
+      [{ customerId: 'c', deviceId: 'd1', code: '7018', reason: expect.any(String) }],
+      [{ customerId: 'u', userId: 'u', code: '7018', reason: expect.any(String) }],
+      [{ customerId: 'c', deviceId: 'd1', code: '7018', reason: expect.any(String) }],
+      [{ customerId: 'c', code: '1000' }],
+    ]);
+    expect(changes.appUpserts).toEqual([]);
+    expect(changes.appDeletes).toEqual([]);
+    expect(changes.masterUpserts.map((r) => r.customerId)).toEqual(['c']);
   });
 });

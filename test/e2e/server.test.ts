@@ -66,6 +66,32 @@ describe('the server process', () => {
     expect((await request(server.url, 'GET', '/resources/v2/customerprofile/x', { key: created.json.key })).status).toBe(401);
   });
 
+  it("stops taking an erased app's appid (7018) and an erased tenant's key (7001) within seconds of the delete", async () => {
+    const { json: t } = await runCli(['tenant', 'create', 'erased', '--json'], env);
+    await runCli(['app', 'create', String(t.id), '--channel', 'fb', '--appid', 'erased-fb', '--json'], env);
+    const api = (method: string, path: string, body?: unknown) =>
+      request(server.url, method, `/resources/v2${path}`, { key: t.key, body, headers: { prefer: 'wait=5' } });
+    const answered = async (method: string, path: string, status: number) => {
+      const deadline = Date.now() + 2000;
+      let answer = await api(method, path);
+      while (answer.status !== status && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        answer = await api(method, path);
+      }
+      return answer;
+    };
+    expect((await answered('GET', '/customerappprofile/erased-fb/c1', 404)).status).toBe(404);
+    expect((await api('POST', '/customerappprofile/erased-fb', { Records: [{ customerId: 'c1', Attributes: { psid: '1' } }] })).status).toBe(200);
+
+    expect((await runCli(['app', 'delete', String(t.id), 'erased-fb', '--erase', '--json'], env)).json.erased).toMatchObject({ apps: 1, appProfiles: 1 });
+    const app = await answered('GET', '/customerappprofile/erased-fb/c1', 403);
+    expect(app.body.response.code).toBe('7018');
+
+    expect((await runCli(['tenant', 'delete', String(t.id), '--erase', '--json'], env)).json.erased).toMatchObject({ profileKeys: 1, writeTransactions: 1 });
+    const tenant = await answered('GET', '/customerprofile/c1', 401);
+    expect(tenant.body.response.code).toBe('7001');
+  });
+
   it('logs JSON lines that carry the transid, and never the key or attribute values', async () => {
     const { json: t } = await runCli(['tenant', 'create', 'logs', '--json'], env);
     await new Promise((resolve) => setTimeout(resolve, 600));

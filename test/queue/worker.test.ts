@@ -6,6 +6,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import { loadConfig } from '../../src/config/config.js';
+import { eraseApp } from '../../src/domain/erasure.js';
+import { TenantAdmin } from '../../src/domain/tenant-admin.js';
 import { type AppliedWriteTransaction, QueueWorker } from '../../src/queue/worker.js';
 import { workerPool } from '../../src/runtime.js';
 import type { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
@@ -52,6 +54,33 @@ describe('queue worker', () => {
     expect(applied.map((a) => a.transid)).toEqual([...first, later].map((w) => w.transid));
     expect(applied.every((a) => a.codeCounts['1000'] === 150)).toBe(true);
     for (const w of [...first, later]) expect((await store.getWriteTransactionStatus(tenantId, w.transid))?.state).toBe('done');
+  });
+
+  it('finishes a write queued before its app was deleted with a per-record 7018, and goes on with the next writes', async () => {
+    const admin = new TenantAdmin(store);
+    await admin.createApp(tenantId, 'fb', 'gone');
+    await admin.createApp(tenantId, 'fb', 'kept');
+    const appWrite = (appid: string) => newWriteTransaction(tenantId, [{ customerId: 'c1', attributes: { psid: 'p' } }], { operation: 'createAppProfile', appid });
+    const toGone = appWrite('gone');
+    const toKept = appWrite('kept');
+    await store.enqueue([toGone, toKept], 86_400_000);
+    await eraseApp(store, tenantId, 'gone');
+    const applied: AppliedWriteTransaction[] = [];
+    const worker = new QueueWorker(store, { batchSize: 10, leaseMs: 60_000, idlePollMs: 1000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a) });
+
+    expect(await worker.runOnce()).toBe(2);
+    expect(await store.getWriteTransactionStatus(tenantId, toGone.transid)).toMatchObject({
+      state: 'done',
+      results: [{ customerId: 'c1', code: '7018', reason: expect.stringMatching(/deleted/) }],
+    });
+    expect((await store.getWriteTransactionStatus(tenantId, toKept.transid))?.results).toEqual([{ customerId: 'c1', code: '1000' }]);
+    expect(applied.map((a) => a.codeCounts)).toEqual([{ '7018': 1 }, { '1000': 1 }]);
+    expect(await store.getAppProfiles(tenantId, 'gone', ['c1'])).toEqual([]);
+
+    const next = appWrite('kept');
+    await store.enqueue([next], 86_400_000);
+    expect(await worker.runOnce()).toBe(1);
+    expect(await worker.runOnce()).toBe(0);
   });
 
   it('runs one worker on a store without concurrent claims, and says so when asked for more', () => {

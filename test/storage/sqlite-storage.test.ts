@@ -21,7 +21,7 @@ import { newWriteTransaction } from '../support/write-transactions.js';
 const DAY = 86_400_000;
 const wt = (tenantId: number, extra: Partial<NewWriteTransaction> = {}) =>
   newWriteTransaction(tenantId, [{ customerId: 'a', attributes: { name: 'A' } }, { customerId: 'b', attributes: { name: 'B' } }], extra);
-const keysOf: KeysOf = () => ({ masters: [], appCustomers: [], appUsers: [], customerApps: [] });
+const keysOf: KeysOf = () => ({ masters: [], appCustomers: [], appUsers: [], customerApps: [], appids: [] });
 const oneFailure: ApplyReducer = (batch) => ({
   changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] },
   results: new Map(batch.map((w) => [w.transid, [{ customerId: 'a', code: '1000' as const }, { customerId: 'b', code: '7011' as const }]])),

@@ -9,6 +9,7 @@ import {
   type NewWriteTransaction,
   NotFoundError,
   type ProfileSnapshot,
+  type RowCounts,
   type Storage,
   StorageUnavailableError,
 } from '../../src/storage/storage.js';
@@ -27,6 +28,7 @@ const keysOf: KeysOf = (batch) => ({
   appCustomers: [],
   appUsers: [],
   customerApps: [],
+  appids: [],
 });
 const upsertEach: ApplyReducer = (batch, snapshot, now) => ({
   changes: {
@@ -146,9 +148,19 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
 
     it('gives each attribute definition one id, kept when defined again', async () => {
       const t = await s.createTenant('a', settings, master);
+      await s.createApp(t.id, 'app-x', 'web', []);
       const [first] = await s.defineAttributes(t.id, 'app-x', [{ name: 'extra', type: 'string' }]);
       const [again] = await s.defineAttributes(t.id, 'app-x', [{ name: 'extra', type: 'integer' }]);
       expect(again).toEqual(first);
+    });
+
+    it("refuses attribute definitions for an appid the tenant has no app of, another tenant's included", async () => {
+      const a = await s.createTenant('a', settings, master);
+      const b = await s.createTenant('b', settings, master);
+      await s.createApp(b.id, 'app-b', 'web', []);
+      await expect(s.defineAttributes(a.id, 'app-b', [{ name: 'x', type: 'string' }])).rejects.toBeInstanceOf(NotFoundError);
+      await expect(s.defineAttributes(a.id, 'nowhere', [{ name: 'x', type: 'string' }])).rejects.toBeInstanceOf(NotFoundError);
+      expect((await s.loadDirectory()).attributes.filter((d) => d.name === 'x')).toEqual([]);
     });
   });
 
@@ -229,6 +241,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         appCustomers: [{ tenantId, appid: 'rt-1', customerId: 'a' }],
         appUsers: [{ tenantId, appid: 'rt-1', userId: 'u' }],
         customerApps: [{ tenantId, customerId: 'a' }],
+        appids: [],
       });
       let seen: ProfileSnapshot | null = null;
       const prune: ApplyReducer = (batch, snapshot) => {
@@ -277,6 +290,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         appCustomers: [],
         appUsers: ['u1', 'u2', 'u1', 'nobody'].map((userId) => ({ tenantId, appid: 'rt-1', userId })),
         customerApps: [],
+        appids: [],
       });
       let seen: ProfileSnapshot | null = null;
       const look: ApplyReducer = (batch, snapshot) => {
@@ -312,7 +326,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
           results: new Map(batch.map((w) => [w.transid, []])),
         });
       // The batch reads customer a's master and app rows, as an app write of a would.
-      const ofA: KeysOf = () => ({ masters: [{ tenantId, customerId: 'a' }], appCustomers: [{ tenantId, appid: 'rt-1', customerId: 'a' }], appUsers: [], customerApps: [] });
+      const ofA: KeysOf = () => ({ masters: [{ tenantId, customerId: 'a' }], appCustomers: [{ tenantId, appid: 'rt-1', customerId: 'a' }], appUsers: [], customerApps: [], appids: [] });
       const apply = async (reducer: ApplyReducer) => {
         await s.enqueue([wt(tenantId, 'a')], DAY);
         await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), ofA, reducer);
@@ -482,6 +496,175 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       expect(await reopened.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'queued' });
       const claimed: ClaimedWriteTransaction[] = await reopened.claim('w', 10, 60_000);
       expect(claimed.map((c) => c.transid)).toEqual([item.transid]);
+    });
+  });
+
+  describe('erasing tenants and apps', () => {
+    const rows = (counts: Partial<RowCounts>): RowCounts => ({
+      profileKeys: 0,
+      apps: 0,
+      attributeDefinitions: 0,
+      masterProfiles: 0,
+      appProfiles: 0,
+      writeTransactions: 0,
+      ...counts,
+    });
+    /** Stores master profiles and app profiles (appid, customerId, deviceId) through one applied write transaction. */
+    const seed = async (tenantId: number, masters: string[], apps: Array<[string, string, string]>) => {
+      const write: ApplyReducer = (batch, _snapshot, now) => ({
+        changes: {
+          masterUpserts: masters.map((customerId) => ({ tenantId, customerId, attributes: { name: customerId }, createdAt: now, updatedAt: now })),
+          masterDeletes: [],
+          appUpserts: apps.map(([appid, customerId, deviceId]) => ({ tenantId, appid, customerId, deviceId, userId: null, attributes: {}, createdAt: now, updatedAt: now })),
+          appDeletes: [],
+        },
+        results: new Map(batch.map((w) => [w.transid, []])),
+      });
+      const item = wt(tenantId, 'seed', { idempotencyKey: 'seed', requestHash: 'h' });
+      await s.enqueue([item], DAY);
+      // Only this one: another tenant's queued write transaction stays unapplied.
+      const own = (await s.claim('w', 10, 60_000)).filter((c) => c.transid === item.transid);
+      expect(await s.applyWriteTransactions('w', own, keysOf, write)).toEqual([item.transid]);
+    };
+    /** A tenant with one key, two apps (2 definitions each), 3 master profiles, 4 app profiles, 1 applied and 1 queued write transaction. */
+    const populated = async (name: string) => {
+      const t = await s.createTenant(name, settings, master);
+      await s.createProfileKey(t.id, `key-${name}`, Buffer.from(name).toString('hex').padEnd(64, '0'));
+      for (const appid of [`${name}-fb`, `${name}-rt`]) await s.createApp(t.id, appid, appid.endsWith('rt') ? 'rt' : 'fb', [{ name: 'one', type: 'string' }, { name: 'two', type: 'string' }]);
+      await seed(t.id, ['a', 'b', 'c'], [[`${name}-fb`, 'a', ''], [`${name}-rt`, 'a', 'd1'], [`${name}-rt`, 'a', 'd2'], [`${name}-rt`, 'b', 'd1']]);
+      await s.enqueue([wt(t.id, 'queued')], DAY);
+      return t.id;
+    };
+    const everything = rows({ profileKeys: 1, apps: 2, attributeDefinitions: 6, masterProfiles: 3, appProfiles: 4, writeTransactions: 2 });
+    /** Calls `chunk` until it erases nothing; checks no call erases more than `limit` rows. */
+    const eraseAll = async (chunk: () => Promise<RowCounts>, limit: number) => {
+      let total = 0;
+      for (;;) {
+        const erased = Object.values(await chunk()).reduce((a, b) => a + b, 0);
+        expect(erased).toBeLessThanOrEqual(limit);
+        if (erased === 0) return total;
+        total += erased;
+      }
+    };
+
+    it("counts a tenant's rows, removes its directory entries in one step that moves configVersion, and removes nothing the second time", async () => {
+      const a = await populated('a');
+      const b = await populated('b');
+      expect(await s.countTenantRows(a)).toEqual(everything);
+      const before = await s.configVersion();
+      expect(await s.removeTenant(a)).toEqual(rows({ profileKeys: 1, apps: 2, attributeDefinitions: 6 }));
+      expect(await s.configVersion()).toBeGreaterThan(before);
+      expect(await s.getTenant(a)).toBeNull();
+      const dir = await s.loadDirectory();
+      expect([...dir.tenants, ...dir.keys, ...dir.apps, ...dir.attributes].filter((x) => ('tenantId' in x ? x.tenantId : x.id) === a)).toEqual([]);
+      // The data is still there, found by tenant id, for the erase to finish.
+      expect(await s.countTenantRows(a)).toEqual(rows({ masterProfiles: 3, appProfiles: 4, writeTransactions: 2 }));
+      const after = await s.configVersion();
+      expect(await s.removeTenant(a)).toEqual(rows({}));
+      expect(await s.configVersion()).toBe(after);
+      expect(await s.countTenantRows(b)).toEqual(everything);
+    });
+
+    it("erases a removed tenant's rows at most `limit` at a time, and leaves other tenants alone", async () => {
+      const a = await populated('a');
+      const b = await populated('b');
+      await s.removeTenant(a);
+      expect(await eraseAll(() => s.eraseTenantRows(a, 2), 2)).toBe(3 + 4 + 2);
+      expect(await s.countTenantRows(a)).toEqual(rows({}));
+      expect(await s.countTenantRows(b)).toEqual(everything);
+      expect((await s.getMasterProfiles(b, ['a', 'b', 'c'])).length).toBe(3);
+      expect(await s.queueStats()).toMatchObject({ depth: 1, recordsByTenant: new Map([[b, 1]]) });
+    });
+
+    it("never gives a removed tenant's id to a new tenant", async () => {
+      await s.createTenant('first', settings, master);
+      const last = await s.createTenant('last', settings, master);
+      await s.removeTenant(last.id);
+      expect((await s.createTenant('next', settings, master)).id).toBeGreaterThan(last.id);
+    });
+
+    it('drops, instead of applying, write transactions of a removed tenant, and counts them as applied', async () => {
+      const a = (await s.createTenant('a', settings, master)).id;
+      const b = (await s.createTenant('b', settings, master)).id;
+      const items = [wt(a, 'x'), wt(b, 'y'), wt(a, 'z')];
+      await s.enqueue(items, DAY);
+      const claimed = await s.claim('w', 10, 60_000);
+      await s.removeTenant(a);
+      expect(await s.applyWriteTransactions('w', claimed, keysOf, upsertEach)).toEqual(items.map((i) => i.transid));
+      expect(await s.getWriteTransactionStatus(a, items[0].transid)).toBeNull();
+      expect(await s.getMasterProfiles(a, ['x', 'z'])).toEqual([]);
+      expect((await s.getWriteTransactionStatus(b, items[1].transid))!.state).toBe('done');
+      expect(await s.countTenantRows(a)).toEqual(rows({}));
+    });
+
+    it('skips a claimed write transaction that an erase deleted', async () => {
+      const a = (await s.createTenant('a', settings, master)).id;
+      await s.enqueue([wt(a, 'x')], DAY);
+      const claimed = await s.claim('w', 10, 60_000);
+      await s.removeTenant(a);
+      await eraseAll(() => s.eraseTenantRows(a, 10), 10);
+      expect(await s.applyWriteTransactions('w', claimed, keysOf, upsertEach)).toEqual([]);
+      expect(await s.getMasterProfiles(a, ['x'])).toEqual([]);
+    });
+
+    it("removes an app and its definitions, erases its app profiles at most `limit` at a time, and leaves the tenant's other apps alone", async () => {
+      const a = await populated('a');
+      expect(await s.countAppRows(a, 'a-rt')).toEqual(rows({ apps: 1, attributeDefinitions: 2, appProfiles: 3 }));
+      const before = await s.configVersion();
+      expect(await s.removeApp(a, 'a-rt')).toEqual(rows({ apps: 1, attributeDefinitions: 2 }));
+      expect(await s.configVersion()).toBeGreaterThan(before);
+      expect((await s.listApps(a)).map((x) => x.appid)).toEqual(['a-fb']);
+      expect((await s.loadDirectory()).attributes.filter((d) => d.scope === 'a-rt')).toEqual([]);
+      expect(await s.countAppRows(a, 'a-rt')).toEqual(rows({ appProfiles: 3 }));
+      expect(await eraseAll(() => s.eraseAppRows(a, 'a-rt', 2), 2)).toBe(3);
+      expect(await s.getAppProfilesOfCustomers(a, ['a', 'b'])).toEqual([expect.objectContaining({ appid: 'a-fb', customerId: 'a' })]);
+      expect(await s.countTenantRows(a)).toEqual(rows({ profileKeys: 1, apps: 1, attributeDefinitions: 4, masterProfiles: 3, appProfiles: 1, writeTransactions: 2 }));
+      const after = await s.configVersion();
+      expect(await s.removeApp(a, 'a-rt')).toEqual(rows({}));
+      expect(await s.configVersion()).toBe(after);
+    });
+
+    it("leaves another tenant's app alone when asked to remove or erase its appid", async () => {
+      const a = (await s.createTenant('a', settings, master)).id;
+      const b = await populated('b');
+      expect(await s.countAppRows(a, 'b-rt')).toEqual(rows({}));
+      expect(await s.removeApp(a, 'b-rt')).toEqual(rows({}));
+      expect(await s.eraseAppRows(a, 'b-rt', 10)).toEqual(rows({}));
+      expect(await s.countAppRows(b, 'b-rt')).toEqual(rows({ apps: 1, attributeDefinitions: 2, appProfiles: 3 }));
+    });
+
+    it('hands the reducer, of the apps a batch writes to, those still in the directory', async () => {
+      const a = await populated('a');
+      const b = await populated('b');
+      await s.removeApp(a, 'a-rt');
+      let seen: ProfileSnapshot | null = null;
+      const look: ApplyReducer = (batch, snapshot) => {
+        seen = snapshot;
+        return { changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] }, results: new Map(batch.map((w) => [w.transid, []])) };
+      };
+      const named: KeysOf = () => ({
+        masters: [],
+        appCustomers: [],
+        appUsers: [],
+        customerApps: [],
+        appids: [{ tenantId: a, appid: 'a-fb' }, { tenantId: a, appid: 'a-rt' }, { tenantId: a, appid: 'b-fb' }, { tenantId: b, appid: 'b-fb' }],
+      });
+      await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), named, look);
+      expect((seen as ProfileSnapshot | null)!.appids).toEqual([{ tenantId: a, appid: 'a-fb' }, { tenantId: b, appid: 'b-fb' }]);
+    });
+
+    it('refuses to create an appid again while the tenant still holds app profiles of the deleted app, and lets another tenant take it', async () => {
+      const a = await populated('a');
+      await s.removeApp(a, 'a-rt');
+      await expect(s.createApp(a, 'a-rt', 'rt', [])).rejects.toBeInstanceOf(ConflictError);
+      expect(await s.listApps(a)).toHaveLength(1);
+      const b = (await s.createTenant('b', settings, master)).id;
+      await s.createApp(b, 'a-rt', 'rt', []);
+      expect(await s.getAppProfiles(b, 'a-rt', ['a', 'b'])).toEqual([]);
+      await s.removeApp(b, 'a-rt');
+      await eraseAll(() => s.eraseAppRows(a, 'a-rt', 10), 10);
+      expect((await s.createApp(a, 'a-rt', 'rt', [])).appid).toBe('a-rt');
+      expect(await s.getAppProfiles(a, 'a-rt', ['a', 'b'])).toEqual([]);
     });
   });
 

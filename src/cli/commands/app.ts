@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { GENERIC_CHANNELS } from '../../domain/channels.js';
+import { eraseApp, planAppErase } from '../../domain/erasure.js';
 import { type CommonOptions, withStore } from '../context.js';
-import { parseTenantId, print } from '../output.js';
+import { describeRows, eraseNotConfirmed, parseTenantId, print, progressOnStderr } from '../output.js';
 
 export function appCommand(program: Command, common: (cmd: Command) => Command): void {
   const app = program.command('app').description("a tenant's apps (channel assets)");
@@ -9,7 +11,7 @@ export function appCommand(program: Command, common: (cmd: Command) => Command):
     app
       .command('create <tenantId>')
       .description('create an app for a channel')
-      .requiredOption('--channel <channel>', 'fb, twitter, wechat, rt (one profile per device), or a generic channel: whatsapp, line, viber, web, …')
+      .requiredOption('--channel <channel>', `fb (Messenger), twitter, wechat, rt (in-app/push, one profile per device), or a generic channel: ${GENERIC_CHANNELS.join(', ')}`)
       .option('--appid <appid>', 'the appid to use (default: generated)'),
   ).action((id: string, options: CommonOptions & { channel: string; appid?: string }) =>
     withStore(options, async ({ admin, out }) => {
@@ -22,6 +24,22 @@ export function appCommand(program: Command, common: (cmd: Command) => Command):
     withStore(options, async ({ storage, out }) => {
       const apps = await storage.listApps(parseTenantId(id));
       print(out, { apps }, apps.map((a) => `${a.appid}\t${a.channel}`).join('\n') || 'no apps');
+    }),
+  );
+
+  common(
+    app
+      .command('delete <tenantId> <appid>')
+      .description('erase an app, its attribute definitions and every app profile of it (all devices); its writes still queued finish with 7018')
+      .option('--erase', 'confirm: without it, the command only says what it would erase'),
+  ).action((id: string, appid: string, options: CommonOptions & { erase?: boolean }) =>
+    withStore(options, async ({ storage, out }) => {
+      const tenantId = parseTenantId(id);
+      const plan = await planAppErase(storage, tenantId, appid);
+      const what = `app ${appid} of tenant ${tenantId}`;
+      if (!options.erase) throw eraseNotConfirmed(what, plan.app !== null, plan.rows);
+      const erased = await eraseApp(storage, tenantId, appid, progressOnStderr(what));
+      print(out, { tenantId, appid, erased }, `${what} erased: ${describeRows(erased)}`);
     }),
   );
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { eraseTenant, planTenantErase } from '../../domain/erasure.js';
 import type { Tenant, TenantSettings } from '../../storage/storage.js';
 import { type CommonOptions, withStore } from '../context.js';
-import { CliError, parseBoolean, parseInteger, parseTenantId, print } from '../output.js';
+import { CliError, describeRows, eraseNotConfirmed, parseBoolean, parseInteger, parseTenantId, print, progressOnStderr } from '../output.js';
 
 const describe = (t: Tenant) =>
   `${t.id}\t${t.name}\tformat=${t.settings.responseFormat} batch-limit=${t.settings.batchLimit} rate-limit=${t.settings.rateLimit}/s ` +
@@ -50,5 +51,21 @@ export function tenantCommand(program: Command, common: (cmd: Command) => Comman
         const t = await admin.updateSettings(parseTenantId(id), patch);
         print(out, { id: t.id, name: t.name, settings: t.settings }, describe(t));
       }),
+  );
+
+  common(
+    tenant
+      .command('delete <id>')
+      .description('erase a tenant and everything it owns: keys, apps, attribute definitions, profiles, write transactions (queued ones too)')
+      .option('--erase', 'confirm: without it, the command only says what it would erase'),
+  ).action((id: string, options: CommonOptions & { erase?: boolean }) =>
+    withStore(options, async ({ storage, out }) => {
+      const tenantId = parseTenantId(id);
+      const plan = await planTenantErase(storage, tenantId);
+      const what = plan.tenant ? `tenant ${tenantId} (${plan.tenant.name})` : `tenant ${tenantId}`;
+      if (!options.erase) throw eraseNotConfirmed(what, plan.tenant !== null, plan.rows);
+      const erased = await eraseTenant(storage, tenantId, progressOnStderr(what));
+      print(out, { tenantId, erased }, `${what} erased: ${describeRows(erased)}`);
+    }),
   );
 }

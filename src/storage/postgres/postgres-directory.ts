@@ -1,10 +1,18 @@
-import { type AppRow, type AttributeRow, type KeyRow, type TenantRow, toApp, toAttribute, toKey, toTenant } from '../rows.js';
-import type { App, AttributeDefinition, Directory, NewAttributeDefinition, ProfileKey, Tenant, TenantSettings } from '../storage.js';
+import { type AppRow, type AttributeRow, type KeyRow, type TenantRow, toApp, toAttribute, toKey, toRowCounts, toTenant } from '../rows.js';
+import type { App, AttributeDefinition, Directory, NewAttributeDefinition, ProfileKey, RowCounts, Tenant, TenantSettings } from '../storage.js';
 import { ConflictError, NotFoundError } from '../storage.js';
 import type { Atomically, Queryable } from './postgres-storage.js';
 import { translatePostgresError } from './postgres-errors.js';
 
 const BUMP = "UPDATE meta SET value = value + 1 WHERE key = 'config_version'";
+
+/**
+ * Advisory lock (any constant apart from the queue's): removing a tenant or an app takes it
+ * exclusively, applying write transactions takes it shared. So no apply that read the tenant or
+ * app as present is still running when the removal commits, and every apply after it sees the
+ * removal: nothing is stored for a removed tenant or app while its rows are being erased.
+ */
+export const REMOVAL_LOCK = 0x0b9e_0003;
 
 /** Runs `fn`; a uniqueness violation becomes a ConflictError saying `what` is taken. */
 async function unique<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -155,6 +163,8 @@ export class PostgresDirectory {
           new Date().toISOString(),
         ]),
       );
+      const leftOver = await c.query('SELECT 1 FROM app_profiles WHERE tenant_id = $1 AND appid = $2 LIMIT 1', [tenantId, appid]);
+      if (leftOver.rowCount) throw new ConflictError(`tenant ${tenantId} still holds app profiles of its deleted app ${appid}: erase them first`);
       await define(c, tenantId, appid, attributes);
       await c.query(BUMP);
       return toApp(rows[0]);
@@ -168,6 +178,9 @@ export class PostgresDirectory {
   defineAttributes(tenantId: number, scope: string, definitions: NewAttributeDefinition[]): Promise<AttributeDefinition[]> {
     return this.atomically(async (c) => {
       await requireTenant(c, tenantId);
+      if (scope !== 'master' && !(await c.query('SELECT 1 FROM apps WHERE appid = $1 AND tenant_id = $2', [scope, tenantId])).rowCount) {
+        throw new NotFoundError(`tenant ${tenantId} has no app ${scope}`);
+      }
       if ((await define(c, tenantId, scope, definitions)) > 0) await c.query(BUMP);
       const { rows } = await c.query<AttributeRow>('SELECT * FROM attribute_definitions WHERE tenant_id = $1 AND scope = $2 AND name = ANY($3)', [
         tenantId,
@@ -176,6 +189,34 @@ export class PostgresDirectory {
       ]);
       const byName = new Map(rows.map((r) => [r.name, toAttribute(r)]));
       return definitions.map((d) => byName.get(d.name)!);
+    });
+  }
+
+  removeTenant(tenantId: number): Promise<RowCounts> {
+    return this.atomically(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [REMOVAL_LOCK]);
+      // Locked first, so no key or app is added to it meanwhile; keys, definitions and apps refer to it.
+      await c.query('SELECT id FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
+      const deleted = async (sql: string) => (await c.query(sql, [tenantId])).rowCount ?? 0;
+      const removed = toRowCounts({
+        profile_keys: await deleted('DELETE FROM profile_keys WHERE tenant_id = $1'),
+        attribute_definitions: await deleted('DELETE FROM attribute_definitions WHERE tenant_id = $1'),
+        apps: await deleted('DELETE FROM apps WHERE tenant_id = $1'),
+      });
+      if ((await deleted('DELETE FROM tenants WHERE id = $1')) > 0) await c.query(BUMP);
+      return removed;
+    });
+  }
+
+  removeApp(tenantId: number, appid: string): Promise<RowCounts> {
+    return this.atomically(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [REMOVAL_LOCK]);
+      await c.query('SELECT id FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
+      const definitions = await c.query('DELETE FROM attribute_definitions WHERE tenant_id = $1 AND scope = $2', [tenantId, appid]);
+      const apps = await c.query('DELETE FROM apps WHERE tenant_id = $1 AND appid = $2', [tenantId, appid]);
+      const removed = toRowCounts({ attribute_definitions: definitions.rowCount ?? 0, apps: apps.rowCount ?? 0 });
+      if (removed.apps + removed.attributeDefinitions > 0) await c.query(BUMP);
+      return removed;
     });
   }
 }

@@ -81,7 +81,12 @@ export class PostgresProfiles {
       const k = JSON.stringify([r.tenant_id, r.customer_id]);
       return !seen.has(k) && seen.add(k);
     });
-    return { masters: unique.map(toMaster), apps: uniqueApps.map(toApp) };
+    // Removing an app waits for the apply (REMOVAL_LOCK), so an app read here stays until it commits.
+    const appids = await c.query<{ tenant_id: number; appid: string }>(
+      'SELECT a.tenant_id, a.appid FROM apps a JOIN unnest($1::int[], $2::text[]) AS k (tenant_id, appid) ON a.appid = k.appid AND a.tenant_id = k.tenant_id',
+      [keys.appids.map((k) => k.tenantId), keys.appids.map((k) => k.appid)],
+    );
+    return { masters: unique.map(toMaster), apps: uniqueApps.map(toApp), appids: appids.rows.map((r) => ({ tenantId: r.tenant_id, appid: r.appid })) };
   }
 
   async write(c: Queryable, changes: ProfileChanges): Promise<void> {

@@ -11,6 +11,7 @@ import type {
   WriteTransactionStatus,
 } from '../storage.js';
 import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
+import { REMOVAL_LOCK } from './postgres-directory.js';
 import type { PostgresProfiles } from './postgres-profiles.js';
 import type { Atomically, Queryable } from './postgres-storage.js';
 
@@ -134,6 +135,7 @@ export class PostgresQueue {
 
   apply(workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer): Promise<string[]> {
     return this.atomically(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock_shared($1)', [REMOVAL_LOCK]);
       const { rows } = await c.query<{ seq: string }>(
         "SELECT seq FROM write_transactions WHERE seq = ANY($1::bigint[]) AND state = 'processing' AND claimed_by = $2 FOR UPDATE",
         [batch.map((wt) => wt.seq), workerId],
@@ -141,25 +143,41 @@ export class PostgresQueue {
       const held = new Set(rows.map((r) => Number(r.seq)));
       const kept = batch.filter((wt) => held.has(wt.seq));
       if (kept.length === 0) return [];
-      const now = Date.now();
-      const { changes, results } = reduce(kept, await this.profiles.snapshot(c, keysOf(kept)), now);
-      await this.profiles.write(c, changes);
-      const own = kept.map((wt): RecordResult[] => results.get(wt.transid) ?? []);
-      await c.query(
-        `UPDATE write_transactions w SET state = 'done', results = v.results::text, success_count = v.ok, failure_count = v.failed,
-           finished_at = $5, claimed_by = NULL, lease_until = NULL, records = '[]'
-         FROM ROWS FROM (unnest($1::bigint[]), json_array_elements($2::json), unnest($3::int[]), unnest($4::int[])) AS v (seq, results, ok, failed)
-         WHERE w.seq = v.seq`,
-        [
-          kept.map((wt) => wt.seq),
-          JSON.stringify(own),
-          own.map((r) => r.filter((x) => x.code === '1000').length),
-          own.map((r) => r.filter((x) => x.code !== '1000').length),
-          now,
-        ],
-      );
+      const live = await this.dropRemovedTenants(c, kept);
+      if (live.length > 0) await this.applyLive(c, live, keysOf, reduce);
       return kept.map((wt) => wt.transid);
     });
+  }
+
+  /** Deletes the write transactions whose tenant was removed (it is being erased); returns the others. */
+  private async dropRemovedTenants(c: Queryable, kept: readonly ClaimedWriteTransaction[]): Promise<readonly ClaimedWriteTransaction[]> {
+    const { rows } = await c.query<{ id: number }>('SELECT id FROM tenants WHERE id = ANY($1::int[])', [[...new Set(kept.map((wt) => wt.tenantId))]]);
+    const present = new Set(rows.map((r) => r.id));
+    const dropped = kept.filter((wt) => !present.has(wt.tenantId));
+    if (dropped.length === 0) return kept;
+    await c.query('DELETE FROM write_transactions WHERE seq = ANY($1::bigint[])', [dropped.map((wt) => wt.seq)]);
+    return kept.filter((wt) => present.has(wt.tenantId));
+  }
+
+  /** Applies held write transactions of present tenants, and finishes them. */
+  private async applyLive(c: Queryable, kept: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer): Promise<void> {
+    const now = Date.now();
+    const { changes, results } = reduce(kept, await this.profiles.snapshot(c, keysOf(kept)), now);
+    await this.profiles.write(c, changes);
+    const own = kept.map((wt): RecordResult[] => results.get(wt.transid) ?? []);
+    await c.query(
+      `UPDATE write_transactions w SET state = 'done', results = v.results::text, success_count = v.ok, failure_count = v.failed,
+         finished_at = $5, claimed_by = NULL, lease_until = NULL, records = '[]'
+       FROM ROWS FROM (unnest($1::bigint[]), json_array_elements($2::json), unnest($3::int[]), unnest($4::int[])) AS v (seq, results, ok, failed)
+       WHERE w.seq = v.seq`,
+      [
+        kept.map((wt) => wt.seq),
+        JSON.stringify(own),
+        own.map((r) => r.filter((x) => x.code === '1000').length),
+        own.map((r) => r.filter((x) => x.code !== '1000').length),
+        now,
+      ],
+    );
   }
 
   async getStatus(tenantId: number, transid: string): Promise<WriteTransactionStatus | null> {

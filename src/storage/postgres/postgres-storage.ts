@@ -11,6 +11,7 @@ import type {
 } from '../storage.js';
 import { migrate } from './migrations.js';
 import { PostgresDirectory } from './postgres-directory.js';
+import { PostgresErasure } from './postgres-erasure.js';
 import { translatePostgresError } from './postgres-errors.js';
 import { PostgresProfiles } from './postgres-profiles.js';
 import { PostgresQueue, QUEUE_CHANNEL } from './postgres-queue.js';
@@ -39,6 +40,7 @@ export class PostgresStorage implements Storage {
   readonly capabilities: StorageCapabilities = { hasConcurrentClaims: true, canNotifyWorkers: true, isEmbedded: false };
   private readonly pool: pg.Pool;
   private readonly directory: PostgresDirectory;
+  private readonly erasure: PostgresErasure;
   private readonly profiles = new PostgresProfiles();
   private readonly queue: PostgresQueue;
 
@@ -47,6 +49,7 @@ export class PostgresStorage implements Storage {
     // An idle client that loses its server is dropped by the pool; without a listener the error would crash the process.
     this.pool.on('error', (err) => options.onBackgroundError?.(err));
     this.directory = new PostgresDirectory(this.pool, this.atomically);
+    this.erasure = new PostgresErasure(this.pool);
     this.queue = new PostgresQueue(this.pool, this.atomically, this.profiles);
   }
 
@@ -126,6 +129,13 @@ export class PostgresStorage implements Storage {
   listApps = (tenantId: number) => this.run(() => this.directory.listApps(tenantId));
   defineAttributes = (tenantId: number, scope: string, definitions: NewAttributeDefinition[]) =>
     this.run(() => this.directory.defineAttributes(tenantId, scope, definitions));
+
+  countTenantRows = (tenantId: number) => this.run(() => this.erasure.countTenantRows(tenantId));
+  countAppRows = (tenantId: number, appid: string) => this.run(() => this.erasure.countAppRows(tenantId, appid));
+  removeTenant = (tenantId: number) => this.run(() => this.directory.removeTenant(tenantId));
+  eraseTenantRows = (tenantId: number, limit: number) => this.run(() => this.erasure.eraseTenantRows(tenantId, limit));
+  removeApp = (tenantId: number, appid: string) => this.run(() => this.directory.removeApp(tenantId, appid));
+  eraseAppRows = (tenantId: number, appid: string, limit: number) => this.run(() => this.erasure.eraseAppRows(tenantId, appid, limit));
 
   enqueue = (batch: NewWriteTransaction[], windowMs: number) => this.run(() => this.queue.enqueue(batch, windowMs));
   claim = (workerId: string, limit: number, leaseMs: number) => this.run(() => this.queue.claim(workerId, limit, leaseMs));

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { type AppRow, type AttributeRow, type KeyRow, type TenantRow, toApp, toAttribute, toKey, toTenant } from '../rows.js';
-import type { App, AttributeDefinition, Directory, NewAttributeDefinition, ProfileKey, Tenant, TenantSettings } from '../storage.js';
+import { type AppRow, type AttributeRow, type KeyRow, type TenantRow, toApp, toAttribute, toKey, toRowCounts, toTenant } from '../rows.js';
+import type { App, AttributeDefinition, Directory, NewAttributeDefinition, ProfileKey, RowCounts, Tenant, TenantSettings } from '../storage.js';
 import { ConflictError, NotFoundError } from '../storage.js';
 import { translateSqliteError } from './sqlite-errors.js';
 
@@ -15,6 +15,13 @@ function unique<T>(what: string, fn: () => T): T {
 }
 
 const TENANT_COLUMNS = 'id, name, settings, allow_list, created_at';
+
+/**
+ * The highest id of a removed tenant, kept in `meta`: a new tenant's id is above it, so rows of a
+ * removed tenant not yet erased never belong to a new one (SQLite gives an INTEGER PRIMARY KEY the
+ * highest id in use plus one, which would otherwise reuse a removed highest id).
+ */
+const REMOVED_TENANT_ID = "'highest_removed_tenant_id'";
 
 /** Tenants, keys, apps and attribute definitions in SQLite. Every change bumps `config_version`. */
 export class SqliteDirectory {
@@ -35,6 +42,15 @@ export class SqliteDirectory {
   private readonly insertAttribute;
   private readonly attribute;
   private readonly allAttributes;
+  private readonly hasApp;
+  private readonly hasAppProfiles;
+  private readonly deleteKeysOf;
+  private readonly deleteAttributesOf;
+  private readonly deleteAppsOf;
+  private readonly deleteTenant;
+  private readonly noteRemovedTenant;
+  private readonly deleteAttributesOfApp;
+  private readonly deleteApp;
   /** Writes: takes the write lock first, so the database transaction never waits to upgrade. */
   private readonly atomically: <T>(fn: () => T) => T;
   /** Reads: one consistent WAL snapshot, without blocking writers of other processes. */
@@ -46,7 +62,9 @@ export class SqliteDirectory {
     this.tenantById = db.prepare<[number], TenantRow>(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE id = ?`);
     this.allTenants = db.prepare<[], TenantRow>(`SELECT ${TENANT_COLUMNS} FROM tenants ORDER BY id`);
     this.insertTenant = db.prepare<[string, string, string], TenantRow>(
-      `INSERT INTO tenants (name, settings, allow_list, created_at) VALUES (?, ?, '[]', ?) RETURNING ${TENANT_COLUMNS}`,
+      `INSERT INTO tenants (id, name, settings, allow_list, created_at)
+       VALUES (1 + max(COALESCE((SELECT MAX(id) FROM tenants), 0), COALESCE((SELECT value FROM meta WHERE key = ${REMOVED_TENANT_ID}), 0)), ?, ?, '[]', ?)
+       RETURNING ${TENANT_COLUMNS}`,
     );
     this.updateSettings = db.prepare('UPDATE tenants SET settings = ? WHERE id = ?');
     this.updateAllowList = db.prepare('UPDATE tenants SET allow_list = ? WHERE id = ?');
@@ -66,6 +84,17 @@ export class SqliteDirectory {
     );
     this.attribute = db.prepare<[number, string, string], AttributeRow>('SELECT * FROM attribute_definitions WHERE tenant_id = ? AND scope = ? AND name = ?');
     this.allAttributes = db.prepare<[], AttributeRow>('SELECT * FROM attribute_definitions ORDER BY id');
+    this.hasApp = db.prepare<[string, number], number>('SELECT 1 FROM apps WHERE appid = ? AND tenant_id = ?').pluck();
+    this.hasAppProfiles = db.prepare<[number, string], number>('SELECT 1 FROM app_profiles WHERE tenant_id = ? AND appid = ? LIMIT 1').pluck();
+    this.deleteKeysOf = db.prepare('DELETE FROM profile_keys WHERE tenant_id = ?');
+    this.deleteAttributesOf = db.prepare('DELETE FROM attribute_definitions WHERE tenant_id = ?');
+    this.deleteAppsOf = db.prepare('DELETE FROM apps WHERE tenant_id = ?');
+    this.deleteTenant = db.prepare('DELETE FROM tenants WHERE id = ?');
+    this.noteRemovedTenant = db.prepare(
+      `INSERT INTO meta (key, value) VALUES (${REMOVED_TENANT_ID}, ?) ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
+    );
+    this.deleteAttributesOfApp = db.prepare('DELETE FROM attribute_definitions WHERE tenant_id = ? AND scope = ?');
+    this.deleteApp = db.prepare('DELETE FROM apps WHERE tenant_id = ? AND appid = ?');
     this.atomically = <T>(fn: () => T): T => db.transaction(fn).immediate();
     this.consistently = <T>(fn: () => T): T => db.transaction(fn).deferred();
   }
@@ -152,6 +181,7 @@ export class SqliteDirectory {
     return this.atomically(() => {
       this.requireTenant(tenantId);
       const app = toApp(unique(`the appid ${appid}`, () => this.insertApp.get(appid, tenantId, channel, new Date().toISOString())!));
+      if (this.hasAppProfiles.get(tenantId, appid)) throw new ConflictError(`tenant ${tenantId} still holds app profiles of its deleted app ${appid}: erase them first`);
       this.define(tenantId, appid, attributes);
       this.bump.run();
       return app;
@@ -165,8 +195,33 @@ export class SqliteDirectory {
   defineAttributes(tenantId: number, scope: string, definitions: NewAttributeDefinition[]): AttributeDefinition[] {
     return this.atomically(() => {
       this.requireTenant(tenantId);
+      if (scope !== 'master' && !this.hasApp.get(scope, tenantId)) throw new NotFoundError(`tenant ${tenantId} has no app ${scope}`);
       if (this.define(tenantId, scope, definitions) > 0) this.bump.run();
       return definitions.map((d) => toAttribute(this.attribute.get(tenantId, scope, d.name)!));
+    });
+  }
+
+  removeTenant(tenantId: number): RowCounts {
+    return this.atomically(() => {
+      // Keys, attribute definitions and apps refer to the tenant: they go first.
+      const removed = toRowCounts({
+        profile_keys: this.deleteKeysOf.run(tenantId).changes,
+        attribute_definitions: this.deleteAttributesOf.run(tenantId).changes,
+        apps: this.deleteAppsOf.run(tenantId).changes,
+      });
+      if (this.deleteTenant.run(tenantId).changes > 0) {
+        this.noteRemovedTenant.run(tenantId);
+        this.bump.run();
+      }
+      return removed;
+    });
+  }
+
+  removeApp(tenantId: number, appid: string): RowCounts {
+    return this.atomically(() => {
+      const removed = toRowCounts({ attribute_definitions: this.deleteAttributesOfApp.run(tenantId, appid).changes, apps: this.deleteApp.run(tenantId, appid).changes });
+      if (removed.apps + removed.attributeDefinitions > 0) this.bump.run();
+      return removed;
     });
   }
 
@@ -179,3 +234,4 @@ export class SqliteDirectory {
     return inserted;
   }
 }
+

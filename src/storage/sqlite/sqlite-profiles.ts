@@ -38,6 +38,7 @@ export class SqliteProfiles {
   private readonly updateApp;
   private readonly updateAppAndUser;
   private readonly deleteApp;
+  private readonly hasApp;
 
   constructor(db: Database.Database) {
     this.master = db.prepare<[number, string], MasterRecord>(
@@ -80,6 +81,7 @@ export class SqliteProfiles {
       'UPDATE app_profiles SET user_id = ?, attributes = ?, created_at = ?, updated_at = ? WHERE tenant_id = ? AND appid = ? AND customer_id = ? AND device_id = ?',
     );
     this.deleteApp = db.prepare('DELETE FROM app_profiles WHERE tenant_id = ? AND appid = ? AND customer_id = ? AND device_id = ?');
+    this.hasApp = db.prepare<[string, number], number>('SELECT 1 FROM apps WHERE appid = ? AND tenant_id = ?').pluck();
   }
 
   masters(tenantId: number, customerIds: string[]): MasterProfileRow[] {
@@ -154,7 +156,8 @@ export class SqliteProfiles {
       customers.add(k);
       add(this.appsOfCustomerAnyApp.all(tenantId, customerId));
     }
-    return { masters, apps: [...apps.values()] };
+    const appids = keys.appids.filter(({ tenantId, appid }) => this.hasApp.get(appid, tenantId) !== undefined);
+    return { masters, apps: [...apps.values()], appids };
   }
 
   /** Which rows a snapshot holds, and their userIds as loaded (taken before the batch is reduced). */
@@ -193,7 +196,11 @@ export class SqliteProfiles {
   }
 }
 
-/** A row the snapshot loaded must still be there: this connection is the store's only writer of profiles. */
+/**
+ * A row the snapshot loaded must still be there: the snapshot was read in the same database
+ * transaction, and this connection is the only one that writes profiles, apart from an erase's deletes
+ * (which cannot run inside that database transaction).
+ */
 function updated(result: Database.RunResult): void {
   if (result.changes !== 1) throw new Error(`an UPDATE of a loaded profile row changed ${result.changes} rows`);
 }

@@ -34,6 +34,8 @@ export class SqliteQueue {
   private readonly insertRecords;
   private readonly recordsOf;
   private readonly dropRecords;
+  private readonly hasTenant;
+  private readonly drop;
   private readonly byIdempotencyKey;
   private readonly forgetIdempotencyKey;
   private readonly claimStatement;
@@ -63,6 +65,8 @@ export class SqliteQueue {
     this.insertRecords = db.prepare('INSERT INTO write_transaction_records (seq, records) VALUES (?, ?)');
     this.recordsOf = db.prepare<[number], string>('SELECT records FROM write_transaction_records WHERE seq = ?').pluck();
     this.dropRecords = db.prepare('DELETE FROM write_transaction_records WHERE seq = ?');
+    this.hasTenant = db.prepare<[number], number>('SELECT 1 FROM tenants WHERE id = ?').pluck();
+    this.drop = db.prepare('DELETE FROM write_transactions WHERE seq = ?');
     this.byIdempotencyKey = db.prepare<[number, string], { seq: number; transid: string; request_hash: string | null; accepted_at: number }>(
       'SELECT seq, transid, request_hash, accepted_at FROM write_transactions WHERE tenant_id = ? AND idempotency_key = ?',
     );
@@ -145,8 +149,13 @@ export class SqliteQueue {
     );
   }
 
-  /** Applies write transactions in the database transaction open, and finishes them. */
-  private applyPart(part: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer, now: number): void {
+  /**
+   * Applies write transactions in the database transaction open, and finishes them; those of a
+   * removed tenant (being erased) are deleted instead.
+   */
+  private applyPart(batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer, now: number): void {
+    const part = this.dropRemovedTenants(batch);
+    if (part.length === 0) return;
     const snapshot = this.profiles.snapshot(keysOf(part));
     const loaded = SqliteProfiles.loaded(snapshot);
     const { changes, results } = reduce(part, snapshot, now);
@@ -157,6 +166,19 @@ export class SqliteQueue {
       this.finish.run(JSON.stringify(own), own.length - failures, failures, now, wt.seq);
       this.dropRecords.run(wt.seq);
     }
+  }
+
+  /** Deletes the write transactions whose tenant was removed; returns the others. */
+  private dropRemovedTenants(batch: readonly ClaimedWriteTransaction[]): readonly ClaimedWriteTransaction[] {
+    const removed = new Set<number>();
+    for (const tenantId of new Set(batch.map((wt) => wt.tenantId))) if (!this.hasTenant.get(tenantId)) removed.add(tenantId);
+    if (removed.size === 0) return batch;
+    for (const wt of batch) {
+      if (!removed.has(wt.tenantId)) continue;
+      this.drop.run(wt.seq);
+      this.dropRecords.run(wt.seq);
+    }
+    return batch.filter((wt) => !removed.has(wt.tenantId));
   }
 
   enqueue(batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] {

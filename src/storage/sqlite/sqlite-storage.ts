@@ -16,6 +16,7 @@ import type {
 import { migrate } from './migrations.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteDirectory } from './sqlite-directory.js';
+import { SqliteErasure } from './sqlite-erasure.js';
 import { translated, translateSqliteError } from './sqlite-errors.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
 import { SqliteQueue, WorkerLock } from './sqlite-queue.js';
@@ -67,7 +68,7 @@ export class SqliteStorage implements Storage {
   readonly capabilities: StorageCapabilities = { hasConcurrentClaims: false, canNotifyWorkers: false, isEmbedded: true };
   private readonly db: Database.Database;
   private readonly workerLock: WorkerLock;
-  private parts: { directory: SqliteDirectory; profiles: SqliteProfiles; queue: SqliteQueue } | null = null;
+  private parts: { directory: SqliteDirectory; erasure: SqliteErasure; profiles: SqliteProfiles; queue: SqliteQueue } | null = null;
   private readonly checkpointer: SqliteCheckpointer | null = null;
 
   constructor(options: SqliteOptions) {
@@ -104,7 +105,7 @@ export class SqliteStorage implements Storage {
   private get p() {
     if (!this.parts) {
       const profiles = new SqliteProfiles(this.db);
-      this.parts = { directory: new SqliteDirectory(this.db), profiles, queue: new SqliteQueue(this.db, profiles) };
+      this.parts = { directory: new SqliteDirectory(this.db), erasure: new SqliteErasure(this.db), profiles, queue: new SqliteQueue(this.db, profiles) };
     }
     return this.parts;
   }
@@ -161,6 +162,13 @@ export class SqliteStorage implements Storage {
   listApps = (tenantId: number) => this.run(() => this.p.directory.listApps(tenantId));
   defineAttributes = (tenantId: number, scope: string, definitions: NewAttributeDefinition[]) =>
     this.run(() => this.p.directory.defineAttributes(tenantId, scope, definitions));
+
+  countTenantRows = (tenantId: number) => this.run(() => this.p.erasure.countTenantRows(tenantId));
+  countAppRows = (tenantId: number, appid: string) => this.run(() => this.p.erasure.countAppRows(tenantId, appid));
+  removeTenant = (tenantId: number) => this.run(() => this.p.directory.removeTenant(tenantId));
+  eraseTenantRows = (tenantId: number, limit: number) => this.run(() => this.p.erasure.eraseTenantRows(tenantId, limit));
+  removeApp = (tenantId: number, appid: string) => this.run(() => this.p.directory.removeApp(tenantId, appid));
+  eraseAppRows = (tenantId: number, appid: string, limit: number) => this.run(() => this.p.erasure.eraseAppRows(tenantId, appid, limit));
 
   enqueue = (batch: NewWriteTransaction[], windowMs: number) => this.run(() => this.p.queue.enqueue(batch, windowMs));
 

@@ -1,0 +1,87 @@
+import type Database from 'better-sqlite3';
+import { type RowCountsRow, toRowCounts } from '../rows.js';
+import type { RowCounts } from '../storage.js';
+
+/**
+ * A tenant's write transactions, in `seq` order, found through the two partial indexes (queued and
+ * finished ones): `write_transactions` has no index on the tenant alone, and a chunk must not scan
+ * the whole queue.
+ */
+const PENDING_OF_TENANT = "SELECT seq FROM write_transactions WHERE state <> 'done' AND tenant_id = @tenantId ORDER BY seq LIMIT @limit";
+const FINISHED_OF_TENANT = "SELECT seq FROM write_transactions WHERE tenant_id = @tenantId AND state = 'done' LIMIT @limit";
+
+/** Counts and chunked deletes of what a tenant or an app holds (see "erase" in `storage.ts`). */
+export class SqliteErasure {
+  private readonly countTenant;
+  private readonly countApp;
+  /** Deletes of one kind of row, at most `limit` each, in the order a chunk tries them. */
+  private readonly tenantChunks: Array<(params: { tenantId: number; limit: number }) => RowCountsRow>;
+  private readonly appProfilesChunk;
+  private readonly atomically: <T>(fn: () => T) => T;
+
+  constructor(db: Database.Database) {
+    this.countTenant = db.prepare<{ tenantId: number }, RowCountsRow>(
+      `SELECT (SELECT COUNT(*) FROM profile_keys WHERE tenant_id = @tenantId) AS profile_keys,
+              (SELECT COUNT(*) FROM apps WHERE tenant_id = @tenantId) AS apps,
+              (SELECT COUNT(*) FROM attribute_definitions WHERE tenant_id = @tenantId) AS attribute_definitions,
+              (SELECT COUNT(*) FROM master_profiles WHERE tenant_id = @tenantId) AS master_profiles,
+              (SELECT COUNT(*) FROM app_profiles WHERE tenant_id = @tenantId) AS app_profiles,
+              (SELECT COUNT(*) FROM write_transactions WHERE state <> 'done' AND tenant_id = @tenantId)
+                + (SELECT COUNT(*) FROM write_transactions WHERE tenant_id = @tenantId AND state = 'done') AS write_transactions`,
+    );
+    this.countApp = db.prepare<{ tenantId: number; appid: string }, RowCountsRow>(
+      `SELECT (SELECT COUNT(*) FROM apps WHERE appid = @appid AND tenant_id = @tenantId) AS apps,
+              (SELECT COUNT(*) FROM attribute_definitions WHERE tenant_id = @tenantId AND scope = @appid) AS attribute_definitions,
+              (SELECT COUNT(*) FROM app_profiles WHERE tenant_id = @tenantId AND appid = @appid) AS app_profiles`,
+    );
+    // A queued write transaction's records live in a table of their own (migration 2): they go with it.
+    const pendingRecords = db.prepare(`DELETE FROM write_transaction_records WHERE seq IN (${PENDING_OF_TENANT})`);
+    const pending = db.prepare(`DELETE FROM write_transactions WHERE seq IN (${PENDING_OF_TENANT})`);
+    const finished = db.prepare(`DELETE FROM write_transactions WHERE seq IN (${FINISHED_OF_TENANT})`);
+    const appProfiles = db.prepare(
+      `DELETE FROM app_profiles WHERE tenant_id = @tenantId AND (appid, customer_id, device_id) IN
+         (SELECT appid, customer_id, device_id FROM app_profiles WHERE tenant_id = @tenantId LIMIT @limit)`,
+    );
+    const masters = db.prepare(
+      `DELETE FROM master_profiles WHERE tenant_id = @tenantId AND customer_id IN
+         (SELECT customer_id FROM master_profiles WHERE tenant_id = @tenantId LIMIT @limit)`,
+    );
+    this.tenantChunks = [
+      (p) => {
+        pendingRecords.run(p);
+        return { write_transactions: pending.run(p).changes };
+      },
+      (p) => ({ write_transactions: finished.run(p).changes }),
+      (p) => ({ app_profiles: appProfiles.run(p).changes }),
+      (p) => ({ master_profiles: masters.run(p).changes }),
+    ];
+    this.appProfilesChunk = db.prepare<{ tenantId: number; appid: string; limit: number }>(
+      `DELETE FROM app_profiles WHERE tenant_id = @tenantId AND appid = @appid AND (customer_id, device_id) IN
+         (SELECT customer_id, device_id FROM app_profiles WHERE tenant_id = @tenantId AND appid = @appid LIMIT @limit)`,
+    );
+    this.atomically = <T>(fn: () => T): T => db.transaction(fn).immediate();
+  }
+
+  countTenantRows(tenantId: number): RowCounts {
+    return toRowCounts(this.countTenant.get({ tenantId })!);
+  }
+
+  countAppRows(tenantId: number, appid: string): RowCounts {
+    return toRowCounts(this.countApp.get({ tenantId, appid })!);
+  }
+
+  /** Deletes up to `limit` rows of the first kind the tenant still has, in one database transaction. */
+  eraseTenantRows(tenantId: number, limit: number): RowCounts {
+    return this.atomically(() => {
+      for (const chunk of this.tenantChunks) {
+        const erased = toRowCounts(chunk({ tenantId, limit }));
+        if (Object.values(erased).some((n) => n > 0)) return erased;
+      }
+      return toRowCounts({});
+    });
+  }
+
+  eraseAppRows(tenantId: number, appid: string, limit: number): RowCounts {
+    return this.atomically(() => toRowCounts({ app_profiles: this.appProfilesChunk.run({ tenantId, appid, limit }).changes }));
+  }
+}
