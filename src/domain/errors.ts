@@ -27,7 +27,7 @@ export const API_CODES = {
   '7018': {
     description: 'Invalid app profile or app profile not linked to this client.',
     httpStatus: 403,
-    meaning: 'The appid is unknown or belongs to another tenant.',
+    meaning: 'The appid is unknown or belongs to another tenant; per-record result of a write to an app deleted after the write was accepted.',
   },
   '7020': { description: 'Rate limit exceeded', httpStatus: 429, meaning: "Over the tenant's requests per second; see `Retry-After`." },
   '7203': { description: 'Customer profile does not exist', httpStatus: 404, meaning: 'Per-record result of deleting a missing customer.' },
