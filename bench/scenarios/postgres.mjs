@@ -1,10 +1,10 @@
-// The PostgreSQL run (part of `npm run bench` unless `--no-postgres`): the raw pg upsert baseline, accept, and end
+// The PostgreSQL run (part of `npm run bench` unless `--no-postgres`): the raw pg baseline of the same rows, accept, and end
 // to end (hot, with reads) against fresh databases at PROFILES_TEST_DATABASE_URL.
 import pg from 'pg';
-import { rawPostgres } from '../baselines/raw-upsert.mjs';
+import { rawSameRowsPostgres } from '../baselines/raw-same-rows.mjs';
 import { freshStore, startService, TEST_DATABASE_URL } from '../lib/processes.mjs';
 import { accept } from './accept.mjs';
-import { endToEnd } from './end-to-end.mjs';
+import { endToEnd, HOT } from './end-to-end.mjs';
 import { size } from './size.mjs';
 
 /** Runs the PostgreSQL scenarios, or returns { skipped } saying why not. */
@@ -17,10 +17,11 @@ export async function postgresRun(P, log) {
   await probe.end().catch(() => undefined);
   if (!isUp) return { skipped: `nothing answers at ${TEST_DATABASE_URL} (set PROFILES_TEST_DATABASE_URL)` };
 
-  const rows = Math.min(P.profiles, 200_000);
-  log(`postgres: raw pg upsert baseline (${rows.toLocaleString('en-US')} rows)`);
+  // The hot workload over the 10,000 customers loaded below, as the end-to-end run does.
+  const updates = Math.min(P.rawUpdates, 200_000);
+  log(`postgres: raw pg baseline, the hot workload's rows into the service's tables (${HOT.toLocaleString('en-US')} customers, ${updates.toLocaleString('en-US')} records)`);
   const store = await freshStore('postgres');
-  const raw = await rawPostgres({ url: store.databaseUrl, rows, updates: rows });
+  const raw = await rawSameRowsPostgres({ url: store.databaseUrl, profiles: HOT, hot: HOT, updates });
   await store.dispose();
   log('postgres: accept (API only)');
   const acc = await accept(P, { backend: 'postgres', isApiOnly: true });
@@ -28,8 +29,8 @@ export async function postgresRun(P, log) {
   try {
     // The hot workload reads customers 0…9,999: load those first.
     log('postgres: load 10,000 customers, then end to end, hot');
-    await size(svc, { ...P, profiles: 10_000, readSeconds: 1 }, 'postgres');
-    return { raw, rows, accept: acc, e2e: [await endToEnd(svc, P, 'hot')] };
+    await size(svc, { ...P, profiles: HOT, readSeconds: 1 }, 'postgres');
+    return { raw, accept: acc, e2e: [await endToEnd(svc, P, 'hot')] };
   } finally {
     await svc.stop();
   }

@@ -1,0 +1,142 @@
+// The storage ceiling for the end-to-end workloads: the rows those workloads end up writing,
+// upserted straight into the service's own tables (made by its own migrations, indexes included),
+// in database transactions of 1,000, with nothing else running. What the service adds on top (HTTP,
+// validation, the queue, merging with the stored row, results) is the gap between an end-to-end
+// figure and this one.
+//
+// A workload's userId never changes, so an update sets only the attributes and updated_at: SQLite
+// rewrites the index entries of every column in a SET list, changed or not (with user_id there,
+// hot updates ran at about a third of the speed).
+//
+// SQLite: better-sqlite3 in this process, with the pragmas of the service's applying connection
+// (WAL, synchronous=NORMAL as its applies commit, the same page cache and checkpoint interval).
+// PostgreSQL: pg, one multi-row `INSERT … SELECT unnest … ON CONFLICT` per 1,000, as the adapter writes.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { masterRecord, rtRecord } from '../lib/records.mjs';
+
+const BATCH = 1000;
+const TENANT = 1;
+const APPID = 'bench-rt';
+/** The service's default page cache for the applying connection (PROFILES_SQLITE_CACHE_MIB). */
+const CACHE_MIB = 16;
+
+/** An app-profile row as the service stores an rt record of customer `c` (attributes as JSON text). */
+function appRow(c, now) {
+  const r = rtRecord(c);
+  return [r.customerId, r.Attributes.deviceId, r.Attributes.userId, JSON.stringify(r.Attributes), now];
+}
+
+/** Customer numbers of a workload: uniform over [0, space) (hot, cold), or new ones from `from` (insert). */
+function customers(count, { space, from }) {
+  return Array.from({ length: count }, (_, i) => (from === undefined ? Math.floor(Math.random() * space) : from + i));
+}
+
+const perSecond = (count, startedMs) => Math.round(count / ((performance.now() - startedMs) / 1000));
+
+/**
+ * Loads `profiles` customers (a master and an rt app profile each, as the size scenario does), then
+ * times each workload: `updates` upserts over the first `hot` customers (hot), over all (cold), and
+ * `updates` new customers (insert). Returns records/s per workload.
+ */
+export async function rawSameRowsSqlite({ profiles, hot, updates }) {
+  const { openSqliteStorage } = await import('../../dist/storage/sqlite/sqlite-storage.js');
+  const dir = mkdtempSync(join(tmpdir(), 'openprofiles-raw-'));
+  const schema = openSqliteStorage({ dataDir: dir });
+  await schema.migrate();
+  await schema.close();
+  const db = new Database(join(dir, 'openprofiles.db'));
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('wal_autocheckpoint = 10000');
+    db.pragma('temp_store = MEMORY');
+    db.pragma(`cache_size = -${CACHE_MIB * 1024}`);
+    const upsertApp = db.prepare(
+      `INSERT INTO app_profiles (tenant_id, appid, customer_id, device_id, user_id, attributes, created_at, updated_at) VALUES (${TENANT}, '${APPID}', ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tenant_id, appid, customer_id, device_id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at`,
+    );
+    const insertMaster = db.prepare(`INSERT INTO master_profiles (tenant_id, customer_id, attributes, created_at, updated_at) VALUES (${TENANT}, ?, ?, ?, ?)`);
+    const writeApps = db.transaction((list) => {
+      const now = Date.now();
+      for (const c of list) {
+        const [customerId, deviceId, userId, attributes] = appRow(c, now);
+        upsertApp.run(customerId, deviceId, userId, attributes, now, now);
+      }
+    });
+    const writeMasters = db.transaction((list) => {
+      const now = Date.now();
+      for (const c of list) {
+        const r = masterRecord(c);
+        insertMaster.run(r.customerId, JSON.stringify(r.Attributes), now, now);
+      }
+    });
+    const run = (write, list) => {
+      const started = performance.now();
+      for (let i = 0; i < list.length; i += BATCH) write(list.slice(i, i + BATCH));
+      return perSecond(list.length, started);
+    };
+    run(writeMasters, customers(profiles, { from: 0 }));
+    run(writeApps, customers(profiles, { from: 0 }));
+    return {
+      rows: profiles,
+      updates,
+      hot: run(writeApps, customers(updates, { space: hot })),
+      cold: run(writeApps, customers(updates, { space: profiles })),
+      insert: run(writeApps, customers(updates, { from: 10 * profiles })),
+    };
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The same on PostgreSQL, on a fresh database at `url` migrated by the service. */
+export async function rawSameRowsPostgres({ url, profiles, hot, updates }) {
+  const { openStorage } = await import('../../dist/storage/open-storage.js');
+  const schema = openStorage({ databaseUrl: url, poolSize: 1 });
+  await schema.migrate();
+  await schema.close();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const writeApps = async (list) => {
+      const now = Date.now();
+      // One statement may not touch a row twice: the last write of each customer in the chunk wins.
+      const rows = [...new Map(list.map((c) => [c, appRow(c, now)])).values()];
+      await client.query(
+        `INSERT INTO app_profiles (tenant_id, appid, customer_id, device_id, user_id, attributes, created_at, updated_at)
+         SELECT ${TENANT}, '${APPID}', customer_id, device_id, user_id, attributes, created_at, created_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS k (customer_id, device_id, user_id, attributes, created_at)
+         ON CONFLICT (tenant_id, appid, customer_id, device_id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at`,
+        [0, 1, 2, 3, 4].map((k) => rows.map((r) => r[k])),
+      );
+    };
+    const writeMasters = async (list) => {
+      const now = Date.now();
+      const rows = list.map((c) => masterRecord(c));
+      await client.query(
+        `INSERT INTO master_profiles (tenant_id, customer_id, attributes, created_at, updated_at)
+         SELECT ${TENANT}, customer_id, attributes, $3::bigint, $3::bigint FROM unnest($1::text[], $2::text[]) AS k (customer_id, attributes)`,
+        [rows.map((r) => r.customerId), rows.map((r) => JSON.stringify(r.Attributes)), now],
+      );
+    };
+    const run = async (write, list) => {
+      const started = performance.now();
+      for (let i = 0; i < list.length; i += BATCH) {
+        await client.query('BEGIN');
+        await write(list.slice(i, i + BATCH));
+        await client.query('COMMIT');
+      }
+      return perSecond(list.length, started);
+    };
+    await run(writeMasters, customers(profiles, { from: 0 }));
+    await run(writeApps, customers(profiles, { from: 0 }));
+    return { rows: profiles, updates, hot: await run(writeApps, customers(updates, { space: hot })) };
+  } finally {
+    await client.end();
+  }
+}
