@@ -186,11 +186,12 @@ function answerError(err: FastifyError | ApiError | Error, request: FastifyReque
     apiError = new ApiError('7902', 'The store cannot take the request right now; retry later', [], 503, RETRY_AFTER_S);
   } else {
     const code = (err as FastifyError).code;
+    const status = clientStatus(err);
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') apiError = new ApiError('7012', err.message, [], 413);
     else if (code === 'FST_ERR_MAX_PARAM_LENGTH') apiError = new ApiError('7011', 'A path parameter is longer than any id the API accepts (128 characters)');
     else if (code === 'FST_ERR_BAD_URL') apiError = new ApiError('7003', 'The URL is malformed');
-    else if (code?.startsWith('FST_ERR_CTP_')) apiError = new ApiError('7000', err.message, [], clientStatus(err) ?? 400);
-    else if (clientStatus(err) !== null) apiError = new ApiError('7905', err.message, [], clientStatus(err)!);
+    else if (code?.startsWith('FST_ERR_CTP_')) apiError = new ApiError('7000', err.message, [], status ?? 400);
+    else if (status !== null) apiError = new ApiError('7905', err.message, [], status);
     else {
       request.log.error({ err }, 'internal error');
       apiError = new ApiError('7006', 'Internal error; quote the transid to the operator');
