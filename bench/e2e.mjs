@@ -4,7 +4,7 @@
 // comparing two versions of the code one after the other on the same machine state (run it from
 // each checkout in turn). Prints records/s, and each busy server thread's CPU time per applied
 // record (read from /proc on Linux: steadier than the rate on a noisy machine; on SQLite the
-// busiest thread after the main one is the writer thread). --node-options: NODE_OPTIONS of the
+// busiest thread after the main one is the applying thread). --node-options: NODE_OPTIONS of the
 // server process alone (V8 flags such as --max-semi-space-size), not of this load generator.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

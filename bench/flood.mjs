@@ -12,7 +12,7 @@
 // runs 10 s unmeasured before the first round.
 // `--worker-process`: the server runs with --no-worker and the queue is applied by an
 // `openprofiles worker` process beside it (docs/scaling.md on PostgreSQL; on SQLite one worker,
-// which shares the store's write lock with the server's writer thread, docs/architecture.md).
+// which applies the journal the server's committer thread writes, docs/architecture.md).
 // `--no-apply`: the server runs with --no-worker and nothing applies the queue (its limits raised
 // out of the way): B's p99 as it would be if applying cost nothing, the floor for any change to
 // how the queue is applied.

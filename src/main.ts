@@ -57,14 +57,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     }
   };
   // Writer threads (queue/writer-thread.ts): neither the commits nor the applies run on the event
-  // loop that answers requests. SQLite lets one connection write at a time, so one thread commits
-  // and applies. On PostgreSQL one thread commits and another runs the workers, so that the
-  // workers' reduce does not hold the commits either (docs/reliability.md, "The machine's own floor").
-  const isEmbedded = !config.databaseUrl;
+  // loop that answers requests, and neither waits for the other (docs/architecture.md).
   const threadOptions = { idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied };
-  const writer = new WriterThread({ ...threadOptions, config: isEmbedded ? config : { ...config, isWorkerEnabled: false } });
+  const applier = config.isWorkerEnabled ? new WriterThread({ ...threadOptions, config, isCommitter: false }) : null;
+  const writer = new WriterThread({ ...threadOptions, config, isCommitter: true, onCommitted: () => applier?.wake() });
   await writer.start();
-  const applier = !isEmbedded && config.isWorkerEnabled ? new WriterThread({ ...threadOptions, config, isCommitter: false }) : null;
   await applier?.start();
   const lifecycle = { isShuttingDown: false };
   const services = {

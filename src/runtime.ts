@@ -45,13 +45,11 @@ export function workerPool(
   storage: Storage,
   logger: Logger,
   onApplied: WorkerPoolOptions['onApplied'],
-  extra: Pick<WorkerPoolOptions, 'beforeBatch' | 'batchTargetMs' | 'shouldYield'> = {},
 ): WorkerPool {
   if (config.workerConcurrency > 1 && !storage.capabilities.hasConcurrentClaims) {
     logger.warn({ concurrency: config.workerConcurrency }, 'this store is applied by one worker (SQLite: one per store); running 1, not the concurrency asked for');
   }
   return new WorkerPool(storage, {
-    ...extra,
     concurrency: config.workerConcurrency,
     batchSize: config.workerBatchSize,
     leaseMs: config.workerLeaseMs,

@@ -8,57 +8,32 @@ import { type EnqueueResult, StorageUnavailableError } from './storage/storage.j
 
 /**
  * Composition root of the server's writer threads (see `queue/writer-thread.ts`): each has its own
- * connection (SQLite) or pool (PostgreSQL). On SQLite one thread runs the group committer, the
- * queue worker (unless the server runs `--no-worker`, when `openprofiles worker` applies the queue)
- * and the retention sweep. On PostgreSQL one thread commits (and sweeps), and another, unless
- * `--no-worker`, runs the workers (`isCommitter: false`). The server's thread migrated the store
- * before starting them.
+ * connections (SQLite) or pool (PostgreSQL). One thread commits the writes; another, unless the
+ * server runs `--no-worker` (then `openprofiles worker` applies the queue), runs the workers and the
+ * retention sweep. The server's thread migrated the store before starting them.
  */
 
-/** How often a thread of the store's own checkpoints the WAL, so that this thread's commits do not. */
+/** How often a thread of the store's own checkpoints the WAL, so that the applier's commits do not. */
 const CHECKPOINT_EVERY_MS = 100;
 
-const { config, idempotencyWindowMs, isCommitter = true, waiting } = workerData as WriterThreadData;
+/** The committing thread's page cache of the store (SQLite), MiB. */
+const COMMITTER_STORE_CACHE_MIB = 2;
+
+const { config, idempotencyWindowMs, isCommitter } = workerData as WriterThreadData;
 const port = parentPort!;
 const post = (msg: FromWriter) => port.postMessage(msg);
 const logger = createLogger(config.logLevel).child({ thread: isCommitter ? 'writer' : 'applier' });
 
 const storage = openStorage({
   ...storeLocation(config, logger),
-  checkpoint: { everyMs: CHECKPOINT_EVERY_MS, onError: (err) => logger.warn({ error: err.message }, 'WAL checkpoint thread') },
+  // The committer writes the journal; of the store it reads only idempotency keys.
+  ...(isCommitter && { cacheSizeMiB: COMMITTER_STORE_CACHE_MIB }),
+  ...(!isCommitter && { checkpoint: { everyMs: CHECKPOINT_EVERY_MS, onError: (err: Error) => logger.warn({ error: err.message }, 'WAL checkpoint thread') } }),
 });
-const committer: GroupCommitter | null = isCommitter
-  ? new GroupCommitter(storage, idempotencyWindowMs, () => {
-      postAnswers();
-      workers?.wake();
-    })
-  : null;
-// A thread that commits and applies (SQLite): writes that wait for their commit go first. The
-// waiting enqueues commit before each batch is claimed, and a batch in hand is cut short (its
-// applied part committed) as soon as the server's thread has posted enqueues, so an accepted write
-// waits for about one part of a batch (`Storage.applyWriteTransactions`), not for the whole batch.
-// A thread that only applies (PostgreSQL) runs its workers as `openprofiles worker` does: there
-// the enqueues do not wait for the apply's locks, and batches sized to `writerBatchMs` cut end-to-end
-// throughput to a third (docs/performance.md, "PostgreSQL: commits and applies off the event loop").
-const workers = config.isWorkerEnabled
-  ? workerPool(
-      config,
-      storage,
-      logger,
-      (applied) => post({ type: 'applied', applied }),
-      committer
-        ? {
-            beforeBatch: () => committer.commitWaiting(),
-            batchTargetMs: config.writerBatchMs || undefined,
-            // Posted and not yet taken. (Not the committer's leftovers, GroupCommitter.flush: yielding
-            // for those too cut every batch to one part under a steady load, 8 % fewer records/s.)
-            shouldYield: () => Atomics.load(waiting, 0) > 0,
-          }
-        : {},
-    )
-  : null;
-// Once per server: in the thread that commits.
-const stopRetention = isCommitter ? scheduleRetention(storage, config.retentionSweepMs, logger) : () => {};
+const committer: GroupCommitter | null = isCommitter ? new GroupCommitter(storage, idempotencyWindowMs, () => postAnswers()) : null;
+const workers = isCommitter ? null : workerPool(config, storage, logger, (applied) => post({ type: 'applied', applied }));
+// Once per server, where the server applies (with `--no-worker`, `openprofiles worker` sweeps).
+const stopRetention = workers ? scheduleRetention(storage, config.retentionSweepMs, logger) : () => {};
 // Each write transaction is answered as soon as its commit is done: the committer calls back
 // synchronously, and the commit's answers go in one message before the next commit starts.
 let answers: { id: number; result: EnqueueResult }[] = [];
@@ -78,7 +53,10 @@ port.on('message', (msg: ToWriter) => {
     void stop();
     return;
   }
-  Atomics.sub(waiting, 0, 1);
+  if (msg.type === 'wake') {
+    workers?.wake();
+    return;
+  }
   for (const { id, wt } of msg.wts) {
     unanswered++;
     committer!.submitWith(

@@ -15,19 +15,6 @@ export interface WorkerOptions {
   /** How often an idle worker looks for work when nothing wakes it, ms. */
   idlePollMs: number;
   logger: Logger;
-  /**
-   * When set, each batch is sized (up to `batchSize`) to take about this long, from the time per
-   * write transaction of the batches before it, ms. The embedded store's writer thread uses it
-   * with `shouldYield`: a write waiting for its commit waits for the claim and the part in hand.
-   */
-  batchTargetMs?: number;
-  /**
-   * Asked between parts of a batch; true ends the batch early (see `Storage.applyWriteTransactions`).
-   * The writer thread answers whether enqueues are waiting for it.
-   */
-  shouldYield?: () => boolean;
-  /** Runs before each batch is claimed (the writer thread commits the waiting enqueues there). */
-  beforeBatch?: () => Promise<void>;
   /** Hears every applied batch. */
   onApplied: (applied: AppliedWriteTransaction[]) => void;
 }
@@ -49,9 +36,9 @@ function countCodes(results: readonly RecordResult[]): Record<string, number> {
 
 /**
  * Claims the oldest queued write transactions, applies them with their results in one database
- * transaction, and repeats. With one worker per store (SQLite), claiming the oldest first keeps
- * every customer's writes in acceptance order; a crash leaves claimed work to be taken back when
- * its lease expires (or at once on restart, see `start`).
+ * transaction, and repeats. With one worker per store (SQLite), taking the oldest not yet applied
+ * keeps every customer's writes in acceptance order, and a crash leaves nothing to take back.
+ * Where several claim (PostgreSQL), a dead worker's claims are taken back when their lease expires.
  */
 export class QueueWorker {
   readonly workerId = `w-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -61,10 +48,6 @@ export class QueueWorker {
   private failures = 0;
   /** Another process holds the store's worker lock (SQLite): waiting for it, said once. */
   private isStandingBy = false;
-  /** Moving average of the time to apply one write transaction, ms (with `batchTargetMs`). */
-  private msPerWriteTransaction = 0;
-  /** What a batch cut short by `shouldYield` left claimed: the next batch, before any new claim. */
-  private rest: ClaimedWriteTransaction[] = [];
 
   constructor(
     private readonly storage: Storage,
@@ -91,7 +74,6 @@ export class QueueWorker {
     const { logger } = this.options;
     while (!this.isStopping) {
       try {
-        await this.options.beforeBatch?.();
         const applied = await this.runOnce();
         this.failures = 0;
         if (this.isStandingBy) logger.info({ workerId: this.workerId }, 'took over applying the queue');
@@ -117,10 +99,8 @@ export class QueueWorker {
 
   /** Claims and applies one batch; returns how many write transactions it applied. */
   async runOnce(): Promise<number> {
-    const { leaseMs, onApplied } = this.options;
-    const started = performance.now();
-    const claimed = this.rest.length > 0 ? this.rest : await this.storage.claim(this.workerId, this.batchLimit(), leaseMs);
-    this.rest = [];
+    const { batchSize, leaseMs, onApplied } = this.options;
+    const claimed = await this.storage.claim(this.workerId, batchSize, leaseMs);
     if (claimed.length === 0) return 0;
     const results = new Map<string, RecordResult[]>();
     const reduce: ApplyReducer = (batch, snapshot, now) => {
@@ -128,7 +108,7 @@ export class QueueWorker {
       for (const [transid, own] of out.results) results.set(transid, own);
       return out;
     };
-    const applied = await this.storage.applyWriteTransactions(this.workerId, claimed, keysOf, reduce, this.options.shouldYield);
+    const applied = await this.storage.applyWriteTransactions(this.workerId, claimed, keysOf, reduce);
     const byTransid = new Map<string, ClaimedWriteTransaction>(claimed.map((wt) => [wt.transid, wt]));
     onApplied(
       applied.map((transid) => {
@@ -136,23 +116,7 @@ export class QueueWorker {
         return { transid, tenantId: wt.tenantId, acceptedAt: wt.acceptedAt, codeCounts: countCodes(results.get(transid) ?? []) };
       }),
     );
-    if (applied.length > 0 && applied.length < claimed.length) {
-      // Cut short: what follows the last applied write transaction is still ours, and oldest.
-      // (A claim another worker took over is skipped again, and an apply of none ends the rest.)
-      const last = claimed.findIndex((wt) => wt.transid === applied.at(-1));
-      this.rest = claimed.slice(last + 1);
-    } else if (applied.length === claimed.length) {
-      // A batch cut short says little about the time a whole one takes.
-      const ms = (performance.now() - started) / claimed.length;
-      this.msPerWriteTransaction = this.msPerWriteTransaction === 0 ? ms : 0.7 * this.msPerWriteTransaction + 0.3 * ms;
-    }
     return applied.length;
-  }
-
-  private batchLimit(): number {
-    const { batchSize, batchTargetMs } = this.options;
-    if (!batchTargetMs || this.msPerWriteTransaction === 0) return batchSize;
-    return Math.max(1, Math.min(batchSize, Math.floor(batchTargetMs / this.msPerWriteTransaction)));
   }
 
   private idle(): Promise<void> {

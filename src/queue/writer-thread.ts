@@ -7,7 +7,7 @@ import type { Committer } from './group-commit.js';
 import type { AppliedWriteTransaction } from './worker.js';
 
 /** Messages from the server's thread to the writer thread. */
-export type ToWriter = { type: 'enqueue'; wts: { id: number; wt: NewWriteTransaction }[] } | { type: 'stop' };
+export type ToWriter = { type: 'enqueue'; wts: { id: number; wt: NewWriteTransaction }[] } | { type: 'wake' } | { type: 'stop' };
 
 /** Messages from the writer thread to the server's thread. */
 export type FromWriter =
@@ -21,20 +21,18 @@ export interface WriterThreadData {
   config: Config;
   idempotencyWindowMs: number;
   /**
-   * False: the thread only applies (its workers, as `config` has them), and takes no writes. On
-   * PostgreSQL the server runs one that commits and one of these (see `main.ts`). Default true.
+   * True: the thread commits the server's writes (group commit) and runs the retention sweep when
+   * the server applies nothing. False: it only applies (its workers, as `config` has them). The
+   * server runs one of each (see `main.ts`).
    */
-  isCommitter?: boolean;
-  /**
-   * Shared with the server's thread: `[0]` counts the enqueue messages posted and not yet taken.
-   * The writer thread cuts its batch in hand short when it is above zero (`shouldYield`).
-   */
-  waiting: Int32Array;
+  isCommitter: boolean;
 }
 
-export interface WriterThreadOptions extends Omit<WriterThreadData, 'waiting'> {
+export interface WriterThreadOptions extends WriterThreadData {
   logger: Logger;
   onApplied(applied: AppliedWriteTransaction[]): void;
+  /** Hears each commit of writes (the server wakes its applying thread). */
+  onCommitted?(): void;
   /** Wait before starting a writer thread again after it died, ms. Default 1000. */
   restartDelayMs?: number;
 }
@@ -45,12 +43,11 @@ interface Waiter {
 }
 
 /**
- * The server's writes, in a thread of its own: it enqueues (group commit) and applies the queue,
- * so the server's event loop only parses, validates and reads. SQLite lets one connection write
- * at a time; with every write in one thread, the server's thread never waits for the write lock,
- * and its reads (WAL snapshots) never wait for a write. On PostgreSQL the server runs two, each
- * with a pool of its own: one commits, the other only applies (`isCommitter: false`), so the
- * workers' reduce holds neither the event loop that answers requests nor the commits.
+ * The server's writes, in threads of their own, so the server's event loop only parses, validates
+ * and reads: one thread commits the writes (group commit), one applies the queue
+ * (`isCommitter: false`), each with its own connections. On SQLite the committer writes the
+ * journal and the applier the store, two files, so neither waits for the other's write lock, and
+ * the server's reads (WAL snapshots) wait for neither.
  *
  * Write transactions submitted in one turn of the event loop travel in one message; each is
  * answered as soon as the commit that holds it is done (see GroupCommitter). If the thread dies,
@@ -67,18 +64,14 @@ export class WriterThread implements Committer {
   private restartTimer: NodeJS.Timeout | null = null;
   workerIds: string[] = [];
   private isReady = false;
-  private readonly waiting = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(private readonly options: WriterThreadOptions) {}
 
   /** Starts the thread; resolves once its store is open and its worker runs. */
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const { config, idempotencyWindowMs, isCommitter = true } = this.options;
-      // Messages a dead thread never took are not waiting for the new one.
-      Atomics.store(this.waiting, 0, 0);
-      const { waiting } = this;
-      const thread = new Worker(threadEntry('writer-thread-main.js'), { workerData: { config, idempotencyWindowMs, isCommitter, waiting } satisfies WriterThreadData });
+      const { config, idempotencyWindowMs, isCommitter } = this.options;
+      const thread = new Worker(threadEntry('writer-thread-main.js'), { workerData: { config, idempotencyWindowMs, isCommitter } satisfies WriterThreadData });
       this.thread = thread;
       let isReady = false;
       thread.on('message', (msg: FromWriter) => {
@@ -108,7 +101,7 @@ export class WriterThread implements Committer {
   }
 
   submit(wt: NewWriteTransaction): Promise<EnqueueResult> {
-    if (this.options.isCommitter === false) throw new Error('this thread only applies; submit writes to the committing one');
+    if (!this.options.isCommitter) throw new Error('this thread only applies; submit writes to the committing one');
     if (!this.thread || this.isStopping) return Promise.reject(new StorageUnavailableError('the store writer is restarting; retry'));
     // The records cross as their JSON text only (see NewWriteTransaction): the parsed ones are not
     // kept, and once posted neither is the text, so a write waiting for its commit holds neither.
@@ -149,7 +142,11 @@ export class WriterThread implements Committer {
       return { id, wt };
     });
     this.thread.postMessage({ type: 'enqueue', wts } satisfies ToWriter);
-    Atomics.add(this.waiting, 0, 1);
+  }
+
+  /** New writes are queued: an applying thread stops idling. */
+  wake(): void {
+    this.thread?.postMessage({ type: 'wake' } satisfies ToWriter);
   }
 
   private onMessage(msg: Exclude<FromWriter, { type: 'ready' }>): void {
@@ -164,6 +161,7 @@ export class WriterThread implements Committer {
     };
     if (msg.type === 'enqueued') {
       for (const { id, result } of msg.answers) take(id)?.resolve(result);
+      this.options.onCommitted?.();
     } else {
       const err = msg.isUnavailable ? new StorageUnavailableError(msg.message) : new StorageError(msg.message);
       for (const id of msg.ids) take(id)?.reject(err);

@@ -18,7 +18,8 @@
  *   applied by a worker. Named on the wire by its `transid`. Its `seq` is the acceptance order.
  * - database transaction: a unit of atomicity of the store (see `applyWriteTransactions`). Never
  *   called a bare "transaction".
- * - claim: a worker's lease on queued write transactions; an expired claim is taken back.
+ * - claim: a worker's lease on queued write transactions; an expired claim is taken back. Where one
+ *   worker applies the store (SQLite), claiming is reading the oldest not yet applied.
  * - directory: the small, slowly changing data a server caches in memory (tenants, keys, apps,
  *   attribute definitions, allow lists); `configVersion` tells a server when to reload it.
  * - erase: deleting a tenant or an app for good, in two steps, so that no database transaction
@@ -444,30 +445,20 @@ export interface Storage {
    * Claims up to `limit` of the oldest write transactions that are queued, already claimed by this
    * worker (a batch it failed to apply comes back first), or whose claim expired, for `leaseMs`.
    * Returns them in acceptance order. A store with concurrent claims leaves out any that must wait
-   * for conflicting earlier work in flight (see `ConflictKeys`).
+   * for conflicting earlier work in flight (see `ConflictKeys`). A store that one worker applies
+   * (SQLite, `hasConcurrentClaims` false) leases nothing: it returns the oldest not yet applied.
    */
   claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedWriteTransaction[]>;
 
   /**
    * In one database transaction: reads the rows `keysOf(batch)` names, runs `reduce`, stores its
    * changes and every record result, and marks the batch done. Write transactions whose claim is
-   * no longer held by `workerId` are skipped (another worker took them over); the return value
-   * lists the transids that were applied. A write transaction whose tenant is no longer in the
-   * directory (it is being erased) is deleted instead of applied, and listed as applied.
-   *
-   * With `shouldYield`, the batch may be applied a few write transactions at a time, `keysOf` and
-   * `reduce` running once per part: when `shouldYield()` is true after a part, the adapter commits
-   * what it applied and returns early, and the rest stay claimed by `workerId` (its next claim
-   * returns them first). The embedded store's writer thread yields so that a waiting enqueue
-   * need not wait for a whole batch; a store whose enqueues do not wait for the apply may ignore it.
+   * no longer held by `workerId` (or, where one worker applies, that are applied already) are
+   * skipped; the return value lists the transids that were applied. A write transaction whose
+   * tenant is no longer in the directory (it is being erased) is dropped instead of applied, and
+   * listed as applied.
    */
-  applyWriteTransactions(
-    workerId: string,
-    batch: readonly ClaimedWriteTransaction[],
-    keysOf: KeysOf,
-    reduce: ApplyReducer,
-    shouldYield?: () => boolean,
-  ): Promise<string[]>;
+  applyWriteTransactions(workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer): Promise<string[]>;
 
   /** Null when the tenant has no write transaction with that transid (or it was purged). */
   getWriteTransactionStatus(tenantId: number, transid: string): Promise<WriteTransactionStatus | null>;

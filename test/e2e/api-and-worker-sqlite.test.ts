@@ -3,8 +3,8 @@ import { request, runCli, spawnServer, spawnWorker, type ServerProcess } from '.
 import { freshStoreEnv, selectedBackends } from '../support/test-db.js';
 
 /**
- * The embedded store split in two processes: `serve --no-worker` (its writer thread only commits
- * writes) and `openprofiles worker` (applies them), on one SQLite file, as docs/architecture.md
+ * The embedded store split in two processes: `serve --no-worker` (its committer thread writes the
+ * journal) and `openprofiles worker` (applies it to the store), on one data directory, as docs/architecture.md
  * describes. Real processes; a worker is killed with kill -9 and replaced. Runs when
  * STORAGE_BACKENDS selects sqlite (the default).
  */

@@ -51,4 +51,27 @@ describe('backup and restore of the embedded store', () => {
     }
     expect((await request(server.url, 'GET', '/resources/v2/customerprofile/after', { key: tenant.key })).status).toBe(404);
   }, 60_000);
+
+  it('carries the writes accepted and not yet applied, which the restored store applies', async () => {
+    const { dataDir, env } = store;
+    await server?.stop();
+    // Nothing applies while the backup is taken: the writes stay in the journal.
+    server = await spawnServer({ ...env, PROFILES_WORKER: 'false' });
+    const { json: tenant } = await runCli(['tenant', 'create', 'queued', '--json'], env);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const accepted = await request(server.url, 'POST', '/resources/v2/customerprofile', { key: tenant.key, body: { Records: [{ customerId: 'q1', Attributes: { name: 'q1' } }] } });
+    expect(accepted.status).toBe(202);
+    const file = join(store.dataDir, '..', `${dataDir.split('/').at(-1)}-queued.db`);
+    expect((await runCli(['backup', file], env)).code).toBe(0);
+    expect(await server.stop()).toBe(0);
+    server = undefined;
+    for (const name of readdirSync(dataDir)) if (name.startsWith('openprofiles.db')) rmSync(join(dataDir, name));
+    copyFileSync(file, join(dataDir, 'openprofiles.db'));
+    rmSync(file);
+    server = await spawnServer(env);
+    const status = await request(server.url, 'GET', `/resources/v2/profile/status/${accepted.body.response.transid}`, { key: tenant.key, headers: { prefer: 'wait=10' } });
+    expect(status.body).toMatchObject({ code: '1000' });
+    const read = await request(server.url, 'GET', '/resources/v2/customerprofile/q1', { key: tenant.key });
+    expect(read.status).toBe(200);
+  }, 60_000);
 });

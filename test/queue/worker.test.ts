@@ -1,6 +1,6 @@
 /**
- * The queue worker over a real SQLite store: a batch cut short by `shouldYield` leaves the rest
- * claimed, and the worker applies that rest next, before it claims anything newer.
+ * The queue worker over a real SQLite store: a batch whose apply failed is applied next, before
+ * anything newer, and nothing is applied twice.
  */
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -18,7 +18,6 @@ describe('queue worker', () => {
   let store: SqliteStorage;
   let dispose: () => Promise<void>;
   let tenantId: number;
-  // 150 records make a part of their own in the SQLite adapter (YIELD_PART_RECORDS).
   const creates = (name: string) => newWriteTransaction(tenantId, Array.from({ length: 150 }, (_, i) => ({ customerId: `${name}-${i}`, attributes: { name } })));
 
   beforeEach(async () => {
@@ -27,30 +26,17 @@ describe('queue worker', () => {
   });
   afterEach(() => dispose());
 
-  it('applies what a batch cut short left claimed before it claims newer write transactions', async () => {
-    const first = [creates('one'), creates('two'), creates('three')];
+  it('applies a batch whose apply failed next, from the same place, before newer write transactions and once only', async () => {
+    const first = [creates('one'), creates('two')];
     await store.enqueue(first, 86_400_000);
-    let yields = 2;
     const applied: AppliedWriteTransaction[] = [];
-    const worker = new QueueWorker(store, {
-      batchSize: 10,
-      leaseMs: 60_000,
-      idlePollMs: 1000,
-      logger: pino({ level: 'silent' }),
-      shouldYield: () => yields-- > 0,
-      onApplied: (a) => applied.push(...a),
-    });
-    const claims = vi.spyOn(store, 'claim');
-
-    expect(await worker.runOnce()).toBe(1);
+    const worker = new QueueWorker(store, { batchSize: 10, leaseMs: 60_000, idlePollMs: 1000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a) });
+    vi.spyOn(store, 'applyWriteTransactions').mockRejectedValueOnce(new Error('disk hiccup'));
+    await expect(worker.runOnce()).rejects.toThrow('disk hiccup');
     const later = creates('later');
     await store.enqueue([later], 86_400_000);
-    expect(await worker.runOnce()).toBe(1);
-    expect(await worker.runOnce()).toBe(1);
-    expect(claims).toHaveBeenCalledTimes(1);
-    expect(await worker.runOnce()).toBe(1);
-    expect(claims).toHaveBeenCalledTimes(2);
-
+    expect(await worker.runOnce()).toBe(3);
+    expect(await worker.runOnce()).toBe(0);
     expect(applied.map((a) => a.transid)).toEqual([...first, later].map((w) => w.transid));
     expect(applied.every((a) => a.codeCounts['1000'] === 150)).toBe(true);
     for (const w of [...first, later]) expect((await store.getWriteTransactionStatus(tenantId, w.transid))?.state).toBe('done');

@@ -1,7 +1,7 @@
 /**
- * The server's writer thread: writes are answered only once committed, a graceful stop answers
- * everything it took, and a dead thread refuses what it had not answered (7902) and is replaced by
- * one that resumes the queue. On the server backend (SQLite files, or a PostgreSQL database with
+ * The server's writer threads, one that commits and one that applies (as `main.ts` runs them):
+ * writes are answered only once committed, a graceful stop answers everything it took, and a dead
+ * thread refuses what it had not answered (7902) and is replaced by one that resumes the queue. On the server backend (SQLite files, or a PostgreSQL database with
  * `STORAGE_BACKENDS=postgres`), in a real worker thread (the compiled entry that `npm test` builds
  * first).
  */
@@ -27,14 +27,22 @@ describe(`writer thread (${serverBackend()})`, () => {
   let dispose: () => Promise<void>;
   let tenantId: number;
   let writer: WriterThread;
+  let applier: WriterThread | null;
   let applied: AppliedWriteTransaction[];
 
   const startWriter = async (env: Record<string, string> = {}) => {
     applied = [];
     // A dead thread's claims are taken back at once on SQLite, after the lease on PostgreSQL.
     const config = loadConfig({ ...storeEnv, PROFILES_LOG_LEVEL: 'silent', PROFILES_WORKER_LEASE_MS: '1000', ...env });
-    writer = new WriterThread({ config, idempotencyWindowMs: 86_400_000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a), restartDelayMs: 50 });
+    const options = { config, idempotencyWindowMs: 86_400_000, logger: pino({ level: 'silent' }), onApplied: (a: AppliedWriteTransaction[]) => applied.push(...a), restartDelayMs: 50 };
+    applier = config.isWorkerEnabled ? new WriterThread({ ...options, isCommitter: false }) : null;
+    writer = new WriterThread({ ...options, isCommitter: true, onCommitted: () => applier?.wake() });
     await writer.start();
+    await applier?.start();
+  };
+  const stopWriter = async () => {
+    await writer.stop();
+    await applier?.stop();
   };
   const appliedSoon = async (transids: string[]) => {
     const deadline = Date.now() + 10_000;
@@ -55,7 +63,7 @@ describe(`writer thread (${serverBackend()})`, () => {
     await startWriter();
   });
   afterEach(async () => {
-    await writer.stop();
+    await stopWriter();
     await dispose();
   });
 
@@ -71,6 +79,9 @@ describe(`writer thread (${serverBackend()})`, () => {
     expect(master.attributes).toEqual({ name: w.records![0].attributes!.name });
     expect(applied.map((a) => a.transid)).toContain(w.transid);
     expect(applied.find((a) => a.transid === w.transid)!.codeCounts).toEqual({ '1000': 1 });
+    expect(writer.workerIds).toEqual([]);
+    expect(applier!.workerIds).toHaveLength(1);
+    expect(() => applier!.submit(wt(tenantId, 'nowhere'))).toThrow(/only applies/);
   });
 
   it('shares one message among the writes of one turn, and answers each its own transid', async () => {
@@ -83,7 +94,7 @@ describe(`writer thread (${serverBackend()})`, () => {
   it('a graceful stop answers every write it took and applies it', async () => {
     const batch = Array.from({ length: 20 }, (_, i) => wt(tenantId, `s${i}`));
     const answers = batch.map((w) => writer.submit(w));
-    await writer.stop();
+    await stopWriter();
     expect((await Promise.all(answers)).every((r) => r.outcome === 'accepted')).toBe(true);
     // What was answered is in the store whether or not it was applied before the stop.
     for (const w of batch) expect(await store.getWriteTransactionStatus(tenantId, w.transid)).not.toBeNull();
@@ -118,37 +129,24 @@ describe(`writer thread (${serverBackend()})`, () => {
     await appliedSoon([committed.transid, after!.transid]);
   });
 
-  it('a thread that only applies (the PostgreSQL server\'s layout) applies what the committing thread commits, reports it, and takes no writes', async () => {
-    await writer.stop();
-    await startWriter({ PROFILES_WORKER: 'false' });
-    const w = wt(tenantId, 'split');
-    expect(await writer.submit(w)).toEqual({ outcome: 'accepted', transid: w.transid });
-    const appliedByApplier: AppliedWriteTransaction[] = [];
-    const config = loadConfig({ ...storeEnv, PROFILES_LOG_LEVEL: 'silent' });
-    const applier = new WriterThread({ config, idempotencyWindowMs: 86_400_000, isCommitter: false, logger: pino({ level: 'silent' }), onApplied: (a) => appliedByApplier.push(...a) });
-    await applier.start();
-    const later = wt(tenantId, 'split-later');
-    try {
-      expect(applier.workerIds).toHaveLength(1);
-      expect(() => applier.submit(wt(tenantId, 'nowhere'))).toThrow(/only applies/);
-      await appliedSoon([w.transid]);
-      for (let i = 0; i < 100 && appliedByApplier.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(appliedByApplier.map((a) => a.transid)).toEqual([w.transid]);
-      // Written after the applier started: it is woken (PostgreSQL: NOTIFY; SQLite: its poll).
-      await writer.submit(later);
-      await appliedSoon([later.transid]);
-    } finally {
-      await applier.stop();
-    }
-    expect(applied).toEqual([]);
-    const [master] = await store.getMasterProfiles(tenantId, ['split-later']);
-    expect(master.attributes).toEqual({ name: later.records![0].attributes!.name });
+  it('when the applying thread dies, a new one goes on from the oldest write not yet applied', async () => {
+    const before = wt(tenantId, 'applier-before');
+    await writer.submit(before);
+    await appliedSoon([before.transid]);
+    const thread = (applier as unknown as { thread: { terminate(): Promise<number> } }).thread;
+    await thread.terminate();
+    // Committed while no thread applies; the new one (after restartDelayMs) applies it.
+    const during = wt(tenantId, 'applier-during');
+    expect(await writer.submit(during)).toEqual({ outcome: 'accepted', transid: during.transid });
+    await appliedSoon([during.transid]);
+    const [master] = await store.getMasterProfiles(tenantId, ['applier-during']);
+    expect(master.attributes).toEqual({ name: during.records![0].attributes!.name });
   });
 
   it('without the worker (`serve --no-worker`), commits writes and leaves them to a worker elsewhere', async () => {
-    await writer.stop();
+    await stopWriter();
     await startWriter({ PROFILES_WORKER: 'false' });
-    expect(writer.workerIds).toEqual([]);
+    expect(applier).toBeNull();
     const w = wt(tenantId, 'api-only');
     expect(await writer.submit(w)).toEqual({ outcome: 'accepted', transid: w.transid });
     // Committed, and nothing in the thread applies it (a thread with its worker applies within ms).

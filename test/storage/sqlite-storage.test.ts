@@ -4,7 +4,7 @@
  * Real database files in temp dirs; a second raw connection plays "another process".
  */
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { keysOf as keysOfBatch, reduceWriteTransactions } from '../../src/domain
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import { SqliteCheckpointer } from '../../src/storage/sqlite/sqlite-checkpointer.js';
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
-import { type ApplyReducer, type ClaimedWriteTransaction, type KeysOf, type NewWriteTransaction, StorageError, StorageUnavailableError } from '../../src/storage/storage.js';
+import { type ApplyReducer, type KeysOf, type NewWriteTransaction, StorageError, StorageUnavailableError } from '../../src/storage/storage.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 
 const DAY = 86_400_000;
@@ -42,6 +42,15 @@ describe('SQLite adapter', () => {
     opened.push(db);
     return db;
   };
+  /** Another connection to the store's journal (`openprofiles.db.journal`). */
+  const rawJournal = () => {
+    const db = new Database(join(dir, 'openprofiles.db.journal'));
+    opened.push(db);
+    return db;
+  };
+  /** Claims and applies everything queued, as the worker does. */
+  const applyAll = async (s: SqliteStorage, reduce: ApplyReducer = reduceWriteTransactions, keys: KeysOf = keysOfBatch) =>
+    s.applyWriteTransactions('w', await s.claim('w', 1000, 60_000), keys, reduce);
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'openprofiles-sqlite-'));
@@ -68,6 +77,12 @@ describe('SQLite adapter', () => {
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(10_000);
+    // The journal, a file of its own: also WAL, and fsync'd at every commit (a write is answered after it).
+    const journal = (s as unknown as { journal: Database.Database }).journal;
+    expect(journal.name).toBe(join(dir, 'openprofiles.db.journal'));
+    expect(rawJournal().pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(journal.pragma('synchronous', { simple: true })).toBe(2);
+    expect(journal.pragma('busy_timeout', { simple: true })).toBe(5000);
   });
 
   it('keeps the data directory 0700 and the database files 0600, and tightens an older, looser store', async () => {
@@ -76,22 +91,23 @@ describe('SQLite adapter', () => {
     const s = open();
     await s.migrate();
     const file = join(dir, 'openprofiles.db');
-    expect([mode(dir), mode(file), mode(`${file}-wal`), mode(`${file}-shm`)]).toEqual(['700', '600', '600', '600']);
+    const files = [file, `${file}-wal`, `${file}-shm`, `${file}.journal`, `${file}.journal-wal`, `${file}.journal-shm`];
+    expect([mode(dir), ...files.map(mode)]).toEqual(['700', '600', '600', '600', '600', '600', '600']);
     await s.close();
     opened.splice(0);
     chmodSync(dir, 0o755);
-    for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o644);
+    for (const f of files) if (existsSync(f)) chmodSync(f, 0o644);
     await open().migrate();
     expect(mode(dir)).toBe('700');
-    for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) expect(mode(f), f).toBe('600');
+    for (const f of files) if (existsSync(f)) expect(mode(f), f).toBe('600');
   });
 
   it('applies each migration once when two stores share the file, and records it in schema_migrations', async () => {
     const first = open();
     const second = open();
-    expect(await first.migrate()).toEqual({ applied: [1, 2], version: 2 });
-    expect(await second.migrate()).toEqual({ applied: [], version: 2 });
-    expect(rawConnection().prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(await first.migrate()).toEqual({ applied: [1, 2, 3], version: 3 });
+    expect(await second.migrate()).toEqual({ applied: [], version: 3 });
+    expect(rawConnection().prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
   });
 
   it('waits for the write lock before migrating, and answers StorageUnavailableError when it stays taken', async () => {
@@ -100,7 +116,7 @@ describe('SQLite adapter', () => {
     other.exec('BEGIN IMMEDIATE');
     await expect(s.migrate()).rejects.toBeInstanceOf(StorageUnavailableError);
     other.exec('ROLLBACK');
-    expect(await s.migrate()).toEqual({ applied: [1, 2], version: 2 });
+    expect(await s.migrate()).toEqual({ applied: [1, 2, 3], version: 3 });
   });
 
   it('answers StorageUnavailableError and stores nothing when another process holds the write lock past the busy timeout', async () => {
@@ -108,10 +124,16 @@ describe('SQLite adapter', () => {
     await s.migrate();
     const tenant = await s.createTenant('busy', { ...DEFAULT_TENANT_SETTINGS }, []);
     const other = rawConnection();
+    const otherJournal = rawJournal();
     other.exec('BEGIN IMMEDIATE');
     const item = wt(tenant.id);
-    await expect(s.enqueue([item], DAY)).rejects.toBeInstanceOf(StorageUnavailableError);
+    // The journal is a file of its own: the store's lock holds back no enqueue.
+    const unheld = wt(tenant.id);
+    expect(await s.enqueue([unheld], DAY)).toEqual([{ outcome: 'accepted', transid: unheld.transid }]);
     await expect(s.createApp(tenant.id, 'app', 'fb', [])).rejects.toBeInstanceOf(StorageUnavailableError);
+    otherJournal.exec('BEGIN IMMEDIATE');
+    await expect(s.enqueue([item], DAY)).rejects.toBeInstanceOf(StorageUnavailableError);
+    otherJournal.exec('ROLLBACK');
     other.exec('ROLLBACK');
     expect(await s.getWriteTransactionStatus(tenant.id, item.transid)).toBeNull();
     expect(await s.enqueue([item], DAY)).toEqual([{ outcome: 'accepted', transid: item.transid }]);
@@ -140,7 +162,7 @@ describe('SQLite adapter', () => {
     try {
       await once(holder, 'message');
       const s = open({ busyTimeoutMs: 5_000 });
-      expect((await s.migrate()).applied).toEqual([1, 2]);
+      expect((await s.migrate()).applied).toEqual([1, 2, 3]);
       expect(rawConnection().pragma('journal_mode', { simple: true })).toBe('wal');
     } finally {
       await holder.terminate();
@@ -171,19 +193,35 @@ describe('SQLite adapter', () => {
     expect((thrown as Error).message).toMatch(/SQLITE_NOTADB/);
   });
 
-  it('drops the records of an applied write transaction but keeps its counts and results', async () => {
+  it('keeps an applied write transaction in the store with its counts and results, and deletes its journal row once the apply is durable', async () => {
     const s = open();
     await s.migrate();
     const tenant = await s.createTenant('counts', { ...DEFAULT_TENANT_SETTINGS }, []);
     const item = wt(tenant.id);
     await s.enqueue([item], DAY);
-    await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), keysOf, oneFailure);
+    expect(rawJournal().prepare('SELECT transid, total_count FROM journal').all()).toEqual([{ transid: item.transid, total_count: 2 }]);
+    expect(await s.getWriteTransactionStatus(tenant.id, item.transid)).toMatchObject({ state: 'queued', totalCount: 2, results: null });
+    // The first apply of a connection is durable (fsync'd), so the journal row goes at once.
+    expect(await applyAll(s, oneFailure, keysOf)).toEqual([item.transid]);
     const raw = rawConnection();
-    const row = raw
-      .prepare('SELECT seq, total_count, success_count, failure_count, claimed_by, lease_until, state FROM write_transactions WHERE transid = ?')
-      .get(item.transid) as { seq: number };
-    expect(row).toEqual({ seq: row.seq, total_count: 2, success_count: 1, failure_count: 1, claimed_by: null, lease_until: null, state: 'done' });
-    expect(raw.prepare('SELECT COUNT(*) AS n FROM write_transaction_records').get()).toEqual({ n: 0 });
+    const row = raw.prepare('SELECT seq, total_count, success_count, failure_count, state FROM write_transactions WHERE transid = ?').get(item.transid) as { seq: number };
+    expect(row).toEqual({ seq: row.seq, total_count: 2, success_count: 1, failure_count: 1, state: 'done' });
+    expect(raw.prepare('SELECT applied_seq FROM journal_state').get()).toEqual({ applied_seq: row.seq });
+    expect(rawJournal().prepare('SELECT COUNT(*) AS n FROM journal').get()).toEqual({ n: 0 });
+    expect(await s.getWriteTransactionStatus(tenant.id, item.transid)).toMatchObject({ state: 'done', results: [{ code: '1000' }, { code: '7011' }] });
+  });
+
+  it('applies a batch read twice once: the second apply finds it applied', async () => {
+    const s = open();
+    await s.migrate();
+    const tenant = await s.createTenant('twice', { ...DEFAULT_TENANT_SETTINGS }, []);
+    const item = wt(tenant.id);
+    await s.enqueue([item], DAY);
+    const claimed = await s.claim('w', 10, 60_000);
+    expect(await s.applyWriteTransactions('w', claimed, keysOfBatch, reduceWriteTransactions)).toEqual([item.transid]);
+    expect(await s.applyWriteTransactions('w', claimed, keysOfBatch, reduceWriteTransactions)).toEqual([]);
+    expect(await s.claim('w', 10, 60_000)).toEqual([]);
+    expect((await s.getWriteTransactionStatus(tenant.id, item.transid))!.results!.map((r) => r.code)).toEqual(['1000', '1000']);
   });
 
   it('checkpoints the WAL from a thread of its own when asked to, below the commit\'s own mark', async () => {
@@ -196,6 +234,7 @@ describe('SQLite adapter', () => {
     const big = newWriteTransaction(tenant.id, Array.from({ length: 2000 }, (_, i) => ({ customerId: `c${i}`, attributes: { name: 'x'.repeat(200) } })));
     const before = statSync(file).size;
     await s.enqueue([big], DAY);
+    await applyAll(s);
     // About 500 KB of WAL: far below the commit's own checkpoint (10,000 pages), so only the
     // thread can have copied it into the database file.
     const deadline = Date.now() + 10_000;
@@ -213,72 +252,46 @@ describe('SQLite adapter', () => {
     expect(errors).toHaveLength(1);
   });
 
-  // The claim's own level is not observed here (nothing runs inside it); the apply's is, through
-  // its reducer, and both hand the connection back at full sync for the enqueue's commit.
-  it('applies without waiting for the disk, and is back at full sync after a claim and an apply, also after an apply that failed', async () => {
+  it('applies without waiting for the disk but for one apply a second, and is back at full sync after an apply, also one that failed', async () => {
     const s = open();
     await s.migrate();
     const db = (s as unknown as { db: Database.Database }).db;
     const tenant = await s.createTenant('sync', { ...DEFAULT_TENANT_SETTINGS }, []);
-    await s.enqueue([wt(tenant.id), wt(tenant.id)], DAY);
+    await s.enqueue([wt(tenant.id), wt(tenant.id), wt(tenant.id)], DAY);
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
-    const [first, second] = await s.claim('w', 10, 60_000);
-    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    const [first, second, third] = await s.claim('w', 10, 60_000);
     const seen: unknown[] = [];
     const observing: ApplyReducer = (batch, snapshot, now) => {
       seen.push(db.pragma('synchronous', { simple: true }));
       return oneFailure(batch, snapshot, now);
     };
     await s.applyWriteTransactions('w', [first], keysOf, observing);
+    await s.applyWriteTransactions('w', [second], keysOf, observing);
     const failing: ApplyReducer = () => {
       throw new Error('reducer failed');
     };
-    await expect(s.applyWriteTransactions('w', [second], keysOf, failing)).rejects.toThrow('reducer failed');
-    expect(seen).toEqual([1]);
+    await expect(s.applyWriteTransactions('w', [third], keysOf, failing)).rejects.toThrow('reducer failed');
+    // The first waited for the disk (and let the journal go up to it); the second did not.
+    expect(seen).toEqual([2, 1]);
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(rawJournal().prepare('SELECT transid FROM journal ORDER BY seq').all()).toEqual([{ transid: second.transid }, { transid: third.transid }]);
+    // With the queue applied, the cursor is made durable and the journal emptied.
+    await s.applyWriteTransactions('w', [third], keysOf, oneFailure);
+    expect(await s.claim('w', 10, 60_000)).toEqual([]);
+    expect(rawJournal().prepare('SELECT COUNT(*) AS n FROM journal').get()).toEqual({ n: 0 });
   });
 
-  describe('a batch that may yield (the writer thread lets waiting enqueues in)', () => {
-    // 150 records make a part of their own (YIELD_PART_RECORDS).
-    const creates = (tenantId: number, name: string) =>
-      newWriteTransaction(tenantId, Array.from({ length: 150 }, (_, i) => ({ customerId: `c${i}`, attributes: { name } })));
-    const apply = (s: SqliteStorage, claimed: ClaimedWriteTransaction[], shouldYield: () => boolean) =>
-      s.applyWriteTransactions('w', claimed, keysOfBatch, reduceWriteTransactions, shouldYield);
-
-    it('applies part after part in one database transaction, each part reading what the parts before it wrote', async () => {
-      const s = open();
-      await s.migrate();
-      const tenant = await s.createTenant('parts', { ...DEFAULT_TENANT_SETTINGS }, []);
-      const [first, again] = [creates(tenant.id, 'first'), creates(tenant.id, 'again')];
-      await s.enqueue([first, again], DAY);
-      expect(await apply(s, await s.claim('w', 10, 60_000), () => false)).toEqual([first.transid, again.transid]);
-      // The second create of each customer sees the first, applied in the part before it.
-      expect((await s.getWriteTransactionStatus(tenant.id, first.transid))!.results!.every((r) => r.code === '1000')).toBe(true);
-      expect((await s.getWriteTransactionStatus(tenant.id, again.transid))!.results!.every((r) => r.code === '7015')).toBe(true);
-      expect((await s.getMasterProfiles(tenant.id, ['c149']))[0].attributes.name).toBe('first');
-    });
-
-    it('commits the parts applied when told to yield, and keeps the rest claimed: the next claim returns it first, in order', async () => {
-      const s = open();
-      await s.migrate();
-      const tenant = await s.createTenant('yield', { ...DEFAULT_TENANT_SETTINGS }, []);
-      const batch = [creates(tenant.id, 'one'), creates(tenant.id, 'two'), creates(tenant.id, 'three')];
-      await s.enqueue(batch, DAY);
-      expect(await apply(s, await s.claim('w', 10, 60_000), () => true)).toEqual([batch[0].transid]);
-      // Committed: another connection sees the first applied and the others still claimed.
-      const states = rawConnection().prepare('SELECT transid, state, claimed_by FROM write_transactions ORDER BY seq').all();
-      expect(states).toEqual([
-        { transid: batch[0].transid, state: 'done', claimed_by: null },
-        { transid: batch[1].transid, state: 'processing', claimed_by: 'w' },
-        { transid: batch[2].transid, state: 'processing', claimed_by: 'w' },
-      ]);
-      const later = creates(tenant.id, 'later');
-      await s.enqueue([later], DAY);
-      const next = await s.claim('w', 10, 60_000);
-      expect(next.map((w) => w.transid)).toEqual([batch[1].transid, batch[2].transid, later.transid]);
-      expect(await apply(s, next, () => false)).toEqual(next.map((w) => w.transid));
-      expect((await s.getMasterProfiles(tenant.id, ['c0']))[0].attributes.name).toBe('one');
-    });
+  it('applies a batch in one database transaction, each write transaction reading what those before it wrote', async () => {
+    const s = open();
+    await s.migrate();
+    const tenant = await s.createTenant('order', { ...DEFAULT_TENANT_SETTINGS }, []);
+    const creates = (name: string) => newWriteTransaction(tenant.id, Array.from({ length: 150 }, (_, i) => ({ customerId: `c${i}`, attributes: { name } })));
+    const [first, again] = [creates('first'), creates('again')];
+    await s.enqueue([first, again], DAY);
+    expect(await applyAll(s)).toEqual([first.transid, again.transid]);
+    expect((await s.getWriteTransactionStatus(tenant.id, first.transid))!.results!.every((r) => r.code === '1000')).toBe(true);
+    expect((await s.getWriteTransactionStatus(tenant.id, again.transid))!.results!.every((r) => r.code === '7015')).toBe(true);
+    expect((await s.getMasterProfiles(tenant.id, ['c149']))[0].attributes.name).toBe('first');
   });
 
   it('keeps the records of queued write transactions when it upgrades a version 1 store (records move to their own table)', async () => {
@@ -296,10 +309,37 @@ describe('SQLite adapter', () => {
     old.close();
 
     const s = open();
-    expect(await s.migrate()).toEqual({ applied: [2], version: 2 });
+    expect(await s.migrate()).toEqual({ applied: [2, 3], version: 3 });
+    // The queued one moved to the journal, keeping its place; the next accepted follows it.
+    expect(await s.getWriteTransactionStatus(1, 't-queued')).toMatchObject({ state: 'queued', totalCount: 1 });
+    const next = wt(1);
+    await s.enqueue([next], DAY);
     const claimed = await s.claim('w', 10, 60_000);
-    expect(claimed.map((c) => [c.transid, c.records])).toEqual([['t-queued', [{ customerId: 'b', attributes: { name: 'B' } }]]]);
+    expect(claimed.map((c) => c.transid)).toEqual(['t-queued', next.transid]);
+    expect(claimed[0].records).toEqual([{ customerId: 'b', attributes: { name: 'B' } }]);
+    expect(claimed[1].seq).toBeGreaterThan(claimed[0].seq);
+    expect(rawConnection().prepare("SELECT COUNT(*) AS n FROM write_transactions WHERE state <> 'done'").get()).toEqual({ n: 0 });
     expect(await s.getWriteTransactionStatus(1, 't-done')).toMatchObject({ state: 'done', results: [{ customerId: 'a', code: '1000' }] });
+    expect(await applyAll(s)).toEqual(['t-queued', next.transid]);
+    expect((await s.getMasterProfiles(1, ['b']))[0].attributes).toEqual({ name: 'B' });
+  });
+
+  it('refuses to open a store beside a journal that is not its own, or without its journal', async () => {
+    const s = open();
+    await s.migrate();
+    const tenant = await s.createTenant('own', { ...DEFAULT_TENANT_SETTINGS }, []);
+    await s.enqueue([wt(tenant.id)], DAY);
+    await s.close();
+    opened.splice(0);
+    const journal = join(dir, 'openprofiles.db.journal');
+    renameSync(journal, `${journal}.bak`);
+    await expect(open().migrate()).rejects.toThrow(/is not this store's journal .*put it back, or restore the store from a backup/);
+    // A fresh store beside a journal that holds writes (another store's) refuses it too.
+    const fresh = join(root, 'fresh');
+    mkdirSync(fresh);
+    copyFileSync(join(dir, 'openprofiles.db.journal.bak'), join(fresh, 'openprofiles.db.journal'));
+    dir = fresh;
+    await expect(open().migrate()).rejects.toThrow(/holds the writes of another store/);
   });
 
   it('releases an expired idempotency key from the old row so the new one can hold it', async () => {
@@ -308,12 +348,23 @@ describe('SQLite adapter', () => {
     const tenant = await s.createTenant('keys', { ...DEFAULT_TENANT_SETTINGS }, []);
     const old = wt(tenant.id, { idempotencyKey: 'k', requestHash: 'h', acceptedAt: 1_000 });
     const renewed = wt(tenant.id, { idempotencyKey: 'k', requestHash: 'h', acceptedAt: 1_000 + DAY + 1 });
+    const again = wt(tenant.id, { idempotencyKey: 'k', requestHash: 'h', acceptedAt: 1_000 + 2 * DAY + 2 });
     await s.enqueue([old], DAY);
     await s.enqueue([renewed], DAY);
+    const keys = () => rawJournal().prepare('SELECT transid, idempotency_key FROM journal ORDER BY seq').all();
+    expect(keys()).toEqual([
+      { transid: old.transid, idempotency_key: null },
+      { transid: renewed.transid, idempotency_key: 'k' },
+    ]);
+    // Applied, the key moves to the store's row, and a later reuse past the window takes it over there.
+    await applyAll(s);
+    await s.enqueue([again], DAY);
+    await applyAll(s);
     const rows = rawConnection().prepare('SELECT transid, idempotency_key FROM write_transactions ORDER BY seq').all();
     expect(rows).toEqual([
       { transid: old.transid, idempotency_key: null },
-      { transid: renewed.transid, idempotency_key: 'k' },
+      { transid: renewed.transid, idempotency_key: null },
+      { transid: again.transid, idempotency_key: 'k' },
     ]);
   });
 });

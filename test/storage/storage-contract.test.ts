@@ -380,18 +380,25 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       };
       await expect(s.applyWriteTransactions('w1', claimed, keysOf, failing)).rejects.toThrow('boom');
       expect(await s.getMasterProfiles(tenantId, ['a'])).toEqual([]);
-      expect((await s.getWriteTransactionStatus(tenantId, claimed[0].transid))!.state).toBe('processing');
+      // Claimed where several workers claim; queued where one applies (SQLite leases nothing).
+      expect((await s.getWriteTransactionStatus(tenantId, claimed[0].transid))!.state).toBe(s.capabilities.hasConcurrentClaims ? 'processing' : 'queued');
       // The same batch can be claimed and applied again, from the same place.
       const again = await s.claim('w1', 10, 60_000);
       expect(again.map((c) => c.transid)).toEqual(claimed.map((c) => c.transid));
       expect(await s.applyWriteTransactions('w1', again, keysOf, upsertEach)).toHaveLength(1);
     });
 
-    it('skips write transactions whose expired claim another worker took over', async () => {
+    it('skips write transactions whose expired claim another worker took over (or, where one applies, that are applied already)', async () => {
       await s.enqueue([wt(tenantId, 'a')], DAY);
       const stale = await s.claim('w-old', 10, 1);
       await new Promise((resolve) => setTimeout(resolve, 20));
       const fresh = await s.claim('w-new', 10, 60_000);
+      if (!s.capabilities.hasConcurrentClaims) {
+        // Nothing is leased: the batch read first is applied, and the same batch read again is not.
+        expect(await s.applyWriteTransactions('w-old', stale, keysOf, upsertEach)).toHaveLength(1);
+        expect(await s.applyWriteTransactions('w-new', fresh, keysOf, upsertEach)).toEqual([]);
+        return;
+      }
       expect(fresh.map((c) => c.transid)).toEqual(stale.map((c) => c.transid));
       expect(await s.applyWriteTransactions('w-old', stale, keysOf, upsertEach)).toEqual([]);
       expect(await s.applyWriteTransactions('w-new', fresh, keysOf, upsertEach)).toHaveLength(1);
@@ -522,18 +529,23 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       });
       const item = wt(tenantId, 'seed', { idempotencyKey: 'seed', requestHash: 'h' });
       await s.enqueue([item], DAY);
-      // Only this one: another tenant's queued write transaction stays unapplied.
-      const own = (await s.claim('w', 10, 60_000)).filter((c) => c.transid === item.transid);
-      expect(await s.applyWriteTransactions('w', own, keysOf, write)).toEqual([item.transid]);
+      expect(await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), keysOf, write)).toEqual([item.transid]);
     };
-    /** A tenant with one key, two apps (2 definitions each), 3 master profiles, 4 app profiles, 1 applied and 1 queued write transaction. */
-    const populated = async (name: string) => {
-      const t = await s.createTenant(name, settings, master);
-      await s.createProfileKey(t.id, `key-${name}`, Buffer.from(name).toString('hex').padEnd(64, '0'));
-      for (const appid of [`${name}-fb`, `${name}-rt`]) await s.createApp(t.id, appid, appid.endsWith('rt') ? 'rt' : 'fb', [{ name: 'one', type: 'string' }, { name: 'two', type: 'string' }]);
-      await seed(t.id, ['a', 'b', 'c'], [[`${name}-fb`, 'a', ''], [`${name}-rt`, 'a', 'd1'], [`${name}-rt`, 'a', 'd2'], [`${name}-rt`, 'b', 'd1']]);
-      await s.enqueue([wt(t.id, 'queued')], DAY);
-      return t.id;
+    /**
+     * Tenants with one key, two apps (2 definitions each), 3 master profiles, 4 app profiles, 1
+     * applied and 1 queued write transaction each (queued after every tenant's seed is applied).
+     */
+    const populated = async (...names: string[]) => {
+      const ids: number[] = [];
+      for (const name of names) {
+        const t = await s.createTenant(name, settings, master);
+        await s.createProfileKey(t.id, `key-${name}`, Buffer.from(name).toString('hex').padEnd(64, '0'));
+        for (const appid of [`${name}-fb`, `${name}-rt`]) await s.createApp(t.id, appid, appid.endsWith('rt') ? 'rt' : 'fb', [{ name: 'one', type: 'string' }, { name: 'two', type: 'string' }]);
+        await seed(t.id, ['a', 'b', 'c'], [[`${name}-fb`, 'a', ''], [`${name}-rt`, 'a', 'd1'], [`${name}-rt`, 'a', 'd2'], [`${name}-rt`, 'b', 'd1']]);
+        ids.push(t.id);
+      }
+      for (const id of ids) await s.enqueue([wt(id, 'queued')], DAY);
+      return ids;
     };
     const everything = rows({ profileKeys: 1, apps: 2, attributeDefinitions: 6, masterProfiles: 3, appProfiles: 4, writeTransactions: 2 });
     /** Calls `chunk` until it erases nothing; checks no call erases more than `limit` rows. */
@@ -548,8 +560,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
     };
 
     it("counts a tenant's rows, removes its directory entries in one step that moves configVersion, and removes nothing the second time", async () => {
-      const a = await populated('a');
-      const b = await populated('b');
+      const [a, b] = await populated('a', 'b');
       expect(await s.countTenantRows(a)).toEqual(everything);
       const before = await s.configVersion();
       expect(await s.removeTenant(a)).toEqual(rows({ profileKeys: 1, apps: 2, attributeDefinitions: 6 }));
@@ -566,8 +577,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
     });
 
     it("erases a removed tenant's rows at most `limit` at a time, and leaves other tenants alone", async () => {
-      const a = await populated('a');
-      const b = await populated('b');
+      const [a, b] = await populated('a', 'b');
       await s.removeTenant(a);
       expect(await eraseAll(() => s.eraseTenantRows(a, 2), 2)).toBe(3 + 4 + 2);
       expect(await s.countTenantRows(a)).toEqual(rows({}));
@@ -608,7 +618,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
     });
 
     it("removes an app and its definitions, erases its app profiles at most `limit` at a time, and leaves the tenant's other apps alone", async () => {
-      const a = await populated('a');
+      const [a] = await populated('a');
       expect(await s.countAppRows(a, 'a-rt')).toEqual(rows({ apps: 1, attributeDefinitions: 2, appProfiles: 3 }));
       const before = await s.configVersion();
       expect(await s.removeApp(a, 'a-rt')).toEqual(rows({ apps: 1, attributeDefinitions: 2 }));
@@ -626,7 +636,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
 
     it("leaves another tenant's app alone when asked to remove or erase its appid", async () => {
       const a = (await s.createTenant('a', settings, master)).id;
-      const b = await populated('b');
+      const [b] = await populated('b');
       expect(await s.countAppRows(a, 'b-rt')).toEqual(rows({}));
       expect(await s.removeApp(a, 'b-rt')).toEqual(rows({}));
       expect(await s.eraseAppRows(a, 'b-rt', 10)).toEqual(rows({}));
@@ -634,8 +644,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
     });
 
     it('hands the reducer, of the apps a batch writes to, those still in the directory', async () => {
-      const a = await populated('a');
-      const b = await populated('b');
+      const [a, b] = await populated('a', 'b');
       await s.removeApp(a, 'a-rt');
       let seen: ProfileSnapshot | null = null;
       const look: ApplyReducer = (batch, snapshot) => {
@@ -654,7 +663,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
     });
 
     it('refuses to create an appid again while the tenant still holds app profiles of the deleted app, and lets another tenant take it', async () => {
-      const a = await populated('a');
+      const [a] = await populated('a');
       await s.removeApp(a, 'a-rt');
       await expect(s.createApp(a, 'a-rt', 'rt', [])).rejects.toBeInstanceOf(ConflictError);
       expect(await s.listApps(a)).toHaveLength(1);

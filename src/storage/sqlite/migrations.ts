@@ -2,11 +2,13 @@ import type Database from 'better-sqlite3';
 import type { MigrationReport } from '../storage.js';
 import initial from './migrations/0001-initial.js';
 import queueRecords from './migrations/0002-queue-records.js';
+import journal from './migrations/0003-journal.js';
 
 /** Numbered, append-only migrations. Never edit a shipped one: add the next number. */
 const MIGRATIONS: Array<[number, string]> = [
   [1, initial],
   [2, queueRecords],
+  [3, journal],
 ];
 
 /**

@@ -3,11 +3,10 @@ import { type RowCountsRow, toRowCounts } from '../rows.js';
 import type { RowCounts } from '../storage.js';
 
 /**
- * A tenant's write transactions, in `seq` order, found through the two partial indexes (queued and
- * finished ones): `write_transactions` has no index on the tenant alone, and a chunk must not scan
- * the whole queue.
+ * A tenant's write transactions, found through the partial indexes: `write_transactions` has no
+ * index on the tenant alone, and a chunk must not scan the whole table. (Its queued ones, before
+ * the journal or carried by a backup, are moved to the journal when the store is opened.)
  */
-const PENDING_OF_TENANT = "SELECT seq FROM write_transactions WHERE state <> 'done' AND tenant_id = @tenantId ORDER BY seq LIMIT @limit";
 const FINISHED_OF_TENANT = "SELECT seq FROM write_transactions WHERE tenant_id = @tenantId AND state = 'done' LIMIT @limit";
 
 /** Counts and chunked deletes of what a tenant or an app holds (see "erase" in `storage.ts`). */
@@ -19,24 +18,32 @@ export class SqliteErasure {
   private readonly appProfilesChunk;
   private readonly atomically: <T>(fn: () => T) => T;
 
-  constructor(db: Database.Database) {
+  private readonly countQueued;
+  private readonly queuedChunk;
+
+  constructor(db: Database.Database, journal: Database.Database) {
+    // Those in the journal not yet applied; an applied one is counted in the store.
+    const cursor = db.prepare<[], number>('SELECT applied_seq FROM journal_state').pluck();
+    const countQueued = journal.prepare<[number, number], number>('SELECT COUNT(*) FROM journal WHERE tenant_id = ? AND seq > ?').pluck();
+    this.countQueued = (tenantId: number) => countQueued.get(tenantId, cursor.get()!)!;
+    // The applier drops a removed tenant's write transactions too; this finishes an erase without it.
+    const queuedChunk = journal.prepare(
+      'DELETE FROM journal WHERE tenant_id = @tenantId AND transid IN (SELECT transid FROM journal WHERE tenant_id = @tenantId LIMIT @limit)',
+    );
+    this.queuedChunk = (p: { tenantId: number; limit: number }) => queuedChunk.run(p).changes;
     this.countTenant = db.prepare<{ tenantId: number }, RowCountsRow>(
       `SELECT (SELECT COUNT(*) FROM profile_keys WHERE tenant_id = @tenantId) AS profile_keys,
               (SELECT COUNT(*) FROM apps WHERE tenant_id = @tenantId) AS apps,
               (SELECT COUNT(*) FROM attribute_definitions WHERE tenant_id = @tenantId) AS attribute_definitions,
               (SELECT COUNT(*) FROM master_profiles WHERE tenant_id = @tenantId) AS master_profiles,
               (SELECT COUNT(*) FROM app_profiles WHERE tenant_id = @tenantId) AS app_profiles,
-              (SELECT COUNT(*) FROM write_transactions WHERE state <> 'done' AND tenant_id = @tenantId)
-                + (SELECT COUNT(*) FROM write_transactions WHERE tenant_id = @tenantId AND state = 'done') AS write_transactions`,
+              (SELECT COUNT(*) FROM write_transactions WHERE tenant_id = @tenantId AND state = 'done') AS write_transactions`,
     );
     this.countApp = db.prepare<{ tenantId: number; appid: string }, RowCountsRow>(
       `SELECT (SELECT COUNT(*) FROM apps WHERE appid = @appid AND tenant_id = @tenantId) AS apps,
               (SELECT COUNT(*) FROM attribute_definitions WHERE tenant_id = @tenantId AND scope = @appid) AS attribute_definitions,
               (SELECT COUNT(*) FROM app_profiles WHERE tenant_id = @tenantId AND appid = @appid) AS app_profiles`,
     );
-    // A queued write transaction's records live in a table of their own (migration 2): they go with it.
-    const pendingRecords = db.prepare(`DELETE FROM write_transaction_records WHERE seq IN (${PENDING_OF_TENANT})`);
-    const pending = db.prepare(`DELETE FROM write_transactions WHERE seq IN (${PENDING_OF_TENANT})`);
     const finished = db.prepare(`DELETE FROM write_transactions WHERE seq IN (${FINISHED_OF_TENANT})`);
     const appProfiles = db.prepare(
       `DELETE FROM app_profiles WHERE tenant_id = @tenantId AND (appid, customer_id, device_id) IN
@@ -47,10 +54,7 @@ export class SqliteErasure {
          (SELECT customer_id FROM master_profiles WHERE tenant_id = @tenantId LIMIT @limit)`,
     );
     this.tenantChunks = [
-      (p) => {
-        pendingRecords.run(p);
-        return { write_transactions: pending.run(p).changes };
-      },
+      (p) => ({ write_transactions: this.queuedChunk(p) }),
       (p) => ({ write_transactions: finished.run(p).changes }),
       (p) => ({ app_profiles: appProfiles.run(p).changes }),
       (p) => ({ master_profiles: masters.run(p).changes }),
@@ -63,7 +67,8 @@ export class SqliteErasure {
   }
 
   countTenantRows(tenantId: number): RowCounts {
-    return toRowCounts(this.countTenant.get({ tenantId })!);
+    const counts = toRowCounts(this.countTenant.get({ tenantId })!);
+    return { ...counts, writeTransactions: counts.writeTransactions + this.countQueued(tenantId) };
   }
 
   countAppRows(tenantId: number, appid: string): RowCounts {

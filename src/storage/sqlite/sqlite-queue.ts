@@ -10,102 +10,121 @@ import type {
   RecordResult,
   WriteTransactionStatus,
 } from '../storage.js';
-import { QUEUE_HEADER_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
+import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
 import { StorageError, StorageUnavailableError, WorkerLockedError } from '../storage.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
 
 /**
- * Records in one part of a batch that may yield (see `Storage.applyWriteTransactions`): about
- * 5 ms of applying on this machine, so a waiting enqueue waits that long rather than a whole batch.
+ * How often, at most, an apply's commit waits for the disk (`synchronous=FULL`) so that the
+ * journal's rows it moved past can be deleted; the others commit without (see `apply`).
  */
-const YIELD_PART_RECORDS = 150;
+const DURABLE_EVERY_MS = 1000;
 
-/** Where the part of `batch` that starts at `from` ends: at least one write transaction. */
-function partEnd(batch: readonly ClaimedWriteTransaction[], from: number): number {
-  let records = 0;
-  let to = from;
-  while (to < batch.length && records < YIELD_PART_RECORDS) records += batch[to++].records.length;
-  return to;
+const JOURNAL_COLUMNS = 'transid, tenant_id, operation, appid, is_upsert, is_cascade, total_count, idempotency_key, request_hash, accepted_at, records';
+
+interface KeyRow {
+  seq: number;
+  transid: string;
+  request_hash: string | null;
+  accepted_at: number;
 }
 
-/** The write transaction queue in SQLite: enqueue (group commit), claim, apply, status, purge. */
+/** A queued write transaction as a row of the journal, or of the store's own queue tables. */
+type QueuedRow = QueueRow & { total_count: number };
+
+/**
+ * The write transaction queue in SQLite. Accepted write transactions go to the journal
+ * (`sqlite-journal.ts`, its own file, group commit); the applier reads them from there in
+ * acceptance order and applies each batch, with its results, in one database transaction of the
+ * store, which also moves `journal_state.applied_seq` past them. One worker applies a store (the
+ * worker lock), so there is nothing to claim: what lies past `applied_seq` is the next batch,
+ * a failed batch is read again from the same place, and a crash before the commit leaves the
+ * cursor where it was. Once a moved cursor is durable, the journal's rows up to it are deleted.
+ * The status of a write transaction comes from the store once applied, from the journal before.
+ */
 export class SqliteQueue {
-  private readonly insert;
-  private readonly insertRecords;
-  private readonly recordsOf;
-  private readonly dropRecords;
+  private readonly append;
+  private readonly journalByKey;
+  private readonly forgetJournalKey;
+  private readonly doneByKey;
+  private readonly next;
+  private readonly truncate;
+  private readonly range;
+  private readonly queuedStatus;
+  private readonly journalStats;
+  private readonly cursor;
+  private readonly moveCursor;
+  private readonly record;
+  private readonly forgetDoneKey;
   private readonly hasTenant;
-  private readonly drop;
-  private readonly byIdempotencyKey;
-  private readonly forgetIdempotencyKey;
-  private readonly claimStatement;
-  private readonly heldBy;
-  private readonly finish;
   private readonly status;
-  private readonly stats;
   private readonly purge;
   private readonly enqueueAll;
-  private readonly claimAll;
   private readonly applyAll;
   private readonly syncNormal;
   private readonly syncFull;
+  /** When an apply's commit last waited for the disk (see DURABLE_EVERY_MS). */
+  private lastDurableAt = 0;
+  /** The journal holds no applied rows up to here (this connection deleted them). */
+  private truncatedTo = 0;
 
   constructor(
-    db: Database.Database,
+    private readonly db: Database.Database,
+    private readonly journal: Database.Database,
     private readonly profiles: SqliteProfiles,
   ) {
-    this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
-    this.syncFull = db.prepare('PRAGMA synchronous = FULL');
-    this.insert = db.prepare(
-      `INSERT INTO write_transactions (transid, tenant_id, operation, appid, is_upsert, is_cascade, total_count, idempotency_key, request_hash, accepted_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    // Not prepared statements: SQLite applies this pragma when a statement is prepared, so a
+    // prepared one is not reliably applied when run.
+    this.syncNormal = { run: () => db.pragma('synchronous = NORMAL') };
+    this.syncFull = { run: () => db.pragma('synchronous = FULL') };
+    this.append = journal.prepare(`INSERT INTO journal (${JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.journalByKey = journal.prepare<[number, string], KeyRow>(
+      'SELECT seq, transid, request_hash, accepted_at FROM journal WHERE tenant_id = ? AND idempotency_key = ?',
     );
-    // The records live apart from the queue row, which the claim and the finish update (see
-    // migration 2): written once, read by the claim, deleted with the finish.
-    this.insertRecords = db.prepare('INSERT INTO write_transaction_records (seq, records) VALUES (?, ?)');
-    this.recordsOf = db.prepare<[number], string>('SELECT records FROM write_transaction_records WHERE seq = ?').pluck();
-    this.dropRecords = db.prepare('DELETE FROM write_transaction_records WHERE seq = ?');
-    this.hasTenant = db.prepare<[number], number>('SELECT 1 FROM tenants WHERE id = ?').pluck();
-    this.drop = db.prepare('DELETE FROM write_transactions WHERE seq = ?');
-    this.byIdempotencyKey = db.prepare<[number, string], { seq: number; transid: string; request_hash: string | null; accepted_at: number }>(
+    this.forgetJournalKey = journal.prepare('UPDATE journal SET idempotency_key = NULL WHERE seq = ?');
+    this.doneByKey = db.prepare<[number, string], KeyRow>(
       'SELECT seq, transid, request_hash, accepted_at FROM write_transactions WHERE tenant_id = ? AND idempotency_key = ?',
     );
-    this.forgetIdempotencyKey = db.prepare('UPDATE write_transactions SET idempotency_key = NULL WHERE seq = ?');
-    // One claiming worker per store (WorkerLock): whatever is not done is ours to take, oldest first,
-    // including claims of a worker that died. That keeps the queue in acceptance order.
-    this.claimStatement = db.prepare<[string, number, number], Omit<QueueRow, 'records'>>(
-      `UPDATE write_transactions SET state = 'processing', claimed_by = ?, lease_until = ?
-       WHERE seq IN (SELECT seq FROM write_transactions WHERE state <> 'done' ORDER BY seq LIMIT ?)
-       RETURNING ${QUEUE_HEADER_COLUMNS}`,
+    this.next = journal.prepare<[number, number], QueueRow>(`SELECT ${QUEUE_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq LIMIT ?`);
+    this.truncate = journal.prepare('DELETE FROM journal WHERE seq <= ?');
+    this.range = journal.prepare<[number, number], number>('SELECT seq FROM journal WHERE seq > ? AND seq <= ?').pluck();
+    this.queuedStatus = journal.prepare<[number, string], { transid: string; total_count: number; accepted_at: number }>(
+      'SELECT transid, total_count, accepted_at FROM journal WHERE tenant_id = ? AND transid = ?',
     );
-    this.heldBy = db.prepare<[number, string], { seq: number }>(
-      "SELECT seq FROM write_transactions WHERE seq = ? AND state = 'processing' AND claimed_by = ?",
+    this.journalStats = journal.prepare<[number], TenantQueueRow>(
+      'SELECT tenant_id, COUNT(*) AS depth, SUM(total_count) AS records, MIN(accepted_at) AS oldest FROM journal WHERE seq > ? GROUP BY tenant_id',
     );
-    this.finish = db.prepare(
-      `UPDATE write_transactions SET state = 'done', results = ?, success_count = ?, failure_count = ?, finished_at = ?,
-         claimed_by = NULL, lease_until = NULL WHERE seq = ?`,
+    this.cursor = db.prepare<[], number>('SELECT applied_seq FROM journal_state').pluck();
+    this.moveCursor = db.prepare('UPDATE journal_state SET applied_seq = ?');
+    this.record = db.prepare(
+      `INSERT INTO write_transactions (seq, transid, tenant_id, operation, appid, is_upsert, is_cascade, total_count, idempotency_key,
+         request_hash, accepted_at, state, finished_at, success_count, failure_count, results)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'done', ?, ?, ?, ?)`,
     );
+    this.forgetDoneKey = db.prepare('UPDATE write_transactions SET idempotency_key = NULL WHERE tenant_id = ? AND idempotency_key = ?');
+    this.hasTenant = db.prepare<[number], number>('SELECT 1 FROM tenants WHERE id = ?').pluck();
     this.status = db.prepare<[number, string], StatusRow>(
       'SELECT transid, state, total_count, results, accepted_at, finished_at FROM write_transactions WHERE tenant_id = ? AND transid = ?',
-    );
-    this.stats = db.prepare<[], TenantQueueRow>(
-      "SELECT tenant_id, COUNT(*) AS depth, SUM(total_count) AS records, MIN(accepted_at) AS oldest FROM write_transactions WHERE state <> 'done' GROUP BY tenant_id",
     );
     this.purge = db.prepare(
       `DELETE FROM write_transactions WHERE seq IN (
          SELECT seq FROM write_transactions WHERE tenant_id = ? AND state = 'done' AND finished_at < ? LIMIT ?)`,
     );
 
-    this.enqueueAll = db.transaction((batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] =>
+    this.enqueueAll = journal.transaction((batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] =>
       batch.map((wt) => {
         if (wt.idempotencyKey !== null) {
-          const earlier = this.byIdempotencyKey.get(wt.tenantId, wt.idempotencyKey);
+          // The journal first: its rows are deleted only once applied, so a key not found there
+          // is in the store's finished write transactions, if anywhere.
+          const queued = this.journalByKey.get(wt.tenantId, wt.idempotencyKey);
+          const earlier = queued ?? this.doneByKey.get(wt.tenantId, wt.idempotencyKey);
           if (earlier && earlier.accepted_at >= wt.acceptedAt - windowMs) {
             return { outcome: earlier.request_hash === wt.requestHash ? 'replayed' : 'conflict', transid: earlier.transid };
           }
-          if (earlier) this.forgetIdempotencyKey.run(earlier.seq);
+          // Past the window the key names the new write; a finished one gives it up when this applies.
+          if (queued) this.forgetJournalKey.run(queued.seq);
         }
-        const { lastInsertRowid } = this.insert.run(
+        this.append.run(
           wt.transid,
           wt.tenantId,
           wt.operation,
@@ -116,113 +135,199 @@ export class SqliteQueue {
           wt.idempotencyKey,
           wt.requestHash,
           wt.acceptedAt,
+          wt.recordsJson,
         );
-        this.insertRecords.run(lastInsertRowid, wt.recordsJson);
         return { outcome: 'accepted', transid: wt.transid };
       }),
     );
 
-    this.claimAll = db.transaction((workerId: string, leaseUntil: number, limit: number): ClaimedWriteTransaction[] =>
-      this.claimStatement
-        .all(workerId, leaseUntil, limit)
-        .map((row) => {
-          const records = this.recordsOf.get(Number(row.seq));
-          if (records === undefined) throw new StorageError(`queued write transaction ${row.transid} has no records`);
-          return toClaimed({ ...row, records });
-        })
-        .sort((a, b) => a.seq - b.seq),
-    );
-
-    this.applyAll = db.transaction(
-      (workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer, shouldYield?: () => boolean): string[] => {
-        const kept = batch.filter((wt) => this.heldBy.get(wt.seq, workerId) !== undefined);
-        const now = Date.now();
-        let from = 0;
-        while (from < kept.length) {
-          const to = shouldYield ? partEnd(kept, from) : kept.length;
-          this.applyPart(kept.slice(from, to), keysOf, reduce, now);
-          from = to;
-          if (shouldYield?.()) break;
+    this.applyAll = db.transaction((batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer): string[] => {
+      // Read under the write lock: a batch read before another worker's apply is not applied twice.
+      const cursor = this.cursor.get()!;
+      const after = batch.filter((wt) => wt.seq > cursor);
+      if (after.length === 0) return [];
+      // What the journal holds up to the batch's end must all be in the batch: the cursor moves past
+      // it. One an erase deleted meanwhile is skipped.
+      const inBatch = new Set(after.map((wt) => wt.seq));
+      const held = this.range.all(cursor, after.at(-1)!.seq);
+      if (held.some((seq) => !inBatch.has(seq))) throw new StorageError('a batch to apply must be the oldest write transactions not yet applied');
+      const present = new Set(held);
+      const fresh = after.filter((wt) => present.has(wt.seq));
+      const now = Date.now();
+      // A removed tenant's write transactions (being erased) are dropped: nothing is stored for them.
+      const removed = new Set<number>();
+      for (const tenantId of new Set(fresh.map((wt) => wt.tenantId))) if (!this.hasTenant.get(tenantId)) removed.add(tenantId);
+      const part = removed.size === 0 ? fresh : fresh.filter((wt) => !removed.has(wt.tenantId));
+      if (part.length > 0) {
+        const snapshot = this.profiles.snapshot(keysOf(part));
+        const { changes, results } = reduce(part, snapshot, now);
+        this.profiles.write(changes, SqliteProfiles.loaded(snapshot));
+        for (const wt of part) {
+          const own: RecordResult[] = results.get(wt.transid) ?? [];
+          const failures = own.filter((r) => r.code !== '1000').length;
+          // A key reused past its window names this write transaction from now on.
+          if (wt.idempotencyKey !== null) this.forgetDoneKey.run(wt.tenantId, wt.idempotencyKey);
+          this.record.run(
+            wt.seq,
+            wt.transid,
+            wt.tenantId,
+            wt.operation,
+            wt.appid,
+            wt.isUpsert ? 1 : 0,
+            wt.isCascade ? 1 : 0,
+            wt.records.length,
+            wt.idempotencyKey,
+            wt.requestHash,
+            wt.acceptedAt,
+            now,
+            own.length - failures,
+            failures,
+            JSON.stringify(own),
+          );
         }
-        return kept.slice(0, from).map((wt) => wt.transid);
-      },
-    );
-  }
-
-  /**
-   * Applies write transactions in the database transaction open, and finishes them; those of a
-   * removed tenant (being erased) are deleted instead.
-   */
-  private applyPart(batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer, now: number): void {
-    const part = this.dropRemovedTenants(batch);
-    if (part.length === 0) return;
-    const snapshot = this.profiles.snapshot(keysOf(part));
-    const loaded = SqliteProfiles.loaded(snapshot);
-    const { changes, results } = reduce(part, snapshot, now);
-    this.profiles.write(changes, loaded);
-    for (const wt of part) {
-      const own: RecordResult[] = results.get(wt.transid) ?? [];
-      const failures = own.filter((r) => r.code !== '1000').length;
-      this.finish.run(JSON.stringify(own), own.length - failures, failures, now, wt.seq);
-      this.dropRecords.run(wt.seq);
-    }
-  }
-
-  /** Deletes the write transactions whose tenant was removed; returns the others. */
-  private dropRemovedTenants(batch: readonly ClaimedWriteTransaction[]): readonly ClaimedWriteTransaction[] {
-    const removed = new Set<number>();
-    for (const tenantId of new Set(batch.map((wt) => wt.tenantId))) if (!this.hasTenant.get(tenantId)) removed.add(tenantId);
-    if (removed.size === 0) return batch;
-    for (const wt of batch) {
-      if (!removed.has(wt.tenantId)) continue;
-      this.drop.run(wt.seq);
-      this.dropRecords.run(wt.seq);
-    }
-    return batch.filter((wt) => !removed.has(wt.tenantId));
+      }
+      this.moveCursor.run(after.at(-1)!.seq);
+      return fresh.map((wt) => wt.transid);
+    });
   }
 
   enqueue(batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] {
     return this.enqueueAll.immediate(batch, windowMs);
   }
 
-  claim(workerId: string, limit: number, leaseMs: number): ClaimedWriteTransaction[] {
-    return this.unsynced(() => this.claimAll.immediate(workerId, Date.now() + leaseMs, limit));
-  }
-
-  apply(workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer, shouldYield?: () => boolean): string[] {
-    return this.unsynced(() => this.applyAll.immediate(workerId, batch, keysOf, reduce, shouldYield));
+  /** The oldest write transactions not yet applied (one worker per store: nothing is claimed). */
+  claim(limit: number): ClaimedWriteTransaction[] {
+    const rows = this.next.all(this.cursor.get()!, limit);
+    if (rows.length === 0) this.truncateApplied();
+    return rows.map(toClaimed);
   }
 
   /**
-   * Runs a claim's or an apply's commit without waiting for the WAL to reach the disk
-   * (`synchronous=NORMAL`); every other commit, the enqueue's above all, stays `FULL`. Nothing
-   * answered depends on these two: the WAL is written in order and each fsync covers all that
-   * came before it, so the next enqueue's commit makes them durable too, and if the machine loses
-   * power first, the store comes back as it was before them, with the same write transactions
-   * still queued, and they are applied again. (A process crash loses nothing either way: the
-   * WAL is in the operating system's hands as soon as `write()` returns.)
+   * Applies a batch in one database transaction. Its commit does not wait for the disk
+   * (`synchronous=NORMAL`), except once every DURABLE_EVERY_MS: nothing answered depends on it,
+   * since the journal keeps every write transaction until an apply past it is durable. If the
+   * machine loses power first, the store comes back as it was before, `applied_seq` with it, and
+   * the same write transactions are applied again from the journal. After a commit that waited,
+   * the journal's rows up to the cursor are deleted.
    */
-  private unsynced<T>(fn: () => T): T {
-    this.syncNormal.run();
+  apply(batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer): string[] {
+    const isDurable = Date.now() - this.lastDurableAt >= DURABLE_EVERY_MS;
+    if (isDurable) this.lastDurableAt = Date.now();
+    else this.syncNormal.run();
+    let applied: string[];
     try {
-      return fn();
+      applied = this.applyAll.immediate(batch, keysOf, reduce);
     } finally {
-      this.syncFull.run();
+      if (!isDurable) this.syncFull.run();
     }
+    if (isDurable) this.deleteApplied(this.cursor.get()!);
+    return applied;
+  }
+
+  /** With the queue applied: makes the cursor durable (one fsync'd commit) and deletes the journal's rows up to it. */
+  private truncateApplied(): void {
+    const cursor = this.cursor.get()!;
+    if (cursor <= this.truncatedTo) return;
+    this.db.transaction(() => this.moveCursor.run(cursor)).immediate();
+    this.lastDurableAt = Date.now();
+    this.deleteApplied(cursor);
+  }
+
+  private deleteApplied(cursor: number): void {
+    if (cursor <= this.truncatedTo) return;
+    this.truncate.run(cursor);
+    this.truncatedTo = cursor;
   }
 
   getStatus(tenantId: number, transid: string): WriteTransactionStatus | null {
-    const r = this.status.get(tenantId, transid);
-    return r ? toStatus(r) : null;
+    // The journal first: a row is deleted from it only after it is applied, in the store.
+    const queued = this.queuedStatus.get(tenantId, transid);
+    const done = this.status.get(tenantId, transid);
+    if (done) return toStatus(done);
+    if (!queued) return null;
+    return { transid, state: 'queued', totalCount: queued.total_count, results: null, acceptedAt: Number(queued.accepted_at), finishedAt: null };
   }
 
   queueStats(): QueueStats {
-    return toQueueStats(this.stats.all());
+    return toQueueStats(this.journalStats.all(this.cursor.get()!));
   }
 
   purgeFinished(tenantId: number, before: number, limit: number): number {
     return this.purge.run(tenantId, before, limit).changes;
   }
+
+  /**
+   * Checks that the journal file is this store's, and moves to it the write transactions queued in
+   * the store's own tables: an older store's queue (before the journal), or what a restored backup
+   * carries (`carryQueued`). Runs when the store is migrated, before anything is applied.
+   */
+  adoptQueued(journalId: string, journalFile: string): void {
+    const { db, journal } = this;
+    db.transaction(() => {
+      const ownId = db.prepare<[], string | null>('SELECT journal_id FROM journal_state').pluck().get();
+      if (ownId !== null && ownId !== journalId) {
+        throw new StorageError(
+          `${journalFile} is not this store's journal (the store's is ${ownId}, the file's ${journalId}). Accepted writes not yet applied are in ` +
+            'the journal that belongs to the store: put it back, or restore the store from a backup (docs/backup.md).',
+        );
+      }
+      if (ownId === null) {
+        if (journal.prepare('SELECT 1 FROM journal LIMIT 1').get()) {
+          throw new StorageError(`${journalFile} holds the writes of another store (this one has none recorded); move it aside`);
+        }
+        db.prepare('UPDATE journal_state SET journal_id = ?').run(journalId);
+      }
+      const queued = db
+        .prepare<[], QueuedRow>(
+          `SELECT wt.seq, ${JOURNAL_COLUMNS.replace(', records', '')}, r.records FROM write_transactions wt
+           JOIN write_transaction_records r ON r.seq = wt.seq WHERE wt.state <> 'done' ORDER BY wt.seq`,
+        )
+        .all();
+      const lastSeq = db.prepare<[], number>('SELECT COALESCE(MAX(seq), 0) FROM write_transactions').pluck().get()!;
+      journal
+        .transaction(() => {
+          const insert = journal.prepare(`INSERT OR IGNORE INTO journal (seq, ${JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+          for (const r of queued) {
+            insert.run(r.seq, r.transid, r.tenant_id, r.operation, r.appid, r.is_upsert, r.is_cascade, r.total_count, r.idempotency_key, r.request_hash, r.accepted_at, r.records);
+          }
+          // New rows follow every seq the store has used: `write_transactions` is keyed by it.
+          if (journal.prepare("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'journal'").run(lastSeq).changes === 0) {
+            journal.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('journal', ?)").run(lastSeq);
+          }
+        })
+        .immediate();
+      db.exec("DELETE FROM write_transaction_records WHERE seq IN (SELECT seq FROM write_transactions WHERE state <> 'done')");
+      db.exec("DELETE FROM write_transactions WHERE state <> 'done'");
+    }).immediate();
+  }
+
+  /** The journal's rows not yet applied, oldest first, for `carryQueued`. */
+  unapplied(): QueuedRow[] {
+    return this.journal.prepare<[number], QueuedRow>(`SELECT seq, ${JOURNAL_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq`).all(this.cursor.get()!);
+  }
+}
+
+/**
+ * Writes into a copy of the store (a backup) the write transactions that the journal held when the
+ * copy was begun and the copy had not applied, into the store's own queue tables, and forgets the
+ * journal's id: a store restored from the copy moves them into a journal of its own when opened.
+ */
+export function carryQueued(copy: Database.Database, queued: readonly QueuedRow[]): void {
+  copy
+    .transaction(() => {
+      const cursor = copy.prepare<[], number>('SELECT applied_seq FROM journal_state').pluck().get()!;
+      copy.prepare('UPDATE journal_state SET journal_id = NULL').run();
+      const forgetKey = copy.prepare('UPDATE write_transactions SET idempotency_key = NULL WHERE tenant_id = ? AND idempotency_key = ?');
+      const insert = copy.prepare(`INSERT INTO write_transactions (seq, ${JOURNAL_COLUMNS.replace(', records', '')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      const insertRecords = copy.prepare('INSERT INTO write_transaction_records (seq, records) VALUES (?, ?)');
+      for (const r of queued) {
+        if (Number(r.seq) <= cursor) continue;
+        if (r.idempotency_key !== null) forgetKey.run(r.tenant_id, r.idempotency_key);
+        insert.run(r.seq, r.transid, r.tenant_id, r.operation, r.appid, r.is_upsert, r.is_cascade, r.total_count, r.idempotency_key, r.request_hash, r.accepted_at);
+        insertRecords.run(r.seq, r.records);
+      }
+    })
+    .immediate();
 }
 
 const isAlive = (pid: number) => {
@@ -237,7 +342,7 @@ const isAlive = (pid: number) => {
 /**
  * One claiming worker per SQLite store: a pid file beside the database. Every process using an
  * embedded store runs on this host, so a holder that is no longer alive is detected and replaced.
- * This is what lets the adapter take back a dead worker's claims at once, in order.
+ * This is what lets the adapter apply from a cursor with nothing claimed.
  */
 export class WorkerLock {
   private isHeld = false;

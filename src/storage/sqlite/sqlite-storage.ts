@@ -1,5 +1,5 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ensurePrivateDir, ensurePrivateFile } from '../private-files.js';
 import { StorageError } from '../storage.js';
@@ -19,7 +19,8 @@ import { SqliteDirectory } from './sqlite-directory.js';
 import { SqliteErasure } from './sqlite-erasure.js';
 import { translated, translateSqliteError } from './sqlite-errors.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
-import { SqliteQueue, WorkerLock } from './sqlite-queue.js';
+import { journalFileOf, prepareJournal } from './sqlite-journal.js';
+import { carryQueued, SqliteQueue, WorkerLock } from './sqlite-queue.js';
 
 export interface SqliteOptions {
   dataDir: string;
@@ -60,41 +61,64 @@ function switchToWal(db: Database.Database, busyTimeoutMs: number): void {
 }
 
 /**
- * The embedded store: one better-sqlite3 connection (synchronous, so calls run one at a time),
- * WAL, and `synchronous=FULL` so that an enqueue's commit is fsync'd before a write is answered
- * (claims and applies commit without it: `SqliteQueue.unsynced`).
+ * Opens a database file of the store (mode 0600, in a 0700 directory) in WAL mode, with
+ * `synchronous=FULL`: a commit is fsync'd before it returns.
+ */
+function openDatabase(file: string, busyTimeoutMs: number, configure: (db: Database.Database) => void): Database.Database {
+  return translated(() => {
+    ensurePrivateDir(dirname(file));
+    ensurePrivateFile(file, [`${file}-wal`, `${file}-shm`]);
+    const db = new Database(file, { timeout: busyTimeoutMs });
+    try {
+      switchToWal(db, busyTimeoutMs);
+      db.pragma('synchronous = FULL');
+      db.pragma('temp_store = MEMORY');
+      configure(db);
+      return db;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  });
+}
+
+/**
+ * The embedded store: two better-sqlite3 connections (synchronous, so calls run one at a time),
+ * one to the store and one to its journal (`sqlite-journal.ts`), both in WAL mode with
+ * `synchronous=FULL`, so that an enqueue's commit is fsync'd before a write is answered (applies
+ * commit without it, most of the time: `SqliteQueue.apply`).
  */
 export class SqliteStorage implements Storage {
   readonly capabilities: StorageCapabilities = { hasConcurrentClaims: false, canNotifyWorkers: false, isEmbedded: true };
   private readonly db: Database.Database;
+  /** The journal of accepted write transactions, a file of its own (`sqlite-journal.ts`). */
+  private readonly journal!: Database.Database;
+  private readonly journalFile: string;
+  private readonly journalId!: string;
   private readonly workerLock: WorkerLock;
   private parts: { directory: SqliteDirectory; erasure: SqliteErasure; profiles: SqliteProfiles; queue: SqliteQueue } | null = null;
   private readonly checkpointer: SqliteCheckpointer | null = null;
 
   constructor(options: SqliteOptions) {
     const fileName = options.fileName ?? 'openprofiles.db';
-    this.db = translated(() => {
-      const file = join(options.dataDir, fileName);
-      ensurePrivateDir(options.dataDir);
-      ensurePrivateFile(file, [`${file}-wal`, `${file}-shm`]);
-      const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000));
-      const db = new Database(file, { timeout: busyTimeoutMs });
-      try {
-        switchToWal(db, busyTimeoutMs);
-        db.pragma('synchronous = FULL');
-        // Checkpoint every ~40 MB of WAL instead of SQLite's 4 MB: a checkpoint runs inside the
-        // commit that crosses the mark, and the apply rewrites the same hot pages batch after
-        // batch, which a rarer checkpoint copies once (docs/performance.md: a third less commit time).
-        db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
-        db.pragma('foreign_keys = ON');
-        db.pragma('temp_store = MEMORY');
-        db.pragma(`cache_size = -${Math.max(1, Math.trunc(options.cacheSizeMiB ?? 64)) * 1024}`);
-        return db;
-      } catch (err) {
-        db.close();
-        throw err;
-      }
+    const file = join(options.dataDir, fileName);
+    const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000));
+    this.journalFile = journalFileOf(file);
+    this.db = openDatabase(file, busyTimeoutMs, (db) => {
+      // Checkpoint every ~40 MB of WAL instead of SQLite's 4 MB: a checkpoint runs inside the
+      // commit that crosses the mark, and the apply rewrites the same hot pages batch after
+      // batch, which a rarer checkpoint copies once (docs/performance.md: a third less commit time).
+      db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+      db.pragma('foreign_keys = ON');
+      db.pragma(`cache_size = -${Math.max(1, Math.trunc(options.cacheSizeMiB ?? 64)) * 1024}`);
     });
+    try {
+      this.journal = openDatabase(this.journalFile, busyTimeoutMs, () => {});
+      this.journalId = translated(() => prepareJournal(this.journal));
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     this.workerLock = new WorkerLock(join(options.dataDir, `${fileName}.worker-lock`));
     if (options.checkpoint) {
       this.checkpointer = new SqliteCheckpointer(join(options.dataDir, fileName), options.checkpoint.everyMs, options.checkpoint.onError);
@@ -105,7 +129,7 @@ export class SqliteStorage implements Storage {
   private get p() {
     if (!this.parts) {
       const profiles = new SqliteProfiles(this.db);
-      this.parts = { directory: new SqliteDirectory(this.db), erasure: new SqliteErasure(this.db), profiles, queue: new SqliteQueue(this.db, profiles) };
+      this.parts = { directory: new SqliteDirectory(this.db), erasure: new SqliteErasure(this.db, this.journal), profiles, queue: new SqliteQueue(this.db, this.journal, profiles) };
     }
     return this.parts;
   }
@@ -118,13 +142,20 @@ export class SqliteStorage implements Storage {
     }
   }
 
-  migrate = () => this.run(() => migrate(this.db));
+  /** Migrates the store, then checks its journal and moves to it what the store's own tables still queue. */
+  migrate = () =>
+    this.run(() => {
+      const report = migrate(this.db);
+      this.p.queue.adoptQueued(this.journalId, this.journalFile);
+      return report;
+    });
 
   async close(): Promise<void> {
     await this.checkpointer?.stop();
     return this.run(() => {
       this.workerLock.release();
       if (this.db.open) this.db.close();
+      if (this.journal.open) this.journal.close();
     });
   }
 
@@ -138,7 +169,16 @@ export class SqliteStorage implements Storage {
       if (existsSync(file)) throw new StorageError(`${file} exists already; a backup is written to a new file`);
       ensurePrivateFile(file);
       try {
+        // The journal first: its rows are deleted only once applied, so every write transaction
+        // the copy has not applied is among these (`carryQueued`).
+        const queued = this.p.queue.unapplied();
         this.db.prepare('VACUUM INTO ?').run(file);
+        const copy = new Database(file);
+        try {
+          carryQueued(copy, queued);
+        } finally {
+          copy.close();
+        }
       } catch (err) {
         rmSync(file, { force: true });
         throw err;
@@ -172,15 +212,15 @@ export class SqliteStorage implements Storage {
 
   enqueue = (batch: NewWriteTransaction[], windowMs: number) => this.run(() => this.p.queue.enqueue(batch, windowMs));
 
-  /** Takes the store's worker lock first: one claiming worker per SQLite store. */
-  claim = (workerId: string, limit: number, leaseMs: number) =>
+  /** Takes the store's worker lock first: one worker applies a SQLite store, so nothing is leased. */
+  claim = (_workerId: string, limit: number, _leaseMs?: number) =>
     this.run(() => {
       this.workerLock.acquire();
-      return this.p.queue.claim(workerId, limit, leaseMs);
+      return this.p.queue.claim(limit);
     });
 
-  applyWriteTransactions = (workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer, shouldYield?: () => boolean) =>
-    this.run(() => this.p.queue.apply(workerId, batch, keysOf, reduce, shouldYield));
+  applyWriteTransactions = (_workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer) =>
+    this.run(() => this.p.queue.apply(batch, keysOf, reduce));
 
   getWriteTransactionStatus = (tenantId: number, transid: string) => this.run(() => this.p.queue.getStatus(tenantId, transid));
   queueStats = () => this.run(() => this.p.queue.queueStats());
