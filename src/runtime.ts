@@ -40,6 +40,10 @@ export async function openMigratedStore(config: Config, logger: Logger, options:
   return storage;
 }
 
+/** Write transactions per apply when PROFILES_WORKER_BATCH is 0 (see its doc). */
+const EMBEDDED_BATCH = 16;
+const SERVER_BATCH = 64;
+
 export function workerPool(
   config: Config,
   storage: Storage,
@@ -51,7 +55,7 @@ export function workerPool(
   }
   return new WorkerPool(storage, {
     concurrency: config.workerConcurrency,
-    batchSize: config.workerBatchSize,
+    batchSize: config.workerBatchSize || (storage.capabilities.isEmbedded ? EMBEDDED_BATCH : SERVER_BATCH),
     leaseMs: config.workerLeaseMs,
     idlePollMs: config.workerIdlePollMs,
     logger,
