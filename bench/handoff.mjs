@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // node bench/handoff.mjs
-// What it costs to hand one 100-record write transaction to the writer thread, each way: as the
+// What it costs to hand one 100-record write transaction to the committer thread, each way: as the
 // records themselves (a structured clone: serialised on the server's thread, rebuilt object by
-// object on the writer's, then JSON.stringify'd there for the queue) or as their JSON text
+// object on the committer's, then JSON.stringify'd there for the queue) or as their JSON text
 // (stringified on the server's thread; the clone copies one string). v8.serialize/deserialize
 // is the structured clone that postMessage runs.
 import v8 from 'node:v8';
