@@ -16,6 +16,15 @@ describe('backup and restore of the embedded store', () => {
     await store?.dispose();
   });
 
+  /** docs/backup.md's restore: stop the server, remove the store's files (the -wal, -shm and journal too), copy the backup in, start. */
+  const restore = async (file: string) => {
+    expect(await server!.stop()).toBe(0);
+    server = undefined;
+    for (const name of readdirSync(store.dataDir)) if (name.startsWith('openprofiles.db')) rmSync(join(store.dataDir, name));
+    copyFileSync(file, join(store.dataDir, 'openprofiles.db'));
+    rmSync(file);
+    server = await spawnServer(store.env);
+  };
   const write = (key: string, customerId: string) =>
     request(server!.url, 'POST', '/resources/v2/customerprofile', {
       key,
@@ -39,13 +48,7 @@ describe('backup and restore of the embedded store', () => {
     // Written after the backup: not in it.
     expect((await write(tenant.key, 'after')).body.code).toBe('1000');
 
-    // Restore: stop the server, remove the store's files (the -wal and -shm too), copy the backup in, start.
-    expect(await server.stop()).toBe(0);
-    server = undefined;
-    for (const name of readdirSync(dataDir)) if (name.startsWith('openprofiles.db')) rmSync(join(dataDir, name));
-    copyFileSync(file, join(dataDir, 'openprofiles.db'));
-    rmSync(file);
-    server = await spawnServer(env);
+    await restore(file);
     for (const id of ['b1', 'b2', 'b3']) {
       expect((await request(server.url, 'GET', `/resources/v2/customerprofile/${id}`, { key: tenant.key })).status).toBe(200);
     }
@@ -63,12 +66,7 @@ describe('backup and restore of the embedded store', () => {
     expect(accepted.status).toBe(202);
     const file = join(store.dataDir, '..', `${dataDir.split('/').at(-1)}-queued.db`);
     expect((await runCli(['backup', file], env)).code).toBe(0);
-    expect(await server.stop()).toBe(0);
-    server = undefined;
-    for (const name of readdirSync(dataDir)) if (name.startsWith('openprofiles.db')) rmSync(join(dataDir, name));
-    copyFileSync(file, join(dataDir, 'openprofiles.db'));
-    rmSync(file);
-    server = await spawnServer(env);
+    await restore(file);
     const status = await request(server.url, 'GET', `/resources/v2/profile/status/${accepted.body.response.transid}`, { key: tenant.key, headers: { prefer: 'wait=10' } });
     expect(status.body).toMatchObject({ code: '1000' });
     const read = await request(server.url, 'GET', '/resources/v2/customerprofile/q1', { key: tenant.key });

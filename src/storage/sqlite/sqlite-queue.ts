@@ -8,6 +8,7 @@ import type {
   NewWriteTransaction,
   QueueStats,
   RecordResult,
+  WriteTransactionHeader,
   WriteTransactionStatus,
 } from '../storage.js';
 import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
@@ -28,6 +29,10 @@ interface KeyRow {
   request_hash: string | null;
   accepted_at: number;
 }
+
+/** The values of a write transaction's columns, in `JOURNAL_COLUMNS` order, but its records. */
+const headerValues = (wt: WriteTransactionHeader, count: number) =>
+  [wt.transid, wt.tenantId, wt.operation, wt.appid, wt.isUpsert ? 1 : 0, wt.isCascade ? 1 : 0, count, wt.idempotencyKey, wt.requestHash, wt.acceptedAt] as const;
 
 /** A queued write transaction as a row of the journal, or of the store's own queue tables. */
 type QueuedRow = QueueRow & { total_count: number };
@@ -124,19 +129,7 @@ export class SqliteQueue {
           // Past the window the key names the new write; a finished one gives it up when this applies.
           if (queued) this.forgetJournalKey.run(queued.seq);
         }
-        this.append.run(
-          wt.transid,
-          wt.tenantId,
-          wt.operation,
-          wt.appid,
-          wt.isUpsert ? 1 : 0,
-          wt.isCascade ? 1 : 0,
-          wt.recordCount,
-          wt.idempotencyKey,
-          wt.requestHash,
-          wt.acceptedAt,
-          wt.recordsJson,
-        );
+        this.append.run(...headerValues(wt, wt.recordCount), wt.recordsJson);
         return { outcome: 'accepted', transid: wt.transid };
       }),
     );
@@ -167,23 +160,7 @@ export class SqliteQueue {
           const failures = own.filter((r) => r.code !== '1000').length;
           // A key reused past its window names this write transaction from now on.
           if (wt.idempotencyKey !== null) this.forgetDoneKey.run(wt.tenantId, wt.idempotencyKey);
-          this.record.run(
-            wt.seq,
-            wt.transid,
-            wt.tenantId,
-            wt.operation,
-            wt.appid,
-            wt.isUpsert ? 1 : 0,
-            wt.isCascade ? 1 : 0,
-            wt.records.length,
-            wt.idempotencyKey,
-            wt.requestHash,
-            wt.acceptedAt,
-            now,
-            own.length - failures,
-            failures,
-            JSON.stringify(own),
-          );
+          this.record.run(wt.seq, ...headerValues(wt, wt.records.length), now, own.length - failures, failures, JSON.stringify(own));
         }
       }
       this.moveCursor.run(after.at(-1)!.seq);
