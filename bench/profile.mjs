@@ -3,7 +3,7 @@
 // Runs the server under `node --cpu-prof` through one bench scenario at a time and prints where
 // its main thread spent the time: the functions with the most self time, and the most total
 // time. The .cpuprofile files stay in a temp directory (open them in Chrome DevTools).
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -67,5 +67,6 @@ for (const name of opts.only.split(',')) {
   }
 }
 const out = new URL(`./results/profile-${report.date.slice(0, 19).replace(/:/g, '-')}.json`, import.meta.url);
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`summaries in ${out.pathname}`);

@@ -29,8 +29,8 @@ export const isAttributeType = (type: string): type is AttributeType => (ATTRIBU
 
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const INTEGER = /^-?(?:0|[1-9]\d*)$/;
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2}):(\d{2})|T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const DATETIME = /^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2}|T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))$/;
 const EMAIL = /^[^\s@"<>()[\],;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const MSISDN = /^\+?\d{6,15}$/;
 
@@ -46,6 +46,17 @@ function isTime(h: number, m: number, s: number): boolean {
   return h <= 23 && m <= 59 && s <= 59;
 }
 
+/** The two digits of `text` at `i` as a number (DATE and DATETIME put each field at a fixed place). */
+const twoDigits = (text: string, i: number) => (text.charCodeAt(i) - 48) * 10 + text.charCodeAt(i + 1) - 48;
+
+/** Whether a text DATE or DATETIME matched holds a real day (and time): no match array, no substrings. */
+function isCalendarText(text: string): boolean {
+  const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
+  return isCalendarDate(year, twoDigits(text, 5), twoDigits(text, 8));
+}
+
+const BOOLEAN_TEXTS = new Set(['true', 'false', '1', '0']);
+
 /** Why a string does not fit `type`, or null. Values arrive as strings in practice. */
 function textProblem(def: NewAttributeDefinition, text: string): string | null {
   switch (def.type) {
@@ -56,19 +67,16 @@ function textProblem(def: NewAttributeDefinition, text: string): string | null {
     case 'integer':
       return INTEGER.test(text) && Number.isSafeInteger(Number(text)) ? null : 'expected an integer';
     case 'boolean':
-      return ['true', 'false', '1', '0'].includes(text) ? null : 'expected true, false, 1 or 0';
+      return BOOLEAN_TEXTS.has(text) ? null : 'expected true, false, 1 or 0';
     case 'flag':
       return text === '0' || text === '1' ? null : 'expected "0" or "1"';
-    case 'date': {
-      const m = DATE.exec(text);
-      return m && isCalendarDate(+m[1], +m[2], +m[3]) ? null : 'expected a date YYYY-MM-DD';
-    }
-    case 'datetime': {
-      const m = DATETIME.exec(text);
-      return m && isCalendarDate(+m[1], +m[2], +m[3]) && isTime(+(m[4] ?? m[7]), +(m[5] ?? m[8]), +(m[6] ?? m[9] ?? 0))
+    case 'date':
+      return DATE.test(text) && isCalendarText(text) ? null : 'expected a date YYYY-MM-DD';
+    case 'datetime':
+      // Past the date, both forms have the hour at 11 and the minutes at 14; seconds at 17 when a ':' is at 16.
+      return DATETIME.test(text) && isCalendarText(text) && isTime(twoDigits(text, 11), twoDigits(text, 14), text.charCodeAt(16) === 58 ? twoDigits(text, 17) : 0)
         ? null
         : 'expected a datetime "YYYY-MM-DD HH:mm:ss" or ISO 8601 with a zone (Z, +05:30 or +0530)';
-    }
     case 'email':
       return text.length <= 254 && EMAIL.test(text) ? null : 'expected an email address';
     case 'msisdn':
