@@ -11,13 +11,12 @@ export interface Committer {
 const MAX_WRITE_TRANSACTIONS = 1000;
 
 /**
- * Most bytes of records in one commit while one tenant's writes wait (a larger write transaction
- * goes alone), and while several tenants' do. What a commit costs grows with what it writes, and
- * every write in it, and every write that arrives meanwhile, waits for all of it: 1 MB is about
- * 5 ms here. One tenant alone gets the larger budget: 256 KB cost its steady load 3-10 % of its
- * rate in more commits (docs/performance.md).
+ * Most bytes of records in one commit (a larger write transaction goes alone). What a commit costs
+ * grows with what it writes, and every write in it, and every write that arrives meanwhile, waits
+ * for all of it: 1 MB is about 5 ms here. 256 KB cost a steady load 3-10 % of its rate in more
+ * commits (docs/performance.md).
  */
-export const TURN_BYTES = { oneTenant: 1024 * 1024, shared: 64 * 1024 };
+export const TURN_BYTES = 1024 * 1024;
 
 interface Pending {
   wt: NewWriteTransaction;
@@ -30,11 +29,11 @@ interface Pending {
  * commit and share it, so one fsync covers many requests. Each request is answered only after the
  * database transaction that holds it committed.
  *
- * What waits is committed in turns of a bounded number of bytes of records (`TURN_BYTES`), so that
- * no commit, and no write waiting behind one, pays for more than that. In a turn, tenants take
- * turns one write transaction at a time, each tenant's in arrival order, the tenant with the
- * fewest bytes waiting first: a tenant that sends one small write while another floods is
- * committed, and answered, in the first turn, with at most the shared budget of the flood's bytes.
+ * What waits is committed in turns, oldest first, of at most `TURN_BYTES` of records, so that no
+ * commit, and no write waiting behind one, pays for more than that; between turns the event loop
+ * runs, so that a write arriving during a flood's turns joins the next one. (Tenants used to take
+ * turns inside a commit, the lightest first: with commits to the SQLite journal, a flood victim's
+ * write p99 was the same without, docs/reliability.md.)
  */
 export class GroupCommitter implements Committer {
   private pending: Pending[] = [];
@@ -107,36 +106,15 @@ export class GroupCommitter implements Committer {
     }
   }
 
-  /** Takes the next commit's write transactions from `pending` (see the class comment). */
+  /** Takes the next commit's write transactions from `pending`: the oldest, up to `maxBytes` (at least one). */
   private nextTurn(): Pending[] {
-    if (this.pending.length === 1) return this.pending.splice(0, 1);
-    const byTenant = new Map<number, { own: Pending[]; bytes: number }>();
-    for (const p of this.pending) {
-      let tenant = byTenant.get(p.wt.tenantId);
-      if (!tenant) byTenant.set(p.wt.tenantId, (tenant = { own: [], bytes: 0 }));
-      tenant.own.push(p);
-      tenant.bytes += p.wt.recordsJson.length;
-    }
-    const queues = [...byTenant.values()].sort((a, b) => a.bytes - b.bytes).map((t) => t.own);
-    const maxBytes = queues.length === 1 ? this.maxBytes.oneTenant : this.maxBytes.shared;
-    const turn: Pending[] = [];
     let bytes = 0;
-    // Round by round, one write transaction of each tenant still in the turn; a tenant whose next
-    // one does not fit is done for this turn (its writes stay in order).
-    for (let round = 0; queues.length > 0; round++) {
-      for (let i = 0; i < queues.length; i++) {
-        const next = queues[i][round];
-        const size = next?.wt.recordsJson.length ?? 0;
-        if (!next || (turn.length > 0 && (bytes + size > maxBytes || turn.length === MAX_WRITE_TRANSACTIONS))) {
-          queues.splice(i--, 1);
-          continue;
-        }
-        turn.push(next);
-        bytes += size;
-      }
+    let count = 0;
+    for (const p of this.pending) {
+      bytes += p.wt.recordsJson.length;
+      if (count > 0 && (bytes > this.maxBytes || count === MAX_WRITE_TRANSACTIONS)) break;
+      count++;
     }
-    const taken = new Set(turn);
-    this.pending = this.pending.filter((p) => !taken.has(p));
-    return turn;
+    return this.pending.splice(0, count);
   }
 }
