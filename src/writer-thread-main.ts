@@ -13,6 +13,9 @@ import { type EnqueueResult, StorageUnavailableError } from './storage/storage.j
  * retention sweep. The server's thread migrated the store before starting them.
  */
 
+/** How often a thread of the store's own checkpoints the WAL, so that the applier's commits do not. */
+const CHECKPOINT_EVERY_MS = 100;
+
 /** The committing thread's page cache of the store (SQLite), MiB. */
 const COMMITTER_STORE_CACHE_MIB = 2;
 
@@ -25,6 +28,7 @@ const storage = openStorage({
   ...storeLocation(config, logger),
   // The committer writes the journal; of the store it reads only idempotency keys.
   ...(isCommitter && { cacheSizeMiB: COMMITTER_STORE_CACHE_MIB }),
+  ...(!isCommitter && { checkpoint: { everyMs: CHECKPOINT_EVERY_MS, onError: (err: Error) => logger.warn({ error: err.message }, 'WAL checkpoint thread') } }),
 });
 const committer: GroupCommitter | null = isCommitter ? new GroupCommitter(storage, idempotencyWindowMs, () => postAnswers()) : null;
 const workers = isCommitter ? null : workerPool(config, storage, logger, (applied) => post({ type: 'applied', applied }));

@@ -1,5 +1,5 @@
 import { openPostgresStorage } from './postgres/postgres-storage.js';
-import { openSqliteStorage } from './sqlite/sqlite-storage.js';
+import { openSqliteStorage, type SqliteOptions } from './sqlite/sqlite-storage.js';
 import type { Storage } from './storage.js';
 
 /** Where the store lives: PostgreSQL when a database URL is given, else SQLite in the data directory. */
@@ -10,6 +10,8 @@ export interface StoreLocation {
   poolSize?: number;
   /** SQLite: this connection's page cache, MiB (default 64). */
   cacheSizeMiB?: number;
+  /** SQLite: checkpoint the WAL from a thread of its own (the store's writer; see SqliteOptions). */
+  checkpoint?: SqliteOptions['checkpoint'];
   onBackgroundError?: (err: unknown) => void;
 }
 
@@ -18,8 +20,8 @@ export function openStorage(location: StoreLocation): Storage {
   if (location.databaseUrl) {
     return openPostgresStorage({ url: location.databaseUrl, poolSize: location.poolSize, onBackgroundError: location.onBackgroundError });
   }
-  const { dataDir, cacheSizeMiB } = location;
-  return openSqliteStorage({ dataDir, cacheSizeMiB });
+  const { dataDir, cacheSizeMiB, checkpoint } = location;
+  return openSqliteStorage({ dataDir, cacheSizeMiB, checkpoint });
 }
 
 /** Where the store is, for logs: never the password of a database URL. */

@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keysOf as keysOfBatch, reduceWriteTransactions } from '../../src/domain/apply.js';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
+import { SqliteCheckpointer } from '../../src/storage/sqlite/sqlite-checkpointer.js';
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { type ApplyReducer, type KeysOf, type NewWriteTransaction, StorageError, StorageUnavailableError } from '../../src/storage/storage.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
@@ -221,6 +222,34 @@ describe('SQLite adapter', () => {
     expect(await s.applyWriteTransactions('w', claimed, keysOfBatch, reduceWriteTransactions)).toEqual([]);
     expect(await s.claim('w', 10, 60_000)).toEqual([]);
     expect((await s.getWriteTransactionStatus(tenant.id, item.transid))!.results!.map((r) => r.code)).toEqual(['1000', '1000']);
+  });
+
+  it('checkpoints the WAL from a thread of its own when asked to, below the commit\'s own mark', async () => {
+    const file = join(dir, 'openprofiles.db');
+    const errors: Error[] = [];
+    const s = openSqliteStorage({ dataDir: dir, checkpoint: { everyMs: 20, onError: (err) => errors.push(err) } });
+    opened.push(s);
+    await s.migrate();
+    const tenant = await s.createTenant('checkpoints', { ...DEFAULT_TENANT_SETTINGS }, []);
+    const big = newWriteTransaction(tenant.id, Array.from({ length: 2000 }, (_, i) => ({ customerId: `c${i}`, attributes: { name: 'x'.repeat(200) } })));
+    const before = statSync(file).size;
+    await s.enqueue([big], DAY);
+    await applyAll(s);
+    // About 500 KB of WAL: far below the commit's own checkpoint (10,000 pages), so only the
+    // thread can have copied it into the database file.
+    const deadline = Date.now() + 10_000;
+    while (statSync(file).size < before + 400_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(statSync(file).size).toBeGreaterThanOrEqual(before + 400_000);
+    expect(errors).toEqual([]);
+  });
+
+  it('reports a checkpoint thread that could not start, once, and stops at once', async () => {
+    const errors: Error[] = [];
+    const checkpointer = new SqliteCheckpointer(join(dir, 'missing.db'), 20, (err) => errors.push(err));
+    await vi.waitFor(() => expect(errors).toHaveLength(1));
+    expect(errors[0].message).toBe('checkpointing the WAL failed: unable to open database file');
+    await checkpointer.stop();
+    expect(errors).toHaveLength(1);
   });
 
   it('applies without waiting for the disk but for one apply a second, and is back at full sync after an apply, also one that failed', async () => {

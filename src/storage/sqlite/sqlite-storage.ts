@@ -14,6 +14,7 @@ import type {
   TenantSettings,
 } from '../storage.js';
 import { migrate } from './migrations.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteDirectory } from './sqlite-directory.js';
 import { SqliteErasure } from './sqlite-erasure.js';
 import { translated, translateSqliteError } from './sqlite-errors.js';
@@ -29,6 +30,12 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
   /** This connection's page cache, MiB. Default 64. */
   cacheSizeMiB?: number;
+  /**
+   * When set, a thread of its own checkpoints the WAL every `everyMs` (see SqliteCheckpointer),
+   * and `onError` hears its failures: for the connection that does a store's writing. Default:
+   * commits checkpoint, as SQLite does.
+   */
+  checkpoint?: { everyMs: number; onError: (err: Error) => void };
 }
 
 /** WAL pages (4 KiB each) past which a commit checkpoints; SQLite's default is 1,000. */
@@ -90,6 +97,7 @@ export class SqliteStorage implements Storage {
   private readonly journalId!: string;
   private readonly workerLock: WorkerLock;
   private parts: { directory: SqliteDirectory; erasure: SqliteErasure; profiles: SqliteProfiles; queue: SqliteQueue } | null = null;
+  private readonly checkpointer: SqliteCheckpointer | null = null;
 
   constructor(options: SqliteOptions) {
     const fileName = options.fileName ?? 'openprofiles.db';
@@ -112,6 +120,9 @@ export class SqliteStorage implements Storage {
       throw err;
     }
     this.workerLock = new WorkerLock(join(options.dataDir, `${fileName}.worker-lock`));
+    if (options.checkpoint) {
+      this.checkpointer = new SqliteCheckpointer(join(options.dataDir, fileName), options.checkpoint.everyMs, options.checkpoint.onError);
+    }
   }
 
   /** Statements are prepared after migration, once the tables exist. */
@@ -140,6 +151,7 @@ export class SqliteStorage implements Storage {
     });
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     return this.run(() => {
       this.workerLock.release();
       if (this.db.open) this.db.close();
