@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { keysOf, reduceWriteTransactions } from '../domain/apply.js';
-import { type ApplyReducer, type ClaimedWriteTransaction, type RecordResult, type Storage, WorkerLockedError } from '../storage/storage.js';
+import { type ApplyReducer, type RecordResult, type Storage, WorkerLockedError } from '../storage/storage.js';
 
 /** How often a standing-by worker tries the store's worker lock, ms. */
 const STANDBY_POLL_MS = 1000;
@@ -35,10 +35,11 @@ function countCodes(results: readonly RecordResult[]): Record<string, number> {
 }
 
 /**
- * Claims the oldest queued write transactions, applies them with their results in one database
- * transaction, and repeats. With one worker per store (SQLite), taking the oldest not yet applied
- * keeps every customer's writes in acceptance order, and a crash leaves nothing to take back.
- * Where several claim (PostgreSQL), a dead worker's claims are taken back when their lease expires.
+ * Applies the oldest queued write transactions with their results in one database transaction,
+ * and repeats (`Storage.applyNext`). With one worker per store (SQLite), taking the oldest not yet
+ * applied keeps every customer's writes in acceptance order, and a crash leaves nothing to take
+ * back. Where several claim (PostgreSQL), a dead worker's claims are taken back when their lease
+ * expires.
  */
 export class QueueWorker {
   readonly workerId = `w-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -97,25 +98,19 @@ export class QueueWorker {
     }
   }
 
-  /** Claims and applies one batch; returns how many write transactions it applied. */
+  /** Applies one batch; returns how many write transactions it applied. */
   async runOnce(): Promise<number> {
     const { batchSize, leaseMs, onApplied } = this.options;
-    const claimed = await this.storage.claim(this.workerId, batchSize, leaseMs);
-    if (claimed.length === 0) return 0;
     const results = new Map<string, RecordResult[]>();
     const reduce: ApplyReducer = (batch, snapshot, now) => {
       const out = reduceWriteTransactions(batch, snapshot, now);
       for (const [transid, own] of out.results) results.set(transid, own);
       return out;
     };
-    const applied = await this.storage.applyWriteTransactions(this.workerId, claimed, keysOf, reduce);
-    const byTransid = new Map<string, ClaimedWriteTransaction>(claimed.map((wt) => [wt.transid, wt]));
-    onApplied(
-      applied.map((transid) => {
-        const wt = byTransid.get(transid)!;
-        return { transid, tenantId: wt.tenantId, acceptedAt: wt.acceptedAt, codeCounts: countCodes(results.get(transid) ?? []) };
-      }),
-    );
+    const applied = await this.storage.applyNext(this.workerId, batchSize, leaseMs, keysOf, reduce);
+    if (applied.length > 0) {
+      onApplied(applied.map((wt) => ({ transid: wt.transid, tenantId: wt.tenantId, acceptedAt: wt.acceptedAt, codeCounts: countCodes(results.get(wt.transid) ?? []) })));
+    }
     return applied.length;
   }
 

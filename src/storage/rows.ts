@@ -96,10 +96,8 @@ export interface StatusRow {
 /** Row counts by kind, each column named for its table; kinds a statement does not count are left out. */
 export type RowCountsRow = Partial<Record<'profile_keys' | 'apps' | 'attribute_definitions' | 'master_profiles' | 'app_profiles' | 'write_transactions', Int>>;
 
-/** The queue columns `toClaimed` reads but the records (the embedded store keeps those in a table of their own). */
-export const QUEUE_HEADER_COLUMNS = 'seq, transid, tenant_id, operation, appid, is_upsert, is_cascade, idempotency_key, request_hash, accepted_at';
 /** The queue columns `toClaimed` reads, for SELECT and RETURNING lists. */
-export const QUEUE_COLUMNS = `${QUEUE_HEADER_COLUMNS}, records`;
+export const QUEUE_COLUMNS = 'seq, transid, tenant_id, operation, appid, is_upsert, is_cascade, idempotency_key, request_hash, accepted_at, records';
 
 export const toTenant = (r: TenantRow): Tenant => ({
   id: r.id,
@@ -142,34 +140,19 @@ export const toAppProfile = (r: AppRecord): AppProfileRow => ({
   updatedAt: Number(r.updated_at),
 });
 
-/**
- * A claimed row, its records parsed when first read: the embedded store's writer reads them a part
- * of a batch at a time (`Storage.applyWriteTransactions`), so a write waiting for that thread waits
- * for one part's parse, not the whole claim's.
- */
-export const toClaimed = (r: QueueRow): ClaimedWriteTransaction => {
-  let text: string | null = r.records;
-  let records: WriteRecord[] | undefined;
-  return {
-    seq: Number(r.seq),
-    transid: r.transid,
-    tenantId: r.tenant_id,
-    operation: r.operation as WriteOperation,
-    appid: r.appid,
-    get records() {
-      if (records === undefined) {
-        records = JSON.parse(text!) as WriteRecord[];
-        text = null; // parsed once; the text need not outlive it
-      }
-      return records;
-    },
-    isUpsert: Boolean(r.is_upsert),
-    isCascade: Boolean(r.is_cascade),
-    idempotencyKey: r.idempotency_key,
-    requestHash: r.request_hash,
-    acceptedAt: Number(r.accepted_at),
-  };
-};
+export const toClaimed = (r: QueueRow): ClaimedWriteTransaction => ({
+  seq: Number(r.seq),
+  transid: r.transid,
+  tenantId: r.tenant_id,
+  operation: r.operation as WriteOperation,
+  appid: r.appid,
+  records: JSON.parse(r.records) as WriteRecord[],
+  isUpsert: Boolean(r.is_upsert),
+  isCascade: Boolean(r.is_cascade),
+  idempotencyKey: r.idempotency_key,
+  requestHash: r.request_hash,
+  acceptedAt: Number(r.accepted_at),
+});
 
 export const toStatus = (r: StatusRow): WriteTransactionStatus => ({
   transid: r.transid,

@@ -16,10 +16,11 @@
  *   app (scope = appid). Its numeric id is the `ID` the read API shows.
  * - write transaction: one accepted write request (a batch of records), queued durably and later
  *   applied by a worker. Named on the wire by its `transid`. Its `seq` is the acceptance order.
- * - database transaction: a unit of atomicity of the store (see `applyWriteTransactions`). Never
+ * - database transaction: a unit of atomicity of the store (see `applyNext`). Never
  *   called a bare "transaction".
- * - claim: a worker's lease on queued write transactions; an expired claim is taken back. Where one
- *   worker applies the store (SQLite), claiming is reading the oldest not yet applied.
+ * - claim: a worker's lease on queued write transactions, where several workers apply one store
+ *   (PostgreSQL); an expired claim is taken back. Where one worker applies the store (SQLite),
+ *   nothing is claimed: the next batch is the oldest not yet applied.
  * - directory: the small, slowly changing data a server caches in memory (tenants, keys, apps,
  *   attribute definitions, allow lists); `configVersion` tells a server when to reload it.
  * - erase: deleting a tenant or an app for good, in two steps, so that no database transaction
@@ -28,7 +29,7 @@
  *      bump `configVersion`: servers stop accepting the tenant's keys (or the appid) at their next
  *      directory reload, and from the commit on nothing new is stored for them (a write that was
  *      queued or accepted meanwhile is dropped when its tenant was removed, and finishes with
- *      per-record `7018` when its app was: see `applyWriteTransactions`).
+ *      per-record `7018` when its app was: see `applyNext`).
  *   2. `eraseTenantRows` / `eraseAppRows` delete the data, at most `limit` rows per database
  *      transaction, until they return all zeros.
  *   Data is found by tenant id (and appid), not through the directory, so an erase interrupted
@@ -348,7 +349,7 @@ export interface MigrationReport {
 // The contract
 
 export interface StorageCapabilities {
-  /** Several worker processes may claim and apply at once (row locks, SKIP LOCKED). */
+  /** Several workers, in any processes, may apply at once (claims with leases, conflict keys). */
   readonly hasConcurrentClaims: boolean;
   /** The store can wake idle workers on new work (e.g. LISTEN/NOTIFY) instead of polling. */
   readonly canNotifyWorkers: boolean;
@@ -442,23 +443,17 @@ export interface Storage {
   enqueue(batch: NewWriteTransaction[], idempotencyWindowMs: number): Promise<EnqueueResult[]>;
 
   /**
-   * Claims up to `limit` of the oldest write transactions that are queued, already claimed by this
-   * worker (a batch it failed to apply comes back first), or whose claim expired, for `leaseMs`.
-   * Returns them in acceptance order. A store with concurrent claims leaves out any that must wait
-   * for conflicting earlier work in flight (see `ConflictKeys`). A store that one worker applies
-   * (SQLite, `hasConcurrentClaims` false) leases nothing: it returns the oldest not yet applied.
+   * Applies the next batch: up to `limit` of the oldest write transactions not yet applied, in
+   * acceptance order. Reads the rows `keysOf(batch)` names, runs `reduce`, and stores its changes
+   * with every record result, the batch marked done, in one database transaction. Returns the
+   * batch (empty when nothing waits). Where several workers apply at once (`hasConcurrentClaims`),
+   * the batch is claimed first for `leaseMs`, and leaves out any that must wait for conflicting
+   * earlier work in flight (see `ConflictKeys`); a batch whose claim another worker took over is
+   * not applied. A write transaction whose tenant is no longer in the directory (it is being
+   * erased) is dropped instead of applied, and returned with the batch. If `reduce` throws,
+   * nothing is stored and the same write transactions come first again.
    */
-  claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedWriteTransaction[]>;
-
-  /**
-   * In one database transaction: reads the rows `keysOf(batch)` names, runs `reduce`, stores its
-   * changes and every record result, and marks the batch done. Write transactions whose claim is
-   * no longer held by `workerId` (or, where one worker applies, that are applied already) are
-   * skipped; the return value lists the transids that were applied. A write transaction whose
-   * tenant is no longer in the directory (it is being erased) is dropped instead of applied, and
-   * listed as applied.
-   */
-  applyWriteTransactions(workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer): Promise<string[]>;
+  applyNext(workerId: string, limit: number, leaseMs: number, keysOf: KeysOf, reduce: ApplyReducer): Promise<ClaimedWriteTransaction[]>;
 
   /** Null when the tenant has no write transaction with that transid (or it was purged). */
   getWriteTransactionStatus(tenantId: number, transid: string): Promise<WriteTransactionStatus | null>;

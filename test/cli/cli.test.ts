@@ -51,8 +51,7 @@ describe('the openprofiles CLI, spawned', () => {
         ],
         DAY,
       );
-      const claimed = await storage.claim('cli-test', 10, 60_000);
-      await storage.applyWriteTransactions('cli-test', claimed, keysOf, reduceWriteTransactions);
+      await storage.applyNext('cli-test', 10, 60_000, keysOf, reduceWriteTransactions);
       await storage.enqueue([newWriteTransaction(t.id, [{ customerId: 'c4' }])], DAY);
     });
     return { id: t.id as number, fb, rt };

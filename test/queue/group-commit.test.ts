@@ -3,6 +3,7 @@
  * bytes, oldest first, and each write is answered when its own turn has committed.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { keysOf, reduceWriteTransactions } from '../../src/domain/apply.js';
 import { GroupCommitter } from '../../src/queue/group-commit.js';
 import type { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import type { EnqueueResult, NewWriteTransaction } from '../../src/storage/storage.js';
@@ -54,7 +55,7 @@ describe('GroupCommitter', () => {
     // Queued in the order they came.
     const stats = await store.queueStats();
     expect(stats.recordsByTenant).toEqual(new Map([[1, 600], [2, 1]]));
-    const order = (await store.claim('w', 100, 60_000)).map((c) => `${c.tenantId}:${c.records.length}`);
+    const order = (await store.applyNext('w', 100, 60_000, keysOf, reduceWriteTransactions)).map((c) => `${c.tenantId}:${c.records.length}`);
     expect(order).toEqual(['1:100', '1:100', '1:100', '1:100', '1:100', '1:100', '2:1']);
   });
 

@@ -31,7 +31,7 @@ describe('queue worker', () => {
     await store.enqueue(first, 86_400_000);
     const applied: AppliedWriteTransaction[] = [];
     const worker = new QueueWorker(store, { batchSize: 10, leaseMs: 60_000, idlePollMs: 1000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a) });
-    vi.spyOn(store, 'applyWriteTransactions').mockRejectedValueOnce(new Error('disk hiccup'));
+    vi.spyOn(store, 'applyNext').mockRejectedValueOnce(new Error('disk hiccup'));
     await expect(worker.runOnce()).rejects.toThrow('disk hiccup');
     const later = creates('later');
     await store.enqueue([later], 86_400_000);

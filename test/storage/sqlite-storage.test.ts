@@ -48,9 +48,9 @@ describe('SQLite adapter', () => {
     opened.push(db);
     return db;
   };
-  /** Claims and applies everything queued, as the worker does. */
+  /** Applies everything queued, as the worker does; returns the transids applied. */
   const applyAll = async (s: SqliteStorage, reduce: ApplyReducer = reduceWriteTransactions, keys: KeysOf = keysOfBatch) =>
-    s.applyWriteTransactions('w', await s.claim('w', 1000, 60_000), keys, reduce);
+    (await s.applyNext('w', 1000, 60_000, keys, reduce)).map((wt) => wt.transid);
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'openprofiles-sqlite-'));
@@ -211,19 +211,6 @@ describe('SQLite adapter', () => {
     expect(await s.getWriteTransactionStatus(tenant.id, item.transid)).toMatchObject({ state: 'done', results: [{ code: '1000' }, { code: '7011' }] });
   });
 
-  it('applies a batch read twice once: the second apply finds it applied', async () => {
-    const s = open();
-    await s.migrate();
-    const tenant = await s.createTenant('twice', { ...DEFAULT_TENANT_SETTINGS }, []);
-    const item = wt(tenant.id);
-    await s.enqueue([item], DAY);
-    const claimed = await s.claim('w', 10, 60_000);
-    expect(await s.applyWriteTransactions('w', claimed, keysOfBatch, reduceWriteTransactions)).toEqual([item.transid]);
-    expect(await s.applyWriteTransactions('w', claimed, keysOfBatch, reduceWriteTransactions)).toEqual([]);
-    expect(await s.claim('w', 10, 60_000)).toEqual([]);
-    expect((await s.getWriteTransactionStatus(tenant.id, item.transid))!.results!.map((r) => r.code)).toEqual(['1000', '1000']);
-  });
-
   it('checkpoints the WAL from a thread of its own when asked to, below the commit\'s own mark', async () => {
     const file = join(dir, 'openprofiles.db');
     const errors: Error[] = [];
@@ -257,27 +244,28 @@ describe('SQLite adapter', () => {
     await s.migrate();
     const db = (s as unknown as { db: Database.Database }).db;
     const tenant = await s.createTenant('sync', { ...DEFAULT_TENANT_SETTINGS }, []);
-    await s.enqueue([wt(tenant.id), wt(tenant.id), wt(tenant.id)], DAY);
+    const [first, second, third] = [wt(tenant.id), wt(tenant.id), wt(tenant.id)];
+    await s.enqueue([first, second, third], DAY);
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
-    const [first, second, third] = await s.claim('w', 10, 60_000);
+    const applyOne = (reduce: ApplyReducer) => s.applyNext('w', 1, 60_000, keysOf, reduce);
     const seen: unknown[] = [];
     const observing: ApplyReducer = (batch, snapshot, now) => {
       seen.push(db.pragma('synchronous', { simple: true }));
       return oneFailure(batch, snapshot, now);
     };
-    await s.applyWriteTransactions('w', [first], keysOf, observing);
-    await s.applyWriteTransactions('w', [second], keysOf, observing);
+    await applyOne(observing);
+    await applyOne(observing);
     const failing: ApplyReducer = () => {
       throw new Error('reducer failed');
     };
-    await expect(s.applyWriteTransactions('w', [third], keysOf, failing)).rejects.toThrow('reducer failed');
+    await expect(applyOne(failing)).rejects.toThrow('reducer failed');
     // The first waited for the disk (and let the journal go up to it); the second did not.
     expect(seen).toEqual([2, 1]);
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
     expect(rawJournal().prepare('SELECT transid FROM journal ORDER BY seq').all()).toEqual([{ transid: second.transid }, { transid: third.transid }]);
     // With the queue applied, the cursor is made durable and the journal emptied.
-    await s.applyWriteTransactions('w', [third], keysOf, oneFailure);
-    expect(await s.claim('w', 10, 60_000)).toEqual([]);
+    expect((await applyOne(oneFailure)).map((c) => c.transid)).toEqual([third.transid]);
+    expect(await applyOne(oneFailure)).toEqual([]);
     expect(rawJournal().prepare('SELECT COUNT(*) AS n FROM journal').get()).toEqual({ n: 0 });
   });
 
@@ -314,13 +302,12 @@ describe('SQLite adapter', () => {
     expect(await s.getWriteTransactionStatus(1, 't-queued')).toMatchObject({ state: 'queued', totalCount: 1 });
     const next = wt(1);
     await s.enqueue([next], DAY);
-    const claimed = await s.claim('w', 10, 60_000);
-    expect(claimed.map((c) => c.transid)).toEqual(['t-queued', next.transid]);
-    expect(claimed[0].records).toEqual([{ customerId: 'b', attributes: { name: 'B' } }]);
-    expect(claimed[1].seq).toBeGreaterThan(claimed[0].seq);
     expect(rawConnection().prepare("SELECT COUNT(*) AS n FROM write_transactions WHERE state <> 'done'").get()).toEqual({ n: 0 });
     expect(await s.getWriteTransactionStatus(1, 't-done')).toMatchObject({ state: 'done', results: [{ customerId: 'a', code: '1000' }] });
-    expect(await applyAll(s)).toEqual(['t-queued', next.transid]);
+    const applied = await s.applyNext('w', 10, 60_000, keysOfBatch, reduceWriteTransactions);
+    expect(applied.map((c) => c.transid)).toEqual(['t-queued', next.transid]);
+    expect(applied[0].records).toEqual([{ customerId: 'b', attributes: { name: 'B' } }]);
+    expect(applied[1].seq).toBeGreaterThan(applied[0].seq);
     expect((await s.getMasterProfiles(1, ['b']))[0].attributes).toEqual({ name: 'B' });
   });
 

@@ -170,24 +170,29 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       tenantId = (await s.createTenant('q', settings, master)).id;
     });
 
-    it('claims in acceptance order, at most `limit` at a time', async () => {
+    /** Applies the next batch with a reducer that only looks; returns the batch. */
+    const look = (limit = 10) => s.applyNext('w1', limit, 60_000, keysOf, upsertEach);
+
+    it('applies in acceptance order, at most `limit` at a time, and returns the batch', async () => {
       const items = ['a', 'b', 'c'].map((c) => wt(tenantId, c));
       await s.enqueue(items, DAY);
-      const claimed = await s.claim('w1', 2, 60_000);
-      expect(claimed.map((c) => c.transid)).toEqual(items.slice(0, 2).map((i) => i.transid));
-      expect(claimed[0].seq).toBeLessThan(claimed[1].seq);
-      expect(claimed[0].records).toEqual(items[0].records);
+      const applied = await look(2);
+      expect(applied.map((c) => c.transid)).toEqual(items.slice(0, 2).map((i) => i.transid));
+      expect(applied[0].seq).toBeLessThan(applied[1].seq);
+      expect(applied[0].records).toEqual(items[0].records);
+      expect((await look()).map((c) => c.transid)).toEqual([items[2].transid]);
+      expect(await look()).toEqual([]);
     });
 
-    it('stores the records from their JSON text alone (as the writer thread hands them over), and claims them parsed', async () => {
+    it('stores the records from their JSON text alone (as the writer thread hands them over), and applies them parsed', async () => {
       const { records, ...asText } = newWriteTransaction(tenantId, [
         { customerId: 'a', attributes: { name: 'Zoë 😀', gone: null } },
         { customerId: 'b', attributes: { name: 'B' } },
       ]);
       await s.enqueue([asText], DAY);
-      const [claimed] = await s.claim('w1', 10, 60_000);
-      expect(claimed.records).toEqual(records);
       expect((await s.queueStats()).depthRecords).toBe(2);
+      const [applied] = await look();
+      expect(applied.records).toEqual(records);
     });
 
     it('takes acceptance order from the order of enqueue calls and of items within a call', async () => {
@@ -195,23 +200,26 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       const second = [wt(tenantId, 'c')];
       await s.enqueue(first, DAY);
       await s.enqueue(second, DAY);
-      const claimed = await s.claim('w1', 10, 60_000);
-      expect(claimed.map((c) => c.transid)).toEqual([...first, ...second].map((i) => i.transid));
-      const seqs = claimed.map((c) => c.seq);
+      const applied = await look();
+      expect(applied.map((c) => c.transid)).toEqual([...first, ...second].map((i) => i.transid));
+      const seqs = applied.map((c) => c.seq);
       expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
       expect(new Set(seqs).size).toBe(3);
-      expect(claimed[2]).toMatchObject({ tenantId, operation: 'createProfile', appid: null, isUpsert: false, isCascade: false });
+      expect(applied[2]).toMatchObject({ tenantId, operation: 'createProfile', appid: null, isUpsert: false, isCascade: false });
     });
 
-    it('takes back an expired claim for another worker, and (with concurrent claims) leaves a live one alone', async () => {
-      await s.enqueue([wt(tenantId, 'a')], DAY);
-      await s.claim('w1', 10, 60_000);
-      if (s.capabilities.hasConcurrentClaims) expect(await s.claim('w2', 10, 60_000)).toEqual([]);
-      const short = await s.enqueue([wt(tenantId, 'b')], DAY);
-      const shortClaim = await s.claim('w3', 10, 1);
-      expect(shortClaim.map((c) => c.transid)).toContain(short[0].transid);
+    const failing: ApplyReducer = (batch, snapshot, now) => {
+      upsertEach(batch, snapshot, now);
+      throw new Error('boom');
+    };
+
+    it('applies, once, a write transaction whose worker failed, after its claim expires (at once where nothing is claimed)', async () => {
+      const [item] = await s.enqueue([wt(tenantId, 'a')], DAY);
+      await expect(s.applyNext('w-old', 10, 1, keysOf, failing)).rejects.toThrow('boom');
       await new Promise((resolve) => setTimeout(resolve, 20));
-      expect((await s.claim('w4', 10, 60_000)).map((c) => c.transid)).toContain(short[0].transid);
+      expect((await s.applyNext('w-new', 10, 60_000, keysOf, upsertEach)).map((c) => c.transid)).toEqual([item.transid]);
+      expect(await s.applyNext('w-old', 10, 60_000, keysOf, upsertEach)).toEqual([]);
+      expect(await s.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'done' });
     });
 
     it('hands the reducer the stored rows it names, each app profile once, and stores deletes', async () => {
@@ -234,7 +242,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         };
       };
       await s.enqueue([wt(tenantId, 'a')], DAY);
-      await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), keysOf, seed);
+      await s.applyNext('w', 10, 60_000, keysOf, seed);
 
       const everyPath: KeysOf = () => ({
         masters: [{ tenantId, customerId: 'a' }, { tenantId, customerId: 'a' }, { tenantId, customerId: 'b' }, { tenantId, customerId: 'nobody' }],
@@ -257,7 +265,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         };
       };
       await s.enqueue([wt(tenantId, 'b')], DAY);
-      await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), everyPath, prune);
+      await s.applyNext('w', 10, 60_000, everyPath, prune);
       const snapshot = seen as ProfileSnapshot | null;
       expect(snapshot!.masters.map((m) => m.customerId).sort()).toEqual(['a', 'b']);
       expect(snapshot!.masters.find((m) => m.customerId === 'a')).toMatchObject({ tenantId, attributes: { name: 'a' } });
@@ -283,7 +291,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         results: new Map(batch.map((w) => [w.transid, []])),
       });
       await s.enqueue([wt(tenantId, 'seed')], DAY);
-      await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), keysOf, seed);
+      await s.applyNext('w', 10, 60_000, keysOf, seed);
 
       const byUser: KeysOf = () => ({
         masters: [],
@@ -298,7 +306,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         return { changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] }, results: new Map(batch.map((w) => [w.transid, []])) };
       };
       await s.enqueue([wt(tenantId, 'look')], DAY);
-      await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), byUser, look);
+      await s.applyNext('w', 10, 60_000, byUser, look);
       const apps = (seen as ProfileSnapshot | null)!.apps;
       expect(apps.map((r) => `${r.appid}/${r.customerId}/${r.userId}`).sort()).toEqual(['rt-1/c1/u1', 'rt-1/c2/u1', 'rt-1/c3/u2']);
     });
@@ -329,7 +337,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       const ofA: KeysOf = () => ({ masters: [{ tenantId, customerId: 'a' }], appCustomers: [{ tenantId, appid: 'rt-1', customerId: 'a' }], appUsers: [], customerApps: [], appids: [] });
       const apply = async (reducer: ApplyReducer) => {
         await s.enqueue([wt(tenantId, 'a')], DAY);
-        await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), ofA, reducer);
+        await s.applyNext('w', 10, 60_000, ofA, reducer);
       };
       await apply(write({ d1: 'u1', d2: 'u2', d3: null }, 1));
       // d1 keeps its userId, d2 moves to another, d3 gains one, d4 is new.
@@ -352,7 +360,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       const item = wt(tenantId, 'a', { records: [{ customerId: 'a' }, { customerId: 'b' }] });
       await s.enqueue([item], DAY);
       const before = Date.now();
-      await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), keysOf, upsertEach);
+      await s.applyNext('w', 10, 60_000, keysOf, upsertEach);
       const status = await s.getWriteTransactionStatus(tenantId, item.transid);
       expect(status).toMatchObject({ transid: item.transid, state: 'done', totalCount: 2, acceptedAt: item.acceptedAt });
       expect(status!.results!.map((r) => r.customerId)).toEqual(['a', 'b']);
@@ -362,61 +370,40 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
     it('applies changes and results in one database transaction and marks them done', async () => {
       const items = [wt(tenantId, 'a'), wt(tenantId, 'b')];
       await s.enqueue(items, DAY);
-      const claimed = await s.claim('w1', 10, 60_000);
-      expect(await s.applyWriteTransactions('w1', claimed, keysOf, upsertEach)).toEqual(items.map((i) => i.transid));
+      expect((await look()).map((c) => c.transid)).toEqual(items.map((i) => i.transid));
       const status = await s.getWriteTransactionStatus(tenantId, items[0].transid);
       expect(status).toMatchObject({ state: 'done', totalCount: 1, results: [{ customerId: 'a', code: '1000' }] });
       expect((await s.getMasterProfiles(tenantId, ['a', 'b'])).map((r) => r.customerId)).toEqual(['a', 'b']);
-      expect(await s.claim('w1', 10, 60_000)).toEqual([]);
+      expect(await look()).toEqual([]);
       expect(await s.queueStats()).toEqual({ depth: 0, depthRecords: 0, oldestAcceptedAt: null, recordsByTenant: new Map() });
     });
 
-    it('stores nothing and leaves the queue as it was when the reducer throws', async () => {
-      await s.enqueue([wt(tenantId, 'a')], DAY);
-      const claimed = await s.claim('w1', 10, 60_000);
-      const failing: ApplyReducer = (batch, snapshot, now) => {
-        upsertEach(batch, snapshot, now);
-        throw new Error('boom');
-      };
-      await expect(s.applyWriteTransactions('w1', claimed, keysOf, failing)).rejects.toThrow('boom');
+    it('stores nothing and leaves the queue as it was when the reducer throws; the same worker applies the same batch next', async () => {
+      const items = [wt(tenantId, 'a'), wt(tenantId, 'b')];
+      await s.enqueue(items, DAY);
+      await expect(s.applyNext('w1', 1, 60_000, keysOf, failing)).rejects.toThrow('boom');
       expect(await s.getMasterProfiles(tenantId, ['a'])).toEqual([]);
-      // Claimed where several workers claim; queued where one applies (SQLite leases nothing).
-      expect((await s.getWriteTransactionStatus(tenantId, claimed[0].transid))!.state).toBe(s.capabilities.hasConcurrentClaims ? 'processing' : 'queued');
-      // The same batch can be claimed and applied again, from the same place.
-      const again = await s.claim('w1', 10, 60_000);
-      expect(again.map((c) => c.transid)).toEqual(claimed.map((c) => c.transid));
-      expect(await s.applyWriteTransactions('w1', again, keysOf, upsertEach)).toHaveLength(1);
+      // Claimed where several workers claim; queued where one applies (SQLite claims nothing).
+      expect((await s.getWriteTransactionStatus(tenantId, items[0].transid))!.state).toBe(s.capabilities.hasConcurrentClaims ? 'processing' : 'queued');
+      expect((await look()).map((c) => c.transid)).toEqual(items.map((i) => i.transid));
+      expect((await s.getMasterProfiles(tenantId, ['a', 'b'])).map((r) => r.customerId)).toEqual(['a', 'b']);
     });
 
-    it('skips write transactions whose expired claim another worker took over (or, where one applies, that are applied already)', async () => {
-      await s.enqueue([wt(tenantId, 'a')], DAY);
-      const stale = await s.claim('w-old', 10, 1);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      const fresh = await s.claim('w-new', 10, 60_000);
-      if (!s.capabilities.hasConcurrentClaims) {
-        // Nothing is leased: the batch read first is applied, and the same batch read again is not.
-        expect(await s.applyWriteTransactions('w-old', stale, keysOf, upsertEach)).toHaveLength(1);
-        expect(await s.applyWriteTransactions('w-new', fresh, keysOf, upsertEach)).toEqual([]);
-        return;
-      }
-      expect(fresh.map((c) => c.transid)).toEqual(stale.map((c) => c.transid));
-      expect(await s.applyWriteTransactions('w-old', stale, keysOf, upsertEach)).toEqual([]);
-      expect(await s.applyWriteTransactions('w-new', fresh, keysOf, upsertEach)).toHaveLength(1);
-    });
-
-    it('lets a second worker claim only what conflicts with nothing in flight (stores with concurrent claims)', async () => {
+    it("lets a second worker apply only what conflicts with nothing another worker holds (stores with concurrent claims)", async () => {
       const items = [wt(tenantId, 'x'), wt(tenantId, 'x'), wt(tenantId, 'y')];
       await s.enqueue(items, DAY);
-      const first = await s.claim('w1', 1, 60_000);
-      expect(first.map((c) => c.transid)).toEqual([items[0].transid]);
-      const second = await s.claim('w2', 10, 60_000);
+      // w1 fails its batch of one: where workers claim, it holds the first write to x until its lease ends.
+      await expect(s.applyNext('w1', 1, 60_000, keysOf, failing)).rejects.toThrow('boom');
+      const second = await s.applyNext('w2', 10, 60_000, keysOf, upsertEach);
       if (s.capabilities.hasConcurrentClaims) {
         // The second write to x waits for the first; y is independent.
         expect(second.map((c) => c.transid)).toEqual([items[2].transid]);
-        await s.applyWriteTransactions('w1', first, keysOf, upsertEach);
-        expect((await s.claim('w2', 10, 60_000)).map((c) => c.transid)).toEqual([items[1].transid, items[2].transid]);
+        expect(await s.applyNext('w2', 10, 60_000, keysOf, upsertEach)).toEqual([]);
+        // w1 takes back its own batch first, then the write that waited for it.
+        expect((await look(1)).map((c) => c.transid)).toEqual([items[0].transid]);
+        expect((await look(1)).map((c) => c.transid)).toEqual([items[1].transid]);
       } else {
-        // One claiming worker per store: the newest claimer takes everything not done, oldest first.
+        // One worker per store: whoever applies next takes everything not applied, oldest first.
         expect(second.map((c) => c.transid)).toEqual(items.map((i) => i.transid));
       }
     });
@@ -487,7 +474,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
     it('purges finished write transactions of one tenant, older than the cut-off, in batches', async () => {
       const items = ['a', 'b', 'c'].map((c) => wt(tenantId, c));
       await s.enqueue(items, DAY);
-      await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), keysOf, upsertEach);
+      await s.applyNext('w', 10, 60_000, keysOf, upsertEach);
       expect(await s.purgeWriteTransactions(tenantId + 1, Date.now() + 1, 10)).toBe(0);
       expect(await s.purgeWriteTransactions(tenantId, Date.now() - DAY, 10)).toBe(0);
       expect(await s.purgeWriteTransactions(tenantId, Date.now() + 1, 2)).toBe(2);
@@ -501,8 +488,8 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       await s.close();
       const reopened = store.reopen();
       expect(await reopened.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'queued' });
-      const claimed: ClaimedWriteTransaction[] = await reopened.claim('w', 10, 60_000);
-      expect(claimed.map((c) => c.transid)).toEqual([item.transid]);
+      const applied: ClaimedWriteTransaction[] = await reopened.applyNext('w', 10, 60_000, keysOf, upsertEach);
+      expect(applied.map((c) => c.transid)).toEqual([item.transid]);
     });
   });
 
@@ -529,7 +516,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       });
       const item = wt(tenantId, 'seed', { idempotencyKey: 'seed', requestHash: 'h' });
       await s.enqueue([item], DAY);
-      expect(await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), keysOf, write)).toEqual([item.transid]);
+      expect((await s.applyNext('w', 10, 60_000, keysOf, write)).map((c) => c.transid)).toEqual([item.transid]);
     };
     /**
      * Tenants with one key, two apps (2 definitions each), 3 master profiles, 4 app profiles, 1
@@ -598,22 +585,20 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       const b = (await s.createTenant('b', settings, master)).id;
       const items = [wt(a, 'x'), wt(b, 'y'), wt(a, 'z')];
       await s.enqueue(items, DAY);
-      const claimed = await s.claim('w', 10, 60_000);
       await s.removeTenant(a);
-      expect(await s.applyWriteTransactions('w', claimed, keysOf, upsertEach)).toEqual(items.map((i) => i.transid));
+      expect((await s.applyNext('w', 10, 60_000, keysOf, upsertEach)).map((c) => c.transid)).toEqual(items.map((i) => i.transid));
       expect(await s.getWriteTransactionStatus(a, items[0].transid)).toBeNull();
       expect(await s.getMasterProfiles(a, ['x', 'z'])).toEqual([]);
       expect((await s.getWriteTransactionStatus(b, items[1].transid))!.state).toBe('done');
       expect(await s.countTenantRows(a)).toEqual(rows({}));
     });
 
-    it('skips a claimed write transaction that an erase deleted', async () => {
+    it('has nothing to apply of a removed tenant once its rows are erased', async () => {
       const a = (await s.createTenant('a', settings, master)).id;
       await s.enqueue([wt(a, 'x')], DAY);
-      const claimed = await s.claim('w', 10, 60_000);
       await s.removeTenant(a);
       await eraseAll(() => s.eraseTenantRows(a, 10), 10);
-      expect(await s.applyWriteTransactions('w', claimed, keysOf, upsertEach)).toEqual([]);
+      expect(await s.applyNext('w', 10, 60_000, keysOf, upsertEach)).toEqual([]);
       expect(await s.getMasterProfiles(a, ['x'])).toEqual([]);
     });
 
@@ -658,7 +643,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         customerApps: [],
         appids: [{ tenantId: a, appid: 'a-fb' }, { tenantId: a, appid: 'a-rt' }, { tenantId: a, appid: 'b-fb' }, { tenantId: b, appid: 'b-fb' }],
       });
-      await s.applyWriteTransactions('w', await s.claim('w', 10, 60_000), named, look);
+      await s.applyNext('w', 10, 60_000, named, look);
       expect((seen as ProfileSnapshot | null)!.appids).toEqual([{ tenantId: a, appid: 'a-fb' }, { tenantId: b, appid: 'b-fb' }]);
     });
 
@@ -692,7 +677,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         results: new Map(batch.map((w) => [w.transid, []])),
       });
       await s.enqueue([wt(a, 'c')], DAY);
-      await s.applyWriteTransactions('w', await s.claim('w', 1, 60_000), keysOf, devices);
+      await s.applyNext('w', 1, 60_000, keysOf, devices);
       expect((await s.getMasterProfiles(a, ['c', 'nobody'])).map((r) => r.attributes)).toEqual([{ name: 'C' }]);
       expect(await s.getMasterProfiles(b, ['c'])).toEqual([]);
       expect((await s.getAppProfiles(a, 'rt-a', ['c'])).map((r) => r.deviceId)).toEqual(['d1', 'd2']);

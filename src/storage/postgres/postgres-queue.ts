@@ -103,7 +103,12 @@ export class PostgresQueue {
     });
   }
 
-  claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedWriteTransaction[]> {
+  /**
+   * Claims, for `leaseMs`, up to `limit` of the oldest write transactions that are queued, already
+   * claimed by this worker (a batch it failed to apply comes back first), or whose claim expired,
+   * leaving out any that conflict with earlier work another worker holds. In acceptance order.
+   */
+  private claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedWriteTransaction[]> {
     return this.atomically(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
       const now = Date.now();
@@ -133,7 +138,13 @@ export class PostgresQueue {
     });
   }
 
-  apply(workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer): Promise<string[]> {
+  /**
+   * Claims the next batch (`claim`), then applies, in one database transaction, what this worker
+   * still holds of it: a claim that expired meanwhile may have been taken over.
+   */
+  async applyNext(workerId: string, limit: number, leaseMs: number, keysOf: KeysOf, reduce: ApplyReducer): Promise<ClaimedWriteTransaction[]> {
+    const batch = await this.claim(workerId, limit, leaseMs);
+    if (batch.length === 0) return batch;
     return this.atomically(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock_shared($1)', [REMOVAL_LOCK]);
       const { rows } = await c.query<{ seq: string }>(
@@ -145,7 +156,7 @@ export class PostgresQueue {
       if (kept.length === 0) return [];
       const live = await this.dropRemovedTenants(c, kept);
       if (live.length > 0) await this.applyLive(c, live, keysOf, reduce);
-      return kept.map((wt) => wt.transid);
+      return kept;
     });
   }
 

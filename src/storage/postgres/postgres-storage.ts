@@ -1,7 +1,6 @@
 import pg from 'pg';
 import type {
   ApplyReducer,
-  ClaimedWriteTransaction,
   KeysOf,
   NewAttributeDefinition,
   NewWriteTransaction,
@@ -138,9 +137,8 @@ export class PostgresStorage implements Storage {
   eraseAppRows = (tenantId: number, appid: string, limit: number) => this.run(() => this.erasure.eraseAppRows(tenantId, appid, limit));
 
   enqueue = (batch: NewWriteTransaction[], windowMs: number) => this.run(() => this.queue.enqueue(batch, windowMs));
-  claim = (workerId: string, limit: number, leaseMs: number) => this.run(() => this.queue.claim(workerId, limit, leaseMs));
-  applyWriteTransactions = (workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer) =>
-    this.run(() => this.queue.apply(workerId, batch, keysOf, reduce));
+  applyNext = (workerId: string, limit: number, leaseMs: number, keysOf: KeysOf, reduce: ApplyReducer) =>
+    this.run(() => this.queue.applyNext(workerId, limit, leaseMs, keysOf, reduce));
   getWriteTransactionStatus = (tenantId: number, transid: string) => this.run(() => this.queue.getStatus(tenantId, transid));
   queueStats = () => this.run(() => this.queue.queueStats());
   purgeWriteTransactions = (tenantId: number, before: number, limit: number) => this.run(() => this.queue.purgeFinished(tenantId, before, limit));

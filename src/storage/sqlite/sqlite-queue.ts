@@ -43,7 +43,7 @@ type QueuedRow = QueueRow & { total_count: number };
  * acceptance order and applies each batch, with its results, in one database transaction of the
  * store, which also moves `journal_state.applied_seq` past them. One worker applies a store (the
  * worker lock), so there is nothing to claim: what lies past `applied_seq` is the next batch,
- * a failed batch is read again from the same place, and a crash before the commit leaves the
+ * read in the apply's database transaction, a failed batch is read again from the same place, and a crash before the commit leaves the
  * cursor where it was. Once a moved cursor is durable, the journal's rows up to it are deleted.
  * The status of a write transaction comes from the store once applied, from the journal before.
  */
@@ -54,7 +54,6 @@ export class SqliteQueue {
   private readonly doneByKey;
   private readonly next;
   private readonly truncate;
-  private readonly range;
   private readonly queuedStatus;
   private readonly journalStats;
   private readonly cursor;
@@ -92,7 +91,6 @@ export class SqliteQueue {
     );
     this.next = journal.prepare<[number, number], QueueRow>(`SELECT ${QUEUE_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq LIMIT ?`);
     this.truncate = journal.prepare('DELETE FROM journal WHERE seq <= ?');
-    this.range = journal.prepare<[number, number], number>('SELECT seq FROM journal WHERE seq > ? AND seq <= ?').pluck();
     this.queuedStatus = journal.prepare<[number, string], { transid: string; total_count: number; accepted_at: number }>(
       'SELECT transid, total_count, accepted_at FROM journal WHERE tenant_id = ? AND transid = ?',
     );
@@ -134,23 +132,15 @@ export class SqliteQueue {
       }),
     );
 
-    this.applyAll = db.transaction((batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer): string[] => {
-      // Read under the write lock: a batch read before another worker's apply is not applied twice.
-      const cursor = this.cursor.get()!;
-      const after = batch.filter((wt) => wt.seq > cursor);
-      if (after.length === 0) return [];
-      // What the journal holds up to the batch's end must all be in the batch: the cursor moves past
-      // it. One an erase deleted meanwhile is skipped.
-      const inBatch = new Set(after.map((wt) => wt.seq));
-      const held = this.range.all(cursor, after.at(-1)!.seq);
-      if (held.some((seq) => !inBatch.has(seq))) throw new StorageError('a batch to apply must be the oldest write transactions not yet applied');
-      const present = new Set(held);
-      const fresh = after.filter((wt) => present.has(wt.seq));
+    this.applyAll = db.transaction((limit: number, keysOf: KeysOf, reduce: ApplyReducer): ClaimedWriteTransaction[] => {
+      // Read under the store's write lock: what lies past the cursor is the next batch.
+      const batch = this.next.all(this.cursor.get()!, limit).map(toClaimed);
+      if (batch.length === 0) return batch;
       const now = Date.now();
       // A removed tenant's write transactions (being erased) are dropped: nothing is stored for them.
       const removed = new Set<number>();
-      for (const tenantId of new Set(fresh.map((wt) => wt.tenantId))) if (!this.hasTenant.get(tenantId)) removed.add(tenantId);
-      const part = removed.size === 0 ? fresh : fresh.filter((wt) => !removed.has(wt.tenantId));
+      for (const tenantId of new Set(batch.map((wt) => wt.tenantId))) if (!this.hasTenant.get(tenantId)) removed.add(tenantId);
+      const part = removed.size === 0 ? batch : batch.filter((wt) => !removed.has(wt.tenantId));
       if (part.length > 0) {
         const snapshot = this.profiles.snapshot(keysOf(part));
         const { changes, results } = reduce(part, snapshot, now);
@@ -163,8 +153,8 @@ export class SqliteQueue {
           this.record.run(wt.seq, ...headerValues(wt, wt.records.length), now, own.length - failures, failures, JSON.stringify(own));
         }
       }
-      this.moveCursor.run(after.at(-1)!.seq);
-      return fresh.map((wt) => wt.transid);
+      this.moveCursor.run(batch.at(-1)!.seq);
+      return batch;
     });
   }
 
@@ -172,32 +162,27 @@ export class SqliteQueue {
     return this.enqueueAll.immediate(batch, windowMs);
   }
 
-  /** The oldest write transactions not yet applied (one worker per store: nothing is claimed). */
-  claim(limit: number): ClaimedWriteTransaction[] {
-    const rows = this.next.all(this.cursor.get()!, limit);
-    if (rows.length === 0) this.truncateApplied();
-    return rows.map(toClaimed);
-  }
-
   /**
-   * Applies a batch in one database transaction. Its commit does not wait for the disk
+   * Applies the next batch (the oldest write transactions not yet applied: one worker per store,
+   * nothing is claimed) in one database transaction. Its commit does not wait for the disk
    * (`synchronous=NORMAL`), except once every DURABLE_EVERY_MS: nothing answered depends on it,
    * since the journal keeps every write transaction until an apply past it is durable. If the
    * machine loses power first, the store comes back as it was before, `applied_seq` with it, and
    * the same write transactions are applied again from the journal. After a commit that waited,
-   * the journal's rows up to the cursor are deleted.
+   * or once nothing is left to apply, the journal's rows up to the cursor are deleted.
    */
-  apply(batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer): string[] {
+  applyNext(limit: number, keysOf: KeysOf, reduce: ApplyReducer): ClaimedWriteTransaction[] {
     const isDurable = Date.now() - this.lastDurableAt >= DURABLE_EVERY_MS;
     if (isDurable) this.lastDurableAt = Date.now();
     else this.syncNormal.run();
-    let applied: string[];
+    let applied: ClaimedWriteTransaction[];
     try {
-      applied = this.applyAll.immediate(batch, keysOf, reduce);
+      applied = this.applyAll.immediate(limit, keysOf, reduce);
     } finally {
       if (!isDurable) this.syncFull.run();
     }
-    if (isDurable) this.deleteApplied(this.cursor.get()!);
+    if (applied.length === 0) this.truncateApplied();
+    else if (isDurable) this.deleteApplied(this.cursor.get()!);
     return applied;
   }
 

@@ -5,7 +5,6 @@ import { ensurePrivateDir, ensurePrivateFile } from '../private-files.js';
 import { StorageError } from '../storage.js';
 import type {
   ApplyReducer,
-  ClaimedWriteTransaction,
   KeysOf,
   NewAttributeDefinition,
   NewWriteTransaction,
@@ -212,15 +211,12 @@ export class SqliteStorage implements Storage {
 
   enqueue = (batch: NewWriteTransaction[], windowMs: number) => this.run(() => this.p.queue.enqueue(batch, windowMs));
 
-  /** Takes the store's worker lock first: one worker applies a SQLite store, so nothing is leased. */
-  claim = (_workerId: string, limit: number, _leaseMs?: number) =>
+  /** Takes the store's worker lock first: one worker applies a SQLite store, so nothing is claimed. */
+  applyNext = (_workerId: string, limit: number, _leaseMs: number, keysOf: KeysOf, reduce: ApplyReducer) =>
     this.run(() => {
       this.workerLock.acquire();
-      return this.p.queue.claim(limit);
+      return this.p.queue.applyNext(limit, keysOf, reduce);
     });
-
-  applyWriteTransactions = (_workerId: string, batch: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer) =>
-    this.run(() => this.p.queue.apply(batch, keysOf, reduce));
 
   getWriteTransactionStatus = (tenantId: number, transid: string) => this.run(() => this.p.queue.getStatus(tenantId, transid));
   queueStats = () => this.run(() => this.p.queue.queueStats());
