@@ -43,9 +43,9 @@ const perSecond = (count, startedMs) => Math.round(count / ((performance.now() -
  * `updates` new customers (insert). Returns records/s per workload.
  */
 export async function rawSameRowsSqlite({ profiles, hot, updates }) {
-  const { openSqliteStorage } = await import('../../dist/storage/sqlite/sqlite-storage.js');
+  const { SqliteStorage } = await import('../../dist/storage/sqlite/sqlite-storage.js');
   const dir = mkdtempSync(join(tmpdir(), 'openprofiles-raw-'));
-  const schema = openSqliteStorage({ dataDir: dir });
+  const schema = new SqliteStorage({ dataDir: dir });
   await schema.migrate();
   await schema.close();
   const db = new Database(join(dir, 'openprofiles.db'));

@@ -16,9 +16,8 @@ export class AppliedEvents {
   }
 
   /** Resolves true when `transid` is announced, false after `ms`. */
-  waitFor(transid: string, ms: number): { promise: Promise<boolean>; cancel: () => void } {
-    let cancel = () => {};
-    const promise = new Promise<boolean>((resolve) => {
+  waitFor(transid: string, ms: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
       const onApplied = () => {
         clearTimeout(timer);
         resolve(true);
@@ -28,12 +27,6 @@ export class AppliedEvents {
         resolve(false);
       }, ms);
       this.emitter.once(transid, onApplied);
-      cancel = () => {
-        clearTimeout(timer);
-        this.emitter.off(transid, onApplied);
-        resolve(false);
-      };
     });
-    return { promise, cancel };
   }
 }

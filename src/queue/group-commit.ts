@@ -63,21 +63,16 @@ export class GroupCommitter implements Committer {
     this.schedule();
   }
 
-  /** Commits what is waiting now rather than in the next turn of the event loop. */
-  commitWaiting(): Promise<void> {
-    return (this.flushing ??= this.flush().finally(() => {
-      this.flushing = null;
-      if (this.pending.length > 0) this.schedule();
-    }));
-  }
-
   private schedule(): void {
     if (this.isScheduled || this.flushing) return;
     this.isScheduled = true;
     // setImmediate lets the requests already parsed in this turn of the event loop join the batch.
     setImmediate(() => {
       this.isScheduled = false;
-      void this.commitWaiting();
+      this.flushing = this.flush().finally(() => {
+        this.flushing = null;
+        if (this.pending.length > 0) this.schedule();
+      });
     });
   }
 

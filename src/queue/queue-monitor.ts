@@ -29,14 +29,12 @@ export class QueueMonitor {
     readonly softLimitRecords = maxRecords,
   ) {}
 
-  async refresh(): Promise<QueueStats> {
-    const stats = await this.storage.queueStats();
-    this.stats = stats;
+  async refresh(): Promise<void> {
+    this.stats = await this.storage.queueStats();
     this.acceptedSinceRefresh = 0;
     this.appliedSinceRefresh = 0;
     this.tenantDelta.clear();
     this.admitWaiting();
-    return stats;
   }
 
   start(intervalMs: number, onError: (err: unknown) => void): void {

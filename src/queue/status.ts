@@ -24,8 +24,7 @@ export class StatusReader {
       const status = await this.get(tenantId, transid);
       const left = deadline - Date.now();
       if (!status || status.state === 'done' || left <= 0) return status;
-      const wait = this.events.waitFor(transid, Math.min(left, POLL_MS));
-      await wait.promise;
+      await this.events.waitFor(transid, Math.min(left, POLL_MS));
     }
   }
 }

@@ -73,24 +73,22 @@ export class WriterThread implements Committer {
       const { config, idempotencyWindowMs, isCommitter } = this.options;
       const thread = new Worker(threadEntry('writer-thread-main.js'), { workerData: { config, idempotencyWindowMs, isCommitter } satisfies WriterThreadData });
       this.thread = thread;
-      let isReady = false;
       thread.on('message', (msg: FromWriter) => {
-        if (msg.type === 'ready') {
-          isReady = true;
-          this.isReady = true;
-          this.workerIds = msg.workerIds;
-          resolve();
-        } else this.onMessage(msg);
+        if (msg.type !== 'ready') return this.onMessage(msg);
+        this.isReady = true;
+        this.workerIds = msg.workerIds;
+        resolve();
       });
       thread.on('error', (err) => {
-        if (!isReady) reject(err);
+        if (!this.isReady) reject(err);
         else this.options.logger.error({ err }, 'the writer thread failed');
       });
       thread.on('exit', (code) => {
+        const wasReady = this.isReady;
         this.thread = null;
         this.isReady = false;
         this.refuseInFlight('the store writer stopped before answering; retry');
-        if (!isReady) reject(new StorageUnavailableError(`the writer thread exited with code ${code} while starting`));
+        if (!wasReady) reject(new StorageUnavailableError(`the writer thread exited with code ${code} while starting`));
         else if (!this.isStopping) this.restartLater(code);
       });
     });

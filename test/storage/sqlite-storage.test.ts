@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keysOf as keysOfBatch, reduceWriteTransactions } from '../../src/domain/apply.js';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import { SqliteCheckpointer } from '../../src/storage/sqlite/sqlite-checkpointer.js';
-import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { type ApplyReducer, type KeysOf, type NewWriteTransaction, StorageError, StorageUnavailableError } from '../../src/storage/storage.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 
@@ -32,7 +32,7 @@ describe('SQLite adapter', () => {
   let dir: string;
   const opened: Array<SqliteStorage | Database.Database> = [];
   const open = (options: { busyTimeoutMs?: number } = {}) => {
-    const s = openSqliteStorage({ dataDir: dir, ...options });
+    const s = new SqliteStorage({ dataDir: dir, ...options });
     opened.push(s);
     return s;
   };
@@ -214,7 +214,7 @@ describe('SQLite adapter', () => {
   it('checkpoints the WAL from a thread of its own when asked to, below the commit\'s own mark', async () => {
     const file = join(dir, 'openprofiles.db');
     const errors: Error[] = [];
-    const s = openSqliteStorage({ dataDir: dir, checkpoint: { everyMs: 20, onError: (err) => errors.push(err) } });
+    const s = new SqliteStorage({ dataDir: dir, checkpoint: { everyMs: 20, onError: (err) => errors.push(err) } });
     opened.push(s);
     await s.migrate();
     const tenant = await s.createTenant('checkpoints', { ...DEFAULT_TENANT_SETTINGS }, []);

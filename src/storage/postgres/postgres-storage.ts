@@ -195,7 +195,3 @@ export class PostgresStorage implements Storage {
     };
   }
 }
-
-export function openPostgresStorage(options: PostgresOptions): PostgresStorage {
-  return new PostgresStorage(options);
-}

@@ -13,24 +13,21 @@ const FINISHED_OF_TENANT = "SELECT seq FROM write_transactions WHERE tenant_id =
 export class SqliteErasure {
   private readonly countTenant;
   private readonly countApp;
+  /** Those in the journal not yet applied; an applied one is counted in the store. */
+  private readonly countQueued: (tenantId: number) => number;
   /** Deletes of one kind of row, at most `limit` each, in the order a chunk tries them. */
   private readonly tenantChunks: Array<(params: { tenantId: number; limit: number }) => RowCountsRow>;
   private readonly appProfilesChunk;
   private readonly atomically: <T>(fn: () => T) => T;
 
-  private readonly countQueued;
-  private readonly queuedChunk;
-
   constructor(db: Database.Database, journal: Database.Database) {
-    // Those in the journal not yet applied; an applied one is counted in the store.
     const cursor = db.prepare<[], number>('SELECT applied_seq FROM journal_state').pluck();
     const countQueued = journal.prepare<[number, number], number>('SELECT COUNT(*) FROM journal WHERE tenant_id = ? AND seq > ?').pluck();
-    this.countQueued = (tenantId: number) => countQueued.get(tenantId, cursor.get()!)!;
+    this.countQueued = (tenantId) => countQueued.get(tenantId, cursor.get()!)!;
     // The applier drops a removed tenant's write transactions too; this finishes an erase without it.
-    const queuedChunk = journal.prepare(
+    const queued = journal.prepare(
       'DELETE FROM journal WHERE tenant_id = @tenantId AND transid IN (SELECT transid FROM journal WHERE tenant_id = @tenantId LIMIT @limit)',
     );
-    this.queuedChunk = (p: { tenantId: number; limit: number }) => queuedChunk.run(p).changes;
     this.countTenant = db.prepare<{ tenantId: number }, RowCountsRow>(
       `SELECT (SELECT COUNT(*) FROM profile_keys WHERE tenant_id = @tenantId) AS profile_keys,
               (SELECT COUNT(*) FROM apps WHERE tenant_id = @tenantId) AS apps,
@@ -54,7 +51,7 @@ export class SqliteErasure {
          (SELECT customer_id FROM master_profiles WHERE tenant_id = @tenantId LIMIT @limit)`,
     );
     this.tenantChunks = [
-      (p) => ({ write_transactions: this.queuedChunk(p) }),
+      (p) => ({ write_transactions: queued.run(p).changes }),
       (p) => ({ write_transactions: finished.run(p).changes }),
       (p) => ({ app_profiles: appProfiles.run(p).changes }),
       (p) => ({ master_profiles: masters.run(p).changes }),

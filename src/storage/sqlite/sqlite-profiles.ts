@@ -23,86 +23,78 @@ export interface Loaded {
   appUsers: Map<string, string | null>;
 }
 
+/** The prepared statements of `SqliteProfiles`. */
+const statementsOf = (db: Database.Database) => ({
+  master: db.prepare<[number, string], MasterRecord>(
+    'SELECT tenant_id, customer_id, attributes, created_at, updated_at FROM master_profiles WHERE tenant_id = ? AND customer_id = ?',
+  ),
+  appsOfCustomer: db.prepare<[number, string, string], AppRecord>(
+    `SELECT ${APP_COLUMNS} FROM app_profiles WHERE tenant_id = ? AND appid = ? AND customer_id = ? ORDER BY device_id`,
+  ),
+  appsOfUser: db.prepare<[number, string, string], AppRecord>(
+    `SELECT ${APP_COLUMNS} FROM app_profiles WHERE tenant_id = ? AND appid = ? AND user_id = ? ORDER BY customer_id, device_id`,
+  ),
+  appsOfCustomerAnyApp: db.prepare<[number, string], AppRecord>(
+    `SELECT ${APP_COLUMNS} FROM app_profiles WHERE tenant_id = ? AND customer_id = ? ORDER BY appid, device_id`,
+  ),
+  // The apply's snapshot reads the rows of many customers in one statement (a JSON array of ids):
+  // one call instead of one per customer halves the snapshot's cost.
+  mastersIn: db.prepare<[number, string], MasterRecord>(
+    'SELECT tenant_id, customer_id, attributes, created_at, updated_at FROM master_profiles WHERE tenant_id = ? AND customer_id IN (SELECT value FROM json_each(?))',
+  ),
+  appsOfCustomersIn: db.prepare<[number, string, string], AppRecord>(
+    `SELECT ${APP_COLUMNS} FROM app_profiles WHERE tenant_id = ? AND appid = ? AND customer_id IN (SELECT value FROM json_each(?)) ORDER BY customer_id, device_id`,
+  ),
+  upsertMaster: db.prepare(
+    `INSERT INTO master_profiles (tenant_id, customer_id, attributes, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (tenant_id, customer_id) DO UPDATE SET attributes = excluded.attributes, created_at = excluded.created_at, updated_at = excluded.updated_at`,
+  ),
+  // A row the snapshot loaded exists: UPDATE it, which costs a third of an upsert's conflict path.
+  updateMaster: db.prepare('UPDATE master_profiles SET attributes = ?, created_at = ?, updated_at = ? WHERE tenant_id = ? AND customer_id = ?'),
+  deleteMaster: db.prepare('DELETE FROM master_profiles WHERE tenant_id = ? AND customer_id = ?'),
+  upsertApp: db.prepare(
+    `INSERT INTO app_profiles (${APP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (tenant_id, appid, customer_id, device_id) DO UPDATE SET user_id = excluded.user_id, attributes = excluded.attributes,
+       created_at = excluded.created_at, updated_at = excluded.updated_at`,
+  ),
+  // Without user_id in the SET list, SQLite leaves the userId index alone.
+  updateApp: db.prepare(
+    'UPDATE app_profiles SET attributes = ?, created_at = ?, updated_at = ? WHERE tenant_id = ? AND appid = ? AND customer_id = ? AND device_id = ?',
+  ),
+  updateAppAndUser: db.prepare(
+    'UPDATE app_profiles SET user_id = ?, attributes = ?, created_at = ?, updated_at = ? WHERE tenant_id = ? AND appid = ? AND customer_id = ? AND device_id = ?',
+  ),
+  deleteApp: db.prepare('DELETE FROM app_profiles WHERE tenant_id = ? AND appid = ? AND customer_id = ? AND device_id = ?'),
+  hasApp: db.prepare<[string, number], number>('SELECT 1 FROM apps WHERE appid = ? AND tenant_id = ?').pluck(),
+});
+
 /** Prepared statements over master_profiles and app_profiles. */
 export class SqliteProfiles {
-  private readonly master;
-  private readonly appsOfCustomer;
-  private readonly appsOfUser;
-  private readonly appsOfCustomerAnyApp;
-  private readonly mastersIn;
-  private readonly appsOfCustomersIn;
-  private readonly upsertMaster;
-  private readonly updateMaster;
-  private readonly deleteMaster;
-  private readonly upsertApp;
-  private readonly updateApp;
-  private readonly updateAppAndUser;
-  private readonly deleteApp;
-  private readonly hasApp;
+  private readonly s: ReturnType<typeof statementsOf>;
 
   constructor(db: Database.Database) {
-    this.master = db.prepare<[number, string], MasterRecord>(
-      'SELECT tenant_id, customer_id, attributes, created_at, updated_at FROM master_profiles WHERE tenant_id = ? AND customer_id = ?',
-    );
-    this.appsOfCustomer = db.prepare<[number, string, string], AppRecord>(
-      `SELECT ${APP_COLUMNS} FROM app_profiles WHERE tenant_id = ? AND appid = ? AND customer_id = ? ORDER BY device_id`,
-    );
-    this.appsOfUser = db.prepare<[number, string, string], AppRecord>(
-      `SELECT ${APP_COLUMNS} FROM app_profiles WHERE tenant_id = ? AND appid = ? AND user_id = ? ORDER BY customer_id, device_id`,
-    );
-    this.appsOfCustomerAnyApp = db.prepare<[number, string], AppRecord>(
-      `SELECT ${APP_COLUMNS} FROM app_profiles WHERE tenant_id = ? AND customer_id = ? ORDER BY appid, device_id`,
-    );
-    // The apply's snapshot reads the rows of many customers in one statement (a JSON array of ids):
-    // one call instead of one per customer halves the snapshot's cost.
-    this.mastersIn = db.prepare<[number, string], MasterRecord>(
-      'SELECT tenant_id, customer_id, attributes, created_at, updated_at FROM master_profiles WHERE tenant_id = ? AND customer_id IN (SELECT value FROM json_each(?))',
-    );
-    this.appsOfCustomersIn = db.prepare<[number, string, string], AppRecord>(
-      `SELECT ${APP_COLUMNS} FROM app_profiles WHERE tenant_id = ? AND appid = ? AND customer_id IN (SELECT value FROM json_each(?)) ORDER BY customer_id, device_id`,
-    );
-    this.upsertMaster = db.prepare(
-      `INSERT INTO master_profiles (tenant_id, customer_id, attributes, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (tenant_id, customer_id) DO UPDATE SET attributes = excluded.attributes, created_at = excluded.created_at, updated_at = excluded.updated_at`,
-    );
-    // A row the snapshot loaded exists: UPDATE it, which costs a third of an upsert's conflict path.
-    this.updateMaster = db.prepare('UPDATE master_profiles SET attributes = ?, created_at = ?, updated_at = ? WHERE tenant_id = ? AND customer_id = ?');
-    this.deleteMaster = db.prepare('DELETE FROM master_profiles WHERE tenant_id = ? AND customer_id = ?');
-    this.upsertApp = db.prepare(
-      `INSERT INTO app_profiles (${APP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (tenant_id, appid, customer_id, device_id) DO UPDATE SET user_id = excluded.user_id, attributes = excluded.attributes,
-         created_at = excluded.created_at, updated_at = excluded.updated_at`,
-    );
-    // Without user_id in the SET list, SQLite leaves the userId index alone.
-    this.updateApp = db.prepare(
-      'UPDATE app_profiles SET attributes = ?, created_at = ?, updated_at = ? WHERE tenant_id = ? AND appid = ? AND customer_id = ? AND device_id = ?',
-    );
-    this.updateAppAndUser = db.prepare(
-      'UPDATE app_profiles SET user_id = ?, attributes = ?, created_at = ?, updated_at = ? WHERE tenant_id = ? AND appid = ? AND customer_id = ? AND device_id = ?',
-    );
-    this.deleteApp = db.prepare('DELETE FROM app_profiles WHERE tenant_id = ? AND appid = ? AND customer_id = ? AND device_id = ?');
-    this.hasApp = db.prepare<[string, number], number>('SELECT 1 FROM apps WHERE appid = ? AND tenant_id = ?').pluck();
+    this.s = statementsOf(db);
   }
 
   masters(tenantId: number, customerIds: string[]): MasterProfileRow[] {
     const rows: MasterProfileRow[] = [];
     for (const id of new Set(customerIds)) {
-      const r = this.master.get(tenantId, id);
+      const r = this.s.master.get(tenantId, id);
       if (r) rows.push(toMaster(r));
     }
     return rows;
   }
 
   apps(tenantId: number, appid: string, customerIds: string[]): AppProfileRow[] {
-    return [...new Set(customerIds)].flatMap((id) => this.appsOfCustomer.all(tenantId, appid, id).map(toApp));
+    return [...new Set(customerIds)].flatMap((id) => this.s.appsOfCustomer.all(tenantId, appid, id).map(toApp));
   }
 
   appsByUserId(tenantId: number, appid: string, userId: string): AppProfileRow[] {
-    return this.appsOfUser.all(tenantId, appid, userId).map(toApp);
+    return this.s.appsOfUser.all(tenantId, appid, userId).map(toApp);
   }
 
   appsOfCustomers(tenantId: number, customerIds: string[]): AppProfileRow[] {
-    return [...new Set(customerIds)].flatMap((id) => this.appsOfCustomerAnyApp.all(tenantId, id).map(toApp));
+    return [...new Set(customerIds)].flatMap((id) => this.s.appsOfCustomerAnyApp.all(tenantId, id).map(toApp));
   }
 
   /**
@@ -117,7 +109,7 @@ export class SqliteProfiles {
       if (ids) ids.add(customerId);
       else customersByTenant.set(tenantId, new Set([customerId]));
     }
-    for (const [tenantId, ids] of customersByTenant) for (const r of this.mastersIn.all(tenantId, JSON.stringify([...ids]))) masters.push(toMaster(r));
+    for (const [tenantId, ids] of customersByTenant) for (const r of this.s.mastersIn.all(tenantId, JSON.stringify([...ids]))) masters.push(toMaster(r));
 
     const apps = new Map<string, AppProfileRow>();
     const add = (records: AppRecord[]) => {
@@ -133,7 +125,7 @@ export class SqliteProfiles {
     }
     const rowsOfCustomer = new Map<string, AppRecord[]>();
     for (const { tenantId, appid, ids } of customersByApp.values()) {
-      for (const r of this.appsOfCustomersIn.all(tenantId, appid, JSON.stringify([...ids]))) push(rowsOfCustomer, appKey(tenantId, appid, r.customer_id, ''), r);
+      for (const r of this.s.appsOfCustomersIn.all(tenantId, appid, JSON.stringify([...ids]))) push(rowsOfCustomer, appKey(tenantId, appid, r.customer_id, ''), r);
     }
     for (const { tenantId, appid, customerId } of keys.appCustomers) {
       const k = appKey(tenantId, appid, customerId, '');
@@ -147,16 +139,16 @@ export class SqliteProfiles {
       const k = appKey(tenantId, appid, userId, '');
       if (users.has(k)) continue;
       users.add(k);
-      add(this.appsOfUser.all(tenantId, appid, userId));
+      add(this.s.appsOfUser.all(tenantId, appid, userId));
     }
     const customers = new Set<string>();
     for (const { tenantId, customerId } of keys.customerApps) {
       const k = masterKey(tenantId, customerId);
       if (customers.has(k)) continue;
       customers.add(k);
-      add(this.appsOfCustomerAnyApp.all(tenantId, customerId));
+      add(this.s.appsOfCustomerAnyApp.all(tenantId, customerId));
     }
-    const appids = keys.appids.filter(({ tenantId, appid }) => this.hasApp.get(appid, tenantId) !== undefined);
+    const appids = keys.appids.filter(({ tenantId, appid }) => this.s.hasApp.get(appid, tenantId) !== undefined);
     return { masters, apps: [...apps.values()], appids };
   }
 
@@ -175,22 +167,22 @@ export class SqliteProfiles {
   write(changes: ProfileChanges, loaded: Loaded): void {
     const { masters: loadedMasters, appUsers: loadedUsers } = loaded;
 
-    for (const d of changes.masterDeletes) this.deleteMaster.run(d.tenantId, d.customerId);
+    for (const d of changes.masterDeletes) this.s.deleteMaster.run(d.tenantId, d.customerId);
     for (const r of changes.masterUpserts) {
       const attributes = JSON.stringify(r.attributes);
-      if (loadedMasters.has(masterKey(r.tenantId, r.customerId))) updated(this.updateMaster.run(attributes, r.createdAt, r.updatedAt, r.tenantId, r.customerId));
-      else this.upsertMaster.run(r.tenantId, r.customerId, attributes, r.createdAt, r.updatedAt);
+      if (loadedMasters.has(masterKey(r.tenantId, r.customerId))) updated(this.s.updateMaster.run(attributes, r.createdAt, r.updatedAt, r.tenantId, r.customerId));
+      else this.s.upsertMaster.run(r.tenantId, r.customerId, attributes, r.createdAt, r.updatedAt);
     }
-    for (const d of changes.appDeletes) this.deleteApp.run(d.tenantId, d.appid, d.customerId, d.deviceId);
+    for (const d of changes.appDeletes) this.s.deleteApp.run(d.tenantId, d.appid, d.customerId, d.deviceId);
     for (const r of changes.appUpserts) {
       const attributes = JSON.stringify(r.attributes);
       const userId = loadedUsers.get(appKey(r.tenantId, r.appid, r.customerId, r.deviceId));
       if (userId === undefined) {
-        this.upsertApp.run(r.tenantId, r.appid, r.customerId, r.deviceId, r.userId, attributes, r.createdAt, r.updatedAt);
+        this.s.upsertApp.run(r.tenantId, r.appid, r.customerId, r.deviceId, r.userId, attributes, r.createdAt, r.updatedAt);
       } else if (userId === r.userId) {
-        updated(this.updateApp.run(attributes, r.createdAt, r.updatedAt, r.tenantId, r.appid, r.customerId, r.deviceId));
+        updated(this.s.updateApp.run(attributes, r.createdAt, r.updatedAt, r.tenantId, r.appid, r.customerId, r.deviceId));
       } else {
-        updated(this.updateAppAndUser.run(r.userId, attributes, r.createdAt, r.updatedAt, r.tenantId, r.appid, r.customerId, r.deviceId));
+        updated(this.s.updateAppAndUser.run(r.userId, attributes, r.createdAt, r.updatedAt, r.tenantId, r.appid, r.customerId, r.deviceId));
       }
     }
   }

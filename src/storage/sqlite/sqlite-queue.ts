@@ -17,7 +17,7 @@ import { SqliteProfiles } from './sqlite-profiles.js';
 
 /**
  * How often, at most, an apply's commit waits for the disk (`synchronous=FULL`) so that the
- * journal's rows it moved past can be deleted; the others commit without (see `apply`).
+ * journal's rows it moved past can be deleted; the others commit without (see `applyNext`).
  */
 const DURABLE_EVERY_MS = 1000;
 
@@ -37,36 +37,57 @@ const headerValues = (wt: WriteTransactionHeader, count: number) =>
 /** A queued write transaction as a row of the journal, or of the store's own queue tables. */
 type QueuedRow = QueueRow & { total_count: number };
 
+/** The prepared statements of `SqliteQueue`. */
+const statementsOf = (db: Database.Database, journal: Database.Database) => ({
+  append: journal.prepare(`INSERT INTO journal (${JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+  journalByKey: journal.prepare<[number, string], KeyRow>(
+    'SELECT seq, transid, request_hash, accepted_at FROM journal WHERE tenant_id = ? AND idempotency_key = ?',
+  ),
+  forgetJournalKey: journal.prepare('UPDATE journal SET idempotency_key = NULL WHERE seq = ?'),
+  doneByKey: db.prepare<[number, string], KeyRow>(
+    'SELECT seq, transid, request_hash, accepted_at FROM write_transactions WHERE tenant_id = ? AND idempotency_key = ?',
+  ),
+  next: journal.prepare<[number, number], QueueRow>(`SELECT ${QUEUE_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq LIMIT ?`),
+  truncate: journal.prepare('DELETE FROM journal WHERE seq <= ?'),
+  queuedStatus: journal.prepare<[number, string], { transid: string; total_count: number; accepted_at: number }>(
+    'SELECT transid, total_count, accepted_at FROM journal WHERE tenant_id = ? AND transid = ?',
+  ),
+  journalStats: journal.prepare<[number], TenantQueueRow>(
+    'SELECT tenant_id, COUNT(*) AS depth, SUM(total_count) AS records, MIN(accepted_at) AS oldest FROM journal WHERE seq > ? GROUP BY tenant_id',
+  ),
+  cursor: db.prepare<[], number>('SELECT applied_seq FROM journal_state').pluck(),
+  moveCursor: db.prepare('UPDATE journal_state SET applied_seq = ?'),
+  record: db.prepare(
+    `INSERT INTO write_transactions (seq, transid, tenant_id, operation, appid, is_upsert, is_cascade, total_count, idempotency_key,
+       request_hash, accepted_at, state, finished_at, success_count, failure_count, results)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'done', ?, ?, ?, ?)`,
+  ),
+  forgetDoneKey: db.prepare('UPDATE write_transactions SET idempotency_key = NULL WHERE tenant_id = ? AND idempotency_key = ?'),
+  hasTenant: db.prepare<[number], number>('SELECT 1 FROM tenants WHERE id = ?').pluck(),
+  status: db.prepare<[number, string], StatusRow>(
+    'SELECT transid, state, total_count, results, accepted_at, finished_at FROM write_transactions WHERE tenant_id = ? AND transid = ?',
+  ),
+  purge: db.prepare(
+    `DELETE FROM write_transactions WHERE seq IN (
+       SELECT seq FROM write_transactions WHERE tenant_id = ? AND state = 'done' AND finished_at < ? LIMIT ?)`,
+  ),
+});
+
 /**
  * The write transaction queue in SQLite. Accepted write transactions go to the journal
  * (`sqlite-journal.ts`, its own file, group commit); the applier reads them from there in
  * acceptance order and applies each batch, with its results, in one database transaction of the
  * store, which also moves `journal_state.applied_seq` past them. One worker applies a store (the
  * worker lock), so there is nothing to claim: what lies past `applied_seq` is the next batch,
- * read in the apply's database transaction, a failed batch is read again from the same place, and a crash before the commit leaves the
- * cursor where it was. Once a moved cursor is durable, the journal's rows up to it are deleted.
+ * read in the apply's database transaction; a failed batch is read again from the same place,
+ * and a crash before the commit leaves the cursor where it was. Once a moved cursor is durable,
+ * the journal's rows up to it are deleted.
  * The status of a write transaction comes from the store once applied, from the journal before.
  */
 export class SqliteQueue {
-  private readonly append;
-  private readonly journalByKey;
-  private readonly forgetJournalKey;
-  private readonly doneByKey;
-  private readonly next;
-  private readonly truncate;
-  private readonly queuedStatus;
-  private readonly journalStats;
-  private readonly cursor;
-  private readonly moveCursor;
-  private readonly record;
-  private readonly forgetDoneKey;
-  private readonly hasTenant;
-  private readonly status;
-  private readonly purge;
+  private readonly s: ReturnType<typeof statementsOf>;
   private readonly enqueueAll;
   private readonly applyAll;
-  private readonly syncNormal;
-  private readonly syncFull;
   /** When an apply's commit last waited for the disk (see DURABLE_EVERY_MS). */
   private lastDurableAt = 0;
   /** The journal holds no applied rows up to here (this connection deleted them). */
@@ -77,69 +98,33 @@ export class SqliteQueue {
     private readonly journal: Database.Database,
     private readonly profiles: SqliteProfiles,
   ) {
-    // Not prepared statements: SQLite applies this pragma when a statement is prepared, so a
-    // prepared one is not reliably applied when run.
-    this.syncNormal = { run: () => db.pragma('synchronous = NORMAL') };
-    this.syncFull = { run: () => db.pragma('synchronous = FULL') };
-    this.append = journal.prepare(`INSERT INTO journal (${JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.journalByKey = journal.prepare<[number, string], KeyRow>(
-      'SELECT seq, transid, request_hash, accepted_at FROM journal WHERE tenant_id = ? AND idempotency_key = ?',
-    );
-    this.forgetJournalKey = journal.prepare('UPDATE journal SET idempotency_key = NULL WHERE seq = ?');
-    this.doneByKey = db.prepare<[number, string], KeyRow>(
-      'SELECT seq, transid, request_hash, accepted_at FROM write_transactions WHERE tenant_id = ? AND idempotency_key = ?',
-    );
-    this.next = journal.prepare<[number, number], QueueRow>(`SELECT ${QUEUE_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq LIMIT ?`);
-    this.truncate = journal.prepare('DELETE FROM journal WHERE seq <= ?');
-    this.queuedStatus = journal.prepare<[number, string], { transid: string; total_count: number; accepted_at: number }>(
-      'SELECT transid, total_count, accepted_at FROM journal WHERE tenant_id = ? AND transid = ?',
-    );
-    this.journalStats = journal.prepare<[number], TenantQueueRow>(
-      'SELECT tenant_id, COUNT(*) AS depth, SUM(total_count) AS records, MIN(accepted_at) AS oldest FROM journal WHERE seq > ? GROUP BY tenant_id',
-    );
-    this.cursor = db.prepare<[], number>('SELECT applied_seq FROM journal_state').pluck();
-    this.moveCursor = db.prepare('UPDATE journal_state SET applied_seq = ?');
-    this.record = db.prepare(
-      `INSERT INTO write_transactions (seq, transid, tenant_id, operation, appid, is_upsert, is_cascade, total_count, idempotency_key,
-         request_hash, accepted_at, state, finished_at, success_count, failure_count, results)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'done', ?, ?, ?, ?)`,
-    );
-    this.forgetDoneKey = db.prepare('UPDATE write_transactions SET idempotency_key = NULL WHERE tenant_id = ? AND idempotency_key = ?');
-    this.hasTenant = db.prepare<[number], number>('SELECT 1 FROM tenants WHERE id = ?').pluck();
-    this.status = db.prepare<[number, string], StatusRow>(
-      'SELECT transid, state, total_count, results, accepted_at, finished_at FROM write_transactions WHERE tenant_id = ? AND transid = ?',
-    );
-    this.purge = db.prepare(
-      `DELETE FROM write_transactions WHERE seq IN (
-         SELECT seq FROM write_transactions WHERE tenant_id = ? AND state = 'done' AND finished_at < ? LIMIT ?)`,
-    );
-
+    this.s = statementsOf(db, journal);
     this.enqueueAll = journal.transaction((batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] =>
       batch.map((wt) => {
         if (wt.idempotencyKey !== null) {
           // The journal first: its rows are deleted only once applied, so a key not found there
           // is in the store's finished write transactions, if anywhere.
-          const queued = this.journalByKey.get(wt.tenantId, wt.idempotencyKey);
-          const earlier = queued ?? this.doneByKey.get(wt.tenantId, wt.idempotencyKey);
+          const queued = this.s.journalByKey.get(wt.tenantId, wt.idempotencyKey);
+          const earlier = queued ?? this.s.doneByKey.get(wt.tenantId, wt.idempotencyKey);
           if (earlier && earlier.accepted_at >= wt.acceptedAt - windowMs) {
             return { outcome: earlier.request_hash === wt.requestHash ? 'replayed' : 'conflict', transid: earlier.transid };
           }
           // Past the window the key names the new write; a finished one gives it up when this applies.
-          if (queued) this.forgetJournalKey.run(queued.seq);
+          if (queued) this.s.forgetJournalKey.run(queued.seq);
         }
-        this.append.run(...headerValues(wt, wt.recordCount), wt.recordsJson);
+        this.s.append.run(...headerValues(wt, wt.recordCount), wt.recordsJson);
         return { outcome: 'accepted', transid: wt.transid };
       }),
     );
 
     this.applyAll = db.transaction((limit: number, keysOf: KeysOf, reduce: ApplyReducer): ClaimedWriteTransaction[] => {
       // Read under the store's write lock: what lies past the cursor is the next batch.
-      const batch = this.next.all(this.cursor.get()!, limit).map(toClaimed);
+      const batch = this.s.next.all(this.s.cursor.get()!, limit).map(toClaimed);
       if (batch.length === 0) return batch;
       const now = Date.now();
       // A removed tenant's write transactions (being erased) are dropped: nothing is stored for them.
       const removed = new Set<number>();
-      for (const tenantId of new Set(batch.map((wt) => wt.tenantId))) if (!this.hasTenant.get(tenantId)) removed.add(tenantId);
+      for (const tenantId of new Set(batch.map((wt) => wt.tenantId))) if (!this.s.hasTenant.get(tenantId)) removed.add(tenantId);
       const part = removed.size === 0 ? batch : batch.filter((wt) => !removed.has(wt.tenantId));
       if (part.length > 0) {
         const snapshot = this.profiles.snapshot(keysOf(part));
@@ -149,11 +134,11 @@ export class SqliteQueue {
           const own: RecordResult[] = results.get(wt.transid) ?? [];
           const failures = own.filter((r) => r.code !== '1000').length;
           // A key reused past its window names this write transaction from now on.
-          if (wt.idempotencyKey !== null) this.forgetDoneKey.run(wt.tenantId, wt.idempotencyKey);
-          this.record.run(wt.seq, ...headerValues(wt, wt.records.length), now, own.length - failures, failures, JSON.stringify(own));
+          if (wt.idempotencyKey !== null) this.s.forgetDoneKey.run(wt.tenantId, wt.idempotencyKey);
+          this.s.record.run(wt.seq, ...headerValues(wt, wt.records.length), now, own.length - failures, failures, JSON.stringify(own));
         }
       }
-      this.moveCursor.run(batch.at(-1)!.seq);
+      this.s.moveCursor.run(batch.at(-1)!.seq);
       return batch;
     });
   }
@@ -173,49 +158,50 @@ export class SqliteQueue {
    */
   applyNext(limit: number, keysOf: KeysOf, reduce: ApplyReducer): ClaimedWriteTransaction[] {
     const isDurable = Date.now() - this.lastDurableAt >= DURABLE_EVERY_MS;
+    // Pragmas, not prepared statements: SQLite applies this one when a statement is prepared.
     if (isDurable) this.lastDurableAt = Date.now();
-    else this.syncNormal.run();
+    else this.db.pragma('synchronous = NORMAL');
     let applied: ClaimedWriteTransaction[];
     try {
       applied = this.applyAll.immediate(limit, keysOf, reduce);
     } finally {
-      if (!isDurable) this.syncFull.run();
+      if (!isDurable) this.db.pragma('synchronous = FULL');
     }
     if (applied.length === 0) this.truncateApplied();
-    else if (isDurable) this.deleteApplied(this.cursor.get()!);
+    else if (isDurable) this.deleteApplied(this.s.cursor.get()!);
     return applied;
   }
 
   /** With the queue applied: makes the cursor durable (one fsync'd commit) and deletes the journal's rows up to it. */
   private truncateApplied(): void {
-    const cursor = this.cursor.get()!;
+    const cursor = this.s.cursor.get()!;
     if (cursor <= this.truncatedTo) return;
-    this.db.transaction(() => this.moveCursor.run(cursor)).immediate();
+    this.db.transaction(() => this.s.moveCursor.run(cursor)).immediate();
     this.lastDurableAt = Date.now();
     this.deleteApplied(cursor);
   }
 
   private deleteApplied(cursor: number): void {
     if (cursor <= this.truncatedTo) return;
-    this.truncate.run(cursor);
+    this.s.truncate.run(cursor);
     this.truncatedTo = cursor;
   }
 
   getStatus(tenantId: number, transid: string): WriteTransactionStatus | null {
     // The journal first: a row is deleted from it only after it is applied, in the store.
-    const queued = this.queuedStatus.get(tenantId, transid);
-    const done = this.status.get(tenantId, transid);
+    const queued = this.s.queuedStatus.get(tenantId, transid);
+    const done = this.s.status.get(tenantId, transid);
     if (done) return toStatus(done);
     if (!queued) return null;
     return { transid, state: 'queued', totalCount: queued.total_count, results: null, acceptedAt: Number(queued.accepted_at), finishedAt: null };
   }
 
   queueStats(): QueueStats {
-    return toQueueStats(this.journalStats.all(this.cursor.get()!));
+    return toQueueStats(this.s.journalStats.all(this.s.cursor.get()!));
   }
 
   purgeFinished(tenantId: number, before: number, limit: number): number {
-    return this.purge.run(tenantId, before, limit).changes;
+    return this.s.purge.run(tenantId, before, limit).changes;
   }
 
   /**
@@ -265,7 +251,7 @@ export class SqliteQueue {
 
   /** The journal's rows not yet applied, oldest first, for `carryQueued`. */
   unapplied(): QueuedRow[] {
-    return this.journal.prepare<[number], QueuedRow>(`SELECT seq, ${JOURNAL_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq`).all(this.cursor.get()!);
+    return this.journal.prepare<[number], QueuedRow>(`SELECT seq, ${JOURNAL_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq`).all(this.s.cursor.get()!);
   }
 }
 

@@ -227,7 +227,3 @@ export class SqliteStorage implements Storage {
   findAppProfilesByUserId = (tenantId: number, appid: string, userId: string) => this.run(() => this.p.profiles.appsByUserId(tenantId, appid, userId));
   getAppProfilesOfCustomers = (tenantId: number, customerIds: string[]) => this.run(() => this.p.profiles.appsOfCustomers(tenantId, customerIds));
 }
-
-export function openSqliteStorage(options: SqliteOptions): SqliteStorage {
-  return new SqliteStorage(options);
-}
