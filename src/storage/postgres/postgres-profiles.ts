@@ -7,15 +7,16 @@ const APP_ORDER = 'ORDER BY p.appid, p.customer_id, p.device_id';
 type KeyColumn = 'tenant_id' | 'appid' | 'customer_id' | 'user_id';
 
 /**
- * The app profiles whose `columns` equal one of `keys` (tuples in the same order), locked for the
- * apply: a join on unnest, which the indexes on those columns serve.
+ * The app profiles whose `columns` equal one of `keys` (tuples in the same order, repeats allowed),
+ * locked for the apply: a join on the distinct keys, which the indexes on those columns serve.
  */
 async function lockedApps(c: Queryable, columns: readonly KeyColumn[], keys: ReadonlyArray<ReadonlyArray<number | string>>): Promise<AppRecord[]> {
   if (keys.length === 0) return [];
   const arrays = columns.map((_, i) => keys.map((k) => k[i]));
   const unnest = columns.map((col, i) => `$${i + 1}::${col === 'tenant_id' ? 'int' : 'text'}[]`).join(', ');
   const on = columns.map((col) => `p.${col} = k.${col}`).join(' AND ');
-  const { rows } = await c.query<AppRecord>(`SELECT p.* FROM app_profiles p JOIN unnest(${unnest}) AS k (${columns.join(', ')}) ON ${on} FOR UPDATE OF p`, arrays);
+  const k = `(SELECT DISTINCT * FROM unnest(${unnest}) AS k (${columns.join(', ')})) AS k`;
+  const { rows } = await c.query<AppRecord>(`SELECT p.* FROM app_profiles p JOIN ${k} ON ${on} FOR UPDATE OF p`, arrays);
   return rows;
 }
 
@@ -61,11 +62,12 @@ export class PostgresProfiles {
   /** Every row `keys` names, locked for the apply (FOR UPDATE), each once. */
   async snapshot(c: Queryable, keys: ProfileKeys): Promise<ProfileSnapshot> {
     const masters = await c.query<MasterRecord>(
-      `SELECT m.* FROM master_profiles m JOIN unnest($1::int[], $2::text[]) AS k (tenant_id, customer_id)
+      `SELECT m.* FROM master_profiles m JOIN (SELECT DISTINCT * FROM unnest($1::int[], $2::text[]) AS k (tenant_id, customer_id)) AS k
          ON m.tenant_id = k.tenant_id AND m.customer_id = k.customer_id FOR UPDATE OF m`,
       [keys.masters.map((k) => k.tenantId), keys.masters.map((k) => k.customerId)],
     );
-    // One indexed join per kind of key: an OR of the three would scan the whole table.
+    // One indexed join per kind of key (an OR of the three would scan the whole table); a row two
+    // kinds found is kept once.
     const apps = [
       ...(await lockedApps(c, ['tenant_id', 'appid', 'customer_id'], keys.appCustomers.map((k) => [k.tenantId, k.appid, k.customerId]))),
       ...(await lockedApps(c, ['tenant_id', 'appid', 'user_id'], keys.appUsers.map((k) => [k.tenantId, k.appid, k.userId]))),
@@ -76,17 +78,12 @@ export class PostgresProfiles {
       const k = JSON.stringify([r.tenant_id, r.appid, r.customer_id, r.device_id]);
       return !seenApps.has(k) && seenApps.add(k);
     });
-    const seen = new Set<string>();
-    const unique = masters.rows.filter((r) => {
-      const k = JSON.stringify([r.tenant_id, r.customer_id]);
-      return !seen.has(k) && seen.add(k);
-    });
     // Removing an app waits for the apply (REMOVAL_LOCK), so an app read here stays until it commits.
     const appids = await c.query<{ tenant_id: number; appid: string }>(
       'SELECT a.tenant_id, a.appid FROM apps a JOIN unnest($1::int[], $2::text[]) AS k (tenant_id, appid) ON a.appid = k.appid AND a.tenant_id = k.tenant_id',
       [keys.appids.map((k) => k.tenantId), keys.appids.map((k) => k.appid)],
     );
-    return { masters: unique.map(toMaster), apps: uniqueApps.map(toApp), appids: appids.rows.map((r) => ({ tenantId: r.tenant_id, appid: r.appid })) };
+    return { masters: masters.rows.map(toMaster), apps: uniqueApps.map(toApp), appids: appids.rows.map((r) => ({ tenantId: r.tenant_id, appid: r.appid })) };
   }
 
   async write(c: Queryable, changes: ProfileChanges): Promise<void> {

@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3';
  * write. Its commits are `synchronous=FULL`: a write is answered after its fsync. Rows stay until
  * the apply that moved past them is durable in the store, then the applier deletes them
  * (`SqliteQueue`). The file carries an id, recorded in the store, so that a journal never meets
- * another store's data (`SqliteQueue.checkJournal`).
+ * another store's data (`SqliteQueue.adoptQueued`).
  *
  * The records are the last column: the statistics and status lookups read the columns before
  * them and never walk a row's overflow pages.

@@ -9,12 +9,10 @@ const masterKey = (tenantId: number, customerId: string) => `${tenantId}:${custo
 const appKey = (tenantId: number, appid: string, customerId: string, deviceId: string) =>
   `${tenantId}:${appid.length}:${appid}${customerId.length}:${customerId}${deviceId}`;
 
-/** Appends `item` to the list under `key`. */
-function push<T>(map: Map<string, T[]>, key: string, item: T): void {
-  const list = map.get(key);
-  if (list) list.push(item);
-  else map.set(key, [item]);
-}
+/** The value under `key`, made by `make` when there is none. */
+const entry = <K, V>(map: Map<K, V>, key: K, make: () => V): V => map.get(key) ?? map.set(key, make()).get(key)!;
+/** Whether `key` was not in `seen` (it is now). */
+const isNew = (seen: Set<string>, key: string): boolean => !seen.has(key) && seen.add(key) !== undefined;
 
 /** The rows an apply's snapshot held, by key (see `SqliteProfiles.loaded`). */
 export interface Loaded {
@@ -104,11 +102,7 @@ export class SqliteProfiles {
   snapshot(keys: ProfileKeys): ProfileSnapshot {
     const masters: MasterProfileRow[] = [];
     const customersByTenant = new Map<number, Set<string>>();
-    for (const { tenantId, customerId } of keys.masters) {
-      const ids = customersByTenant.get(tenantId);
-      if (ids) ids.add(customerId);
-      else customersByTenant.set(tenantId, new Set([customerId]));
-    }
+    for (const { tenantId, customerId } of keys.masters) entry(customersByTenant, tenantId, () => new Set()).add(customerId);
     for (const [tenantId, ids] of customersByTenant) for (const r of this.s.mastersIn.all(tenantId, JSON.stringify([...ids]))) masters.push(toMaster(r));
 
     const apps = new Map<string, AppProfileRow>();
@@ -118,14 +112,13 @@ export class SqliteProfiles {
     // Customers' rows in each app: one read per (tenant, app), then handed out in key order.
     const customersByApp = new Map<string, { tenantId: number; appid: string; ids: Set<string> }>();
     for (const { tenantId, appid, customerId } of keys.appCustomers) {
-      const k = `${tenantId}:${appid}`;
-      const group = customersByApp.get(k);
-      if (group) group.ids.add(customerId);
-      else customersByApp.set(k, { tenantId, appid, ids: new Set([customerId]) });
+      entry(customersByApp, `${tenantId}:${appid}`, () => ({ tenantId, appid, ids: new Set() })).ids.add(customerId);
     }
     const rowsOfCustomer = new Map<string, AppRecord[]>();
     for (const { tenantId, appid, ids } of customersByApp.values()) {
-      for (const r of this.s.appsOfCustomersIn.all(tenantId, appid, JSON.stringify([...ids]))) push(rowsOfCustomer, appKey(tenantId, appid, r.customer_id, ''), r);
+      for (const r of this.s.appsOfCustomersIn.all(tenantId, appid, JSON.stringify([...ids]))) {
+        entry(rowsOfCustomer, appKey(tenantId, appid, r.customer_id, ''), () => []).push(r);
+      }
     }
     for (const { tenantId, appid, customerId } of keys.appCustomers) {
       const k = appKey(tenantId, appid, customerId, '');
@@ -134,19 +127,14 @@ export class SqliteProfiles {
       rowsOfCustomer.delete(k);
       add(rows);
     }
+    // Each userId's, and each cascading customer's, rows are read once.
     const users = new Set<string>();
     for (const { tenantId, appid, userId } of keys.appUsers) {
-      const k = appKey(tenantId, appid, userId, '');
-      if (users.has(k)) continue;
-      users.add(k);
-      add(this.s.appsOfUser.all(tenantId, appid, userId));
+      if (isNew(users, appKey(tenantId, appid, userId, ''))) add(this.s.appsOfUser.all(tenantId, appid, userId));
     }
     const customers = new Set<string>();
     for (const { tenantId, customerId } of keys.customerApps) {
-      const k = masterKey(tenantId, customerId);
-      if (customers.has(k)) continue;
-      customers.add(k);
-      add(this.s.appsOfCustomerAnyApp.all(tenantId, customerId));
+      if (isNew(customers, masterKey(tenantId, customerId))) add(this.s.appsOfCustomerAnyApp.all(tenantId, customerId));
     }
     const appids = keys.appids.filter(({ tenantId, appid }) => this.s.hasApp.get(appid, tenantId) !== undefined);
     return { masters, apps: [...apps.values()], appids };

@@ -23,8 +23,6 @@ import { carryQueued, SqliteQueue, WorkerLock } from './sqlite-queue.js';
 
 export interface SqliteOptions {
   dataDir: string;
-  /** Database file name inside dataDir. Default `openprofiles.db`. */
-  fileName?: string;
   /** How long a call waits for another process's write lock before StorageUnavailableError, in ms. Default 5000. */
   busyTimeoutMs?: number;
   /** This connection's page cache, MiB. Default 64. */
@@ -36,6 +34,9 @@ export interface SqliteOptions {
    */
   checkpoint?: { everyMs: number; onError: (err: Error) => void };
 }
+
+/** The store's database file in the data directory (its journal is `<this>.journal`). */
+const STORE_FILE = 'openprofiles.db';
 
 /** WAL pages (4 KiB each) past which a commit checkpoints; SQLite's default is 1,000. */
 const WAL_CHECKPOINT_PAGES = 10_000;
@@ -85,7 +86,7 @@ function openDatabase(file: string, busyTimeoutMs: number, configure: (db: Datab
  * The embedded store: two better-sqlite3 connections (synchronous, so calls run one at a time),
  * one to the store and one to its journal (`sqlite-journal.ts`), both in WAL mode with
  * `synchronous=FULL`, so that an enqueue's commit is fsync'd before a write is answered (applies
- * commit without it, most of the time: `SqliteQueue.apply`).
+ * commit without it, most of the time: `SqliteQueue.applyNext`).
  */
 export class SqliteStorage implements Storage {
   readonly capabilities: StorageCapabilities = { hasConcurrentClaims: false, canNotifyWorkers: false, isEmbedded: true };
@@ -96,11 +97,10 @@ export class SqliteStorage implements Storage {
   private readonly journalId!: string;
   private readonly workerLock: WorkerLock;
   private parts: { directory: SqliteDirectory; erasure: SqliteErasure; profiles: SqliteProfiles; queue: SqliteQueue } | null = null;
-  private readonly checkpointer: SqliteCheckpointer | null = null;
+  private readonly checkpointer: SqliteCheckpointer | null;
 
   constructor(options: SqliteOptions) {
-    const fileName = options.fileName ?? 'openprofiles.db';
-    const file = join(options.dataDir, fileName);
+    const file = join(options.dataDir, STORE_FILE);
     const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000));
     this.journalFile = journalFileOf(file);
     this.db = openDatabase(file, busyTimeoutMs, (db) => {
@@ -118,10 +118,8 @@ export class SqliteStorage implements Storage {
       this.db.close();
       throw err;
     }
-    this.workerLock = new WorkerLock(join(options.dataDir, `${fileName}.worker-lock`));
-    if (options.checkpoint) {
-      this.checkpointer = new SqliteCheckpointer(join(options.dataDir, fileName), options.checkpoint.everyMs, options.checkpoint.onError);
-    }
+    this.workerLock = new WorkerLock(join(options.dataDir, `${STORE_FILE}.worker-lock`));
+    this.checkpointer = options.checkpoint ? new SqliteCheckpointer(file, options.checkpoint.everyMs, options.checkpoint.onError) : null;
   }
 
   /** Statements are prepared after migration, once the tables exist. */
