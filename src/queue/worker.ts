@@ -109,7 +109,7 @@ export class QueueWorker {
     };
     const applied = await this.storage.applyNext(this.workerId, batchSize, leaseMs, keysOf, reduce);
     if (applied.length > 0) {
-      onApplied(applied.map((wt) => ({ transid: wt.transid, tenantId: wt.tenantId, acceptedAt: wt.acceptedAt, codeCounts: countCodes(results.get(wt.transid) ?? []) })));
+      onApplied(applied.map(({ transid, tenantId, acceptedAt }) => ({ transid, tenantId, acceptedAt, codeCounts: countCodes(results.get(transid) ?? []) })));
     }
     return applied.length;
   }
