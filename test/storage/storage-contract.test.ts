@@ -1,5 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
+import { REMOVAL_LOCK } from '../../src/storage/postgres/postgres-directory.js';
 import {
   type AppProfileRow,
   type ApplyReducer,
@@ -212,6 +214,34 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       upsertEach(batch, snapshot, now);
       throw new Error('boom');
     };
+
+    it("applies a write transaction once when a stalled worker's expired claim is taken over before its apply", async () => {
+      const [item] = await s.enqueue([wt(tenantId, 'a')], DAY);
+      if (!s.capabilities.hasConcurrentClaims) {
+        // One worker per store, and an apply reads its batch under the write lock: the next finds nothing.
+        expect((await s.applyNext('w-old', 10, 1, keysOf, upsertEach)).map((c) => c.transid)).toEqual([item.transid]);
+        expect(await s.applyNext('w-new', 10, 60_000, keysOf, upsertEach)).toEqual([]);
+        return;
+      }
+      // The removal lock, held here, stops each apply after its claim, before it reads what it holds.
+      const other = new pg.Client({ connectionString: store.env.PROFILES_DATABASE_URL });
+      await other.connect();
+      try {
+        await other.query('SELECT pg_advisory_lock($1)', [REMOVAL_LOCK]);
+        const claimedBy = async () => (await other.query('SELECT claimed_by FROM write_transactions WHERE transid = $1', [item.transid])).rows[0].claimed_by;
+        const stalled = s.applyNext('w-old', 10, 1, keysOf, upsertEach);
+        await vi.waitFor(async () => expect(await claimedBy()).toBe('w-old'));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const takeover = s.applyNext('w-new', 10, 60_000, keysOf, upsertEach);
+        await vi.waitFor(async () => expect(await claimedBy()).toBe('w-new'));
+        await other.query('SELECT pg_advisory_unlock($1)', [REMOVAL_LOCK]);
+        expect(await stalled).toEqual([]);
+        expect((await takeover).map((c) => c.transid)).toEqual([item.transid]);
+      } finally {
+        await other.end();
+      }
+      expect(await s.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'done', results: [{ customerId: 'a', code: '1000' }] });
+    });
 
     it('applies, once, a write transaction whose worker failed, after its claim expires (at once where nothing is claimed)', async () => {
       const [item] = await s.enqueue([wt(tenantId, 'a')], DAY);
