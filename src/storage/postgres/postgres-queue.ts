@@ -20,7 +20,7 @@ const ENQUEUE_LOCK = 0x0b9e_0001;
 const CLAIM_LOCK = 0x0b9e_0002;
 export const QUEUE_CHANNEL = 'openprofiles_queue';
 
-/** How far past the first claimable write transaction a claim looks for ones that conflict with nothing. */
+/** Candidates a claim reads per slot while other work is in flight (with none, the first `limit` all qualify). */
 const SCAN_FACTOR = 8;
 
 /**
@@ -123,7 +123,7 @@ export class PostgresQueue {
       const candidates = await c.query<KeyRow>(
         `SELECT ${KEYS} FROM write_transactions
          WHERE state = 'queued' OR (state = 'processing' AND (lease_until < $1 OR claimed_by = $3)) ORDER BY seq LIMIT $2`,
-        [now, limit * SCAN_FACTOR, workerId],
+        [now, inFlight.rows.length > 0 ? limit * SCAN_FACTOR : limit, workerId],
       );
       const asSchedulable = (r: KeyRow) => ({ seq: Number(r.seq), keys: { exclusive: r.exclusive_keys, shared: r.shared_keys } });
       const chosen = schedule(inFlight.rows.map(asSchedulable), candidates.rows.map(asSchedulable), limit);
