@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../domain/errors.js';
 import type { WriteAcceptor, WriteRequest } from '../queue/accept.js';
 import { MAX_WAIT_S, type StatusReader } from '../queue/status.js';
-import { send, sendQueued, statusBody } from './replies.js';
+import { refusalBody, send, sendQueued, statusBody } from './replies.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,7 +38,12 @@ export async function handleWrite(
   const requestHash = idempotencyKey
     ? createHash('sha256').update(`${request.method} ${request.url}\n`).update(request.bodyHash ?? '').digest('hex')
     : null;
-  const accepted = await acceptor.accept(ctx, { ...write, transid: request.id, idempotencyKey: idempotencyKey ?? null, requestHash });
+  const prepared = await acceptor.prepare(ctx, { ...write, transid: request.id, idempotencyKey: idempotencyKey ?? null, requestHash });
+  // Neither the body nor its parse outlives validation (see WriteAcceptor.prepare); a refusal
+  // from here on quotes each record's customerId, as it would from the body.
+  request.body = refusalBody(request.body);
+  write.body = undefined;
+  const accepted = await acceptor.accept(ctx, prepared);
   const wait = preferredWait(request.headers.prefer);
   if (wait === null) return sendQueued(reply, ctx.tenant.settings.responseFormat, accepted.transid, accepted.recordIds);
   reply.header('preference-applied', `wait=${wait}`);

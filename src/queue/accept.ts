@@ -30,13 +30,16 @@ export interface Accepted {
   isReplay: boolean;
 }
 
+/** A validated write, ready to queue (`WriteAcceptor.prepare`). */
+export type PreparedWrite = { wt: Omit<NewWriteTransaction, 'acceptedAt'>; recordIds: string[] };
+
 /** Seconds a client should wait before retrying a write the queue could not take. */
 export const RETRY_AFTER_S = 2;
 
 /** Longest a write waits for the queue to drop below its soft limit before it is refused, ms. */
 const ADMIT_WAIT_MS = 10_000;
 
-/** Validates a write all-or-nothing and queues it durably; answers only after the commit. */
+/** Validates writes, then queues them durably (admission first); answers only after the commit. */
 export class WriteAcceptor {
   constructor(
     private readonly directory: DirectoryCache,
@@ -49,24 +52,32 @@ export class WriteAcceptor {
     return this.committer.isAvailable;
   }
 
-  async accept(ctx: TenantContext, request: WriteRequest): Promise<Accepted> {
-    const { tenant } = ctx;
+  /**
+   * Validates a write all-or-nothing and serialises its records. The result holds neither the body nor the parsed records: a
+   * write waiting for admission and its commit is one JSON text to the server thread's garbage collector (docs/performance.md).
+   */
+  async prepare(ctx: TenantContext, request: WriteRequest): Promise<PreparedWrite> {
     const records = request.records ?? (await this.parse(ctx, request));
-    if (!this.monitor.hasRoomFor(records.length)) {
+    const { transid, operation, appid, isCascade = false, idempotencyKey = null, requestHash = null } = request;
+    const header = { transid, tenantId: ctx.tenant.id, operation, appid, isUpsert: ctx.tenant.settings.upsertOnUpdate, isCascade, idempotencyKey, requestHash };
+    const recordIds = records.map((r) => r.customerId ?? r.userId ?? '');
+    return { wt: { ...header, recordsJson: JSON.stringify(records), recordCount: records.length }, recordIds };
+  }
+
+  /** Queues a prepared write durably, once admitted; answers only after the commit. */
+  async accept({ tenant }: TenantContext, { wt, recordIds }: PreparedWrite): Promise<Accepted> {
+    if (!this.monitor.hasRoomFor(wt.recordCount)) {
       throw new ApiError('7902', `The queue holds ${this.monitor.depthRecords} records, its limit; retry later`, [], 503, RETRY_AFTER_S);
     }
-    if (!(await this.monitor.admit(tenant.id, records.length, ADMIT_WAIT_MS))) {
+    if (!(await this.monitor.admit(tenant.id, wt.recordCount, ADMIT_WAIT_MS))) {
       throw new ApiError('7902', `The queue holds ${this.monitor.depthRecords} records and the workers did not catch up within ${ADMIT_WAIT_MS / 1000} s; retry later`, [], 503, RETRY_AFTER_S);
     }
-    const recordCount = records.length;
-    const recordIds = records.map((r) => r.customerId ?? r.userId ?? '');
-    // A StorageUnavailableError from the commit becomes 7902 in the HTTP error handler. Only the
-    // committer holds the write transaction (and the records) while it waits for its commit.
-    const result = await this.committer.submit(newWriteTransaction(ctx, request, records));
+    // A StorageUnavailableError from the commit becomes 7902 in the HTTP error handler.
+    const result = await this.committer.submit({ ...wt, acceptedAt: Date.now() });
     if (result.outcome === 'conflict') {
       throw new ApiError('7901', `Idempotency-Key was used within 24 h for another request (transid ${result.transid})`);
     }
-    if (result.outcome === 'accepted') this.monitor.noteAccepted(tenant.id, recordCount);
+    if (result.outcome === 'accepted') this.monitor.noteAccepted(tenant.id, wt.recordCount);
     return { transid: result.transid, recordIds, isReplay: result.outcome === 'replayed' };
   }
 
@@ -86,21 +97,4 @@ export class WriteAcceptor {
     }
     return parsed.records;
   }
-}
-
-function newWriteTransaction({ tenant }: TenantContext, request: WriteRequest, records: WriteRecord[]): NewWriteTransaction {
-  return {
-    transid: request.transid,
-    tenantId: tenant.id,
-    operation: request.operation,
-    appid: request.appid,
-    recordsJson: JSON.stringify(records),
-    recordCount: records.length,
-    records,
-    isUpsert: tenant.settings.upsertOnUpdate,
-    isCascade: request.isCascade ?? false,
-    idempotencyKey: request.idempotencyKey ?? null,
-    requestHash: request.requestHash ?? null,
-    acceptedAt: Date.now(),
-  };
 }

@@ -101,11 +101,8 @@ export class WriterThread implements Committer {
   submit(wt: NewWriteTransaction): Promise<EnqueueResult> {
     if (!this.options.isCommitter) throw new Error('this thread only applies; submit writes to the committing one');
     if (!this.thread || this.isStopping) return Promise.reject(new StorageUnavailableError('the store writer is restarting; retry'));
-    // The records cross as their JSON text only (see NewWriteTransaction): the parsed ones are not
-    // kept, and once posted neither is the text, so a write waiting for its commit holds neither.
-    const { records: _parsed, ...crossing } = wt;
     return new Promise((resolve, reject) => {
-      this.pending.push({ wt: crossing, resolve, reject });
+      this.pending.push({ wt, resolve, reject });
       if (this.isScheduled) return;
       this.isScheduled = true;
       // Every request parsed in this turn of the event loop joins the message.

@@ -190,8 +190,6 @@ export interface NewWriteTransaction extends WriteTransactionHeader {
   recordsJson: string;
   /** How many records `recordsJson` holds. */
   recordCount: number;
-  /** The same records, where the caller has them (the adapter parses `recordsJson` otherwise, if it needs them). */
-  records?: WriteRecord[];
 }
 
 export type EnqueueResult =

@@ -83,6 +83,25 @@ describe('the batch response format', () => {
     });
   });
 
+  it('refuses a valid request that cannot be queued (7901 here) with a result per record, each named by its customerId', async () => {
+    const headers = { 'idempotency-key': 'batch-7901' };
+    expect((await t.api('POST', '/customerprofile', { key: a.key, body: { Records: [{ customerId: 'k1', Attributes: {} }] }, headers })).status).toBe(202);
+    // Refused after validation, once the server has let go of the body: the results still name each record.
+    const body = { Records: [{ customerId: 'k2', Attributes: { name: 'x' } }, { customerId: 42, Attributes: {} }] };
+    const res = await t.api('POST', '/customerprofile', { key: a.key, body, headers });
+    expect(res.status).toBe(422);
+    const notQueued = { code: '7901', description: expect.any(String), errors: [{ reason: 'not queued: the request was refused as a whole' }] };
+    expect(res.body).toMatchObject({
+      code: '7901',
+      TotalCount: 2,
+      FailureCount: 2,
+      Results: [
+        { customerId: 'k2', ...notQueued },
+        { customerId: '42', ...notQueued },
+      ],
+    });
+  });
+
   it('refuses an invalid request with a code per record, naming the bad attribute', async () => {
     const body = { Records: [{ customerId: 'ok', Attributes: { name: 'x' } }, { customerId: 'bad', Attributes: { msisdn: 'abc' } }] };
     const res = await t.api('POST', '/customerprofile', { key: a.key, body });

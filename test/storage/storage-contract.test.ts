@@ -20,7 +20,7 @@ import { newWriteTransaction } from '../support/write-transactions.js';
 
 const settings = { ...DEFAULT_TENANT_SETTINGS };
 const master = [{ name: 'customerId', type: 'string' as const }, { name: 'name', type: 'string' as const }];
-const wt = (tenantId: number, customerId: string, extra: Partial<NewWriteTransaction> = {}) =>
+const wt = (tenantId: number, customerId: string, extra: Parameters<typeof newWriteTransaction>[2] = {}) =>
   newWriteTransaction(tenantId, [{ customerId, attributes: { name: customerId } }], extra);
 const DAY = 86_400_000;
 

@@ -5,8 +5,13 @@ let n = 0;
 /**
  * A new write transaction for storage-level tests: a create of `records` unless `extra` says
  * otherwise (its `records` included: the JSON text and count follow them); transids are unique.
+ * The parsed records come along for the tests' own checks; the stores read only the JSON text.
  */
-export function newWriteTransaction(tenantId: number, records: WriteRecord[], extra: Partial<NewWriteTransaction> = {}): NewWriteTransaction {
+export function newWriteTransaction(
+  tenantId: number,
+  records: WriteRecord[],
+  extra: Partial<NewWriteTransaction> & { records?: WriteRecord[] } = {},
+): NewWriteTransaction & { records: WriteRecord[] } {
   const own = extra.records ?? records;
   return {
     transid: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,

@@ -68,7 +68,7 @@ export class PostgresQueue {
         results[i] = { outcome: 'accepted', transid: wt.transid };
       }
       if (inserts.length) {
-        const keys = inserts.map((w) => conflictKeysOf({ ...w, records: w.records ?? (JSON.parse(w.recordsJson) as WriteRecord[]) }));
+        const keys = inserts.map((w) => conflictKeysOf({ ...w, records: JSON.parse(w.recordsJson) as WriteRecord[] }));
         // The records and the key lists travel as one JSON array each (arrays of arrays do not pass
         // through unnest, and in a text[] the driver escapes every quote of the records in JavaScript).
         await c.query(
