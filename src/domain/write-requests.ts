@@ -107,25 +107,66 @@ function parseRecord(
     if (problem) at(name, problem);
   }
 
-  if (target.kind === 'master' && 'customerId' in attributes && customerId !== undefined) {
-    if (String(attributes.customerId) !== customerId) at('customerId', 'differs from the record\'s customerId');
-    delete attributes.customerId;
-  }
   if (customerId === undefined) return null;
-  const record: WriteRecord = { customerId, attributes };
-  if (target.kind === 'app') {
-    const userId = attributes.userId;
-    if (typeof userId === 'string' && userId !== '') record.userId = userId;
-    if (isPerDeviceChannel(target.app.channel)) {
-      const deviceId = attributes.deviceId;
-      if (typeof deviceId !== 'string' || deviceId === '') {
-        at('deviceId', `deviceId is mandatory on ${target.app.channel} apps (one app profile per device)`, '7003');
-      } else {
-        record.deviceId = deviceId;
-      }
+  if (target.kind === 'master' && 'customerId' in attributes && String(attributes.customerId) !== customerId) {
+    at('customerId', 'differs from the record\'s customerId');
+  }
+  if (target.kind === 'app' && isPerDeviceChannel(target.app.channel)) {
+    const deviceId = attributes.deviceId;
+    if (typeof deviceId !== 'string' || deviceId === '') {
+      at('deviceId', `deviceId is mandatory on ${target.app.channel} apps (one app profile per device)`, '7003');
     }
   }
+  return recordOf(customerId, attributes, shapeOf(target));
+}
+
+/** How a target's records are keyed: master profiles, app profiles, or one app profile per device. */
+type RecordShape = 'master' | 'app' | 'device';
+
+const shapeOf = (target: WriteTarget): RecordShape =>
+  target.kind === 'master' ? 'master' : isPerDeviceChannel(target.app.channel) ? 'device' : 'app';
+
+/** The record a valid raw record makes: on acceptance (parseRecord) and again from the queue (recordsOfStored). */
+function recordOf(customerId: string, attributes: Record<string, AttributeValue | null>, shape: RecordShape): WriteRecord {
+  if (shape === 'master') {
+    // The record's own customerId, checked to be the same (parseRecord).
+    if ('customerId' in attributes) delete attributes.customerId;
+    return { customerId, attributes };
+  }
+  const record: WriteRecord = { customerId, attributes };
+  const { userId, deviceId } = attributes;
+  if (typeof userId === 'string' && userId !== '') record.userId = userId;
+  if (shape === 'device') record.deviceId = deviceId as string;
   return record;
+}
+
+/** A create's or update's records as the queue keeps them: the body's own text, and how to read it. */
+interface StoredBody {
+  shape: RecordShape;
+  body: unknown;
+}
+
+/**
+ * The queue's text for the records of a validated create or update: the request's body as it came,
+ * wrapped with its target's shape. Deriving the records again where they are applied costs less
+ * than serialising them on the server thread, which bounds acceptance (docs/performance.md).
+ */
+export function storedBody(bodyText: string, target: WriteTarget): string {
+  return `{"shape":"${shapeOf(target)}","body":${bodyText}}`;
+}
+
+/**
+ * The records of a write transaction from the queue's JSON text: a `WriteRecord[]` (deletes, and
+ * everything queued before bodies were stored), or a body stored by `storedBody`, validated when
+ * it was accepted.
+ */
+export function recordsOfStored(json: string): WriteRecord[] {
+  const stored = JSON.parse(json) as WriteRecord[] | StoredBody;
+  if (Array.isArray(stored)) return stored;
+  return recordsOf(stored.body as Record<string, unknown>).map((raw) => {
+    const { customerId, Attributes, attributes } = raw as Record<string, unknown>;
+    return recordOf(String(customerId), (Attributes ?? attributes ?? {}) as Record<string, AttributeValue | null>, stored.shape);
+  });
 }
 
 function parseCustomerId(value: unknown, index: number, problems: Problem[]): string | undefined {

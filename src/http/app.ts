@@ -138,6 +138,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       } catch (err) {
         return done(new ApiError('7000', `The body is not valid JSON: ${(err as Error).message}`), undefined);
       }
+      request.bodyText = text;
       done(null, parsed);
     });
   });

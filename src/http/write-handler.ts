@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Hex SHA-256 of the raw body, set by the JSON parser. */
     bodyHash?: string;
+    /** The body's text, set by the JSON parser when it parsed. */
+    bodyText?: string;
   }
 }
 
@@ -38,10 +40,11 @@ export async function handleWrite(
   const requestHash = idempotencyKey
     ? createHash('sha256').update(`${request.method} ${request.url}\n`).update(request.bodyHash ?? '').digest('hex')
     : null;
-  const prepared = await acceptor.prepare(ctx, { ...write, transid: request.id, idempotencyKey: idempotencyKey ?? null, requestHash });
+  const prepared = await acceptor.prepare(ctx, { ...write, transid: request.id, bodyText: request.bodyText, idempotencyKey: idempotencyKey ?? null, requestHash });
   // Neither the body nor its parse outlives validation (see WriteAcceptor.prepare); a refusal
   // from here on quotes each record's customerId, as it would from the body.
   request.body = refusalBody(request.body);
+  request.bodyText = undefined;
   write.body = undefined;
   const accepted = await acceptor.accept(ctx, prepared);
   const wait = preferredWait(request.headers.prefer);

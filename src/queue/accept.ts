@@ -1,6 +1,6 @@
 import type { DirectoryCache, TenantContext } from '../domain/directory.js';
 import { ApiError } from '../domain/errors.js';
-import { parseWriteBody, type WriteTarget } from '../domain/write-requests.js';
+import { parseWriteBody, storedBody, type WriteTarget } from '../domain/write-requests.js';
 import type { NewWriteTransaction, WriteOperation, WriteRecord } from '../storage/storage.js';
 import type { Committer } from './group-commit.js';
 import type { QueueMonitor } from './queue-monitor.js';
@@ -14,6 +14,8 @@ export interface WriteRequest {
   appid: string | null;
   /** Creates and updates: the JSON body. */
   body?: unknown;
+  /** Creates and updates: the body's text, as received (else the queue stores `body` serialised). */
+  bodyText?: string;
   /** Deletes: the records, already named by path and query. */
   records?: WriteRecord[];
   isCascade?: boolean;
@@ -53,15 +55,25 @@ export class WriteAcceptor {
   }
 
   /**
-   * Validates a write all-or-nothing and serialises its records. The result holds neither the body nor the parsed records: a
-   * write waiting for admission and its commit is one JSON text to the server thread's garbage collector (docs/performance.md).
+   * Validates a write all-or-nothing. What it returns holds the records as the queue will store them (a create's or
+   * update's body text, see `storedBody`), neither the parsed body nor records: a write waiting for admission and its
+   * commit is one JSON text to the server thread's garbage collector (docs/performance.md).
    */
   async prepare(ctx: TenantContext, request: WriteRequest): Promise<PreparedWrite> {
-    const records = request.records ?? (await this.parse(ctx, request));
     const { transid, operation, appid, isCascade = false, idempotencyKey = null, requestHash = null } = request;
     const header = { transid, tenantId: ctx.tenant.id, operation, appid, isUpsert: ctx.tenant.settings.upsertOnUpdate, isCascade, idempotencyKey, requestHash };
+    let records: WriteRecord[];
+    let recordsJson: string;
+    if (request.records) {
+      records = request.records;
+      recordsJson = JSON.stringify(records);
+    } else {
+      const target = this.targetOf(ctx, appid);
+      records = await this.parse(ctx, target, request.body);
+      recordsJson = storedBody(request.bodyText ?? JSON.stringify(request.body), target);
+    }
     const recordIds = records.map((r) => r.customerId ?? r.userId ?? '');
-    return { wt: { ...header, recordsJson: JSON.stringify(records), recordCount: records.length }, recordIds };
+    return { wt: { ...header, recordsJson, recordCount: records.length }, recordIds };
   }
 
   /** Queues a prepared write durably, once admitted; answers only after the commit. */
@@ -81,17 +93,15 @@ export class WriteAcceptor {
     return { transid: result.transid, recordIds, isReplay: result.outcome === 'replayed' };
   }
 
-  private async parse(ctx: TenantContext, request: WriteRequest): Promise<WriteRecord[]> {
-    const { tenant } = ctx;
-    let target: WriteTarget;
-    if (request.appid === null) {
-      target = { kind: 'master', schema: ctx.master };
-    } else {
-      const app = this.directory.app(tenant.id, request.appid);
-      if (!app) throw new ApiError('7018');
-      target = { kind: 'app', app, schema: this.directory.scope(tenant.id, app.appid) };
-    }
-    const parsed = parseWriteBody(request.body, target, tenant.settings.batchLimit);
+  private targetOf({ tenant, master }: TenantContext, appid: string | null): WriteTarget {
+    if (appid === null) return { kind: 'master', schema: master };
+    const app = this.directory.app(tenant.id, appid);
+    if (!app) throw new ApiError('7018');
+    return { kind: 'app', app, schema: this.directory.scope(tenant.id, app.appid) };
+  }
+
+  private async parse({ tenant }: TenantContext, target: WriteTarget, body: unknown): Promise<WriteRecord[]> {
+    const parsed = parseWriteBody(body, target, tenant.settings.batchLimit);
     if (target.kind === 'app' && parsed.newAppAttributes.length > 0) {
       await this.directory.defineAppAttributes(tenant.id, target.app.appid, parsed.newAppAttributes);
     }

@@ -4,6 +4,7 @@
  * booleans (SQLite: integers; pg: bigint as text, real booleans), so the mappers convert both.
  * No driver types here.
  */
+import { recordsOfStored } from '../domain/write-requests.js';
 import type {
   App,
   AppProfileRow,
@@ -146,7 +147,7 @@ export const toClaimed = (r: QueueRow): ClaimedWriteTransaction => ({
   tenantId: r.tenant_id,
   operation: r.operation as WriteOperation,
   appid: r.appid,
-  records: JSON.parse(r.records) as WriteRecord[],
+  records: recordsOfStored(r.records),
   isUpsert: Boolean(r.is_upsert),
   isCascade: Boolean(r.is_cascade),
   idempotencyKey: r.idempotency_key,

@@ -180,13 +180,16 @@ export interface WriteTransactionHeader {
 }
 
 /**
- * A write transaction to queue. Its records come as JSON text, serialised once where they were
- * accepted: the queue stores the text as it is, and on the embedded store the text, not the
- * records, crosses to the writer thread (a string is copied; a structured clone of the records
- * is rebuilt object by object, on the thread that bounds the store's throughput).
+ * A write transaction to queue. Its records come as JSON text: the queue stores the text as it is,
+ * and on the embedded store the text, not the records, crosses to the writer thread (a string is
+ * copied; a structured clone of the records is rebuilt object by object, on the thread that
+ * bounds the store's throughput).
  */
 export interface NewWriteTransaction extends WriteTransactionHeader {
-  /** The records, as the JSON text of a `WriteRecord[]`. */
+  /**
+   * The records as JSON text (read back by `recordsOfStored`): a `WriteRecord[]`, or a create's or
+   * update's validated body as it came (`storedBody`), so the server does not serialise them again.
+   */
   recordsJson: string;
   /** How many records `recordsJson` holds. */
   recordCount: number;

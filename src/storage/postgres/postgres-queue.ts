@@ -1,4 +1,5 @@
 import { conflictKeysOf, schedule } from '../../domain/conflict-keys.js';
+import { recordsOfStored } from '../../domain/write-requests.js';
 import type {
   ApplyReducer,
   ClaimedWriteTransaction,
@@ -68,7 +69,7 @@ export class PostgresQueue {
         results[i] = { outcome: 'accepted', transid: wt.transid };
       }
       if (inserts.length) {
-        const keys = inserts.map((w) => conflictKeysOf({ ...w, records: JSON.parse(w.recordsJson) as WriteRecord[] }));
+        const keys = inserts.map((w) => conflictKeysOf({ ...w, records: recordsOfStored(w.recordsJson) }));
         // The records and the key lists travel as one JSON array each (arrays of arrays do not pass
         // through unnest, and in a text[] the driver escapes every quote of the records in JavaScript).
         await c.query(
