@@ -54,6 +54,19 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
   afterEach(() => store.dispose());
 
   describe('migrations', () => {
+    it.runIf(backend === 'postgres')("compresses the queue's records and results with lz4, not pglz (PostgreSQL)", async () => {
+      const db = new pg.Client({ connectionString: store.env.PROFILES_DATABASE_URL });
+      await db.connect();
+      try {
+        const { rows } = await db.query(
+          "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'write_transactions'::regclass AND attname IN ('records', 'results') ORDER BY attname",
+        );
+        expect(rows).toEqual([{ attname: 'records', attcompression: 'l' }, { attname: 'results', attcompression: 'l' }]);
+      } finally {
+        await db.end();
+      }
+    });
+
     it('applies nothing the second time', async () => {
       const again = await s.migrate();
       expect(again.applied).toEqual([]);
