@@ -58,8 +58,12 @@ export function keysOf(batch: readonly ClaimedWriteTransaction[]): ProfileKeys {
 /**
  * Merges `changes` into `attributes`: a null value removes the attribute. Plain objects (V8 keeps
  * them fast); names that would reach the prototype are refused at validation, and skipped here.
+ * A new profile without removals takes the record's own attributes, not a copy (`node bench/reduce.mjs`:
+ * 3.1–3.2 against 3.5–3.9 µs a record to parse, reduce and serialise an insert): nothing changes a
+ * row's attributes in place, and a later merge into the same profile copies them first.
  */
 function merged(attributes: Attributes | null, changes: WriteRecord['attributes']): Attributes {
+  if (attributes === null && changes && isMergedAsIs(changes)) return changes as Attributes;
   const out: Attributes = { ...attributes };
   if (!changes) return out;
   for (const name in changes) {
@@ -69,6 +73,12 @@ function merged(attributes: Attributes | null, changes: WriteRecord['attributes'
     else out[name] = value as AttributeValue;
   }
   return out;
+}
+
+/** Whether merging `changes` into nothing gives them as they are: no removal, nothing the merge skips. */
+function isMergedAsIs(changes: NonNullable<WriteRecord['attributes']>): boolean {
+  for (const name in changes) if (changes[name] === null || !Object.hasOwn(changes, name) || name === '__proto__') return false;
+  return true;
 }
 
 const tooMany = (attributes: Attributes) => Object.keys(attributes).length > LIMITS.attributesPerProfile;

@@ -58,6 +58,7 @@ describe('reduceWriteTransactions', () => {
     const { changes } = reduceWriteTransactions(batch, empty, 1);
     const attributes = changes.masterUpserts[0].attributes;
     expect(Object.getPrototypeOf(attributes)).toBe(Object.prototype);
+    expect(Object.keys(attributes)).toEqual(['name']);
     expect((attributes as Record<string, unknown>).polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
@@ -68,6 +69,11 @@ describe('reduceWriteTransactions', () => {
     expect(results.get(batch[0].transid)).toEqual([{ customerId: 'c', code: '1000' }]);
     expect(results.get(batch[1].transid)).toEqual([{ customerId: 'c', code: '7015' }]);
     expect(changes.masterUpserts.map((r) => ({ ...r.attributes }))).toEqual([{ name: 'A' }]);
+  });
+
+  it('creates a profile without the attributes a create sends as null', () => {
+    const batch = [wt('createProfile', [{ customerId: 'c', attributes: { name: 'A', email: null } }])];
+    expect(reduceWriteTransactions(batch, empty, 1).changes.masterUpserts[0].attributes).toEqual({ name: 'A' });
   });
 
   it('merges updates: sent attributes replace, unsent stay, null removes', () => {
