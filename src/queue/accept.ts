@@ -62,16 +62,7 @@ export class WriteAcceptor {
   async prepare(ctx: TenantContext, request: WriteRequest): Promise<PreparedWrite> {
     const { transid, operation, appid, isCascade = false, idempotencyKey = null, requestHash = null } = request;
     const header = { transid, tenantId: ctx.tenant.id, operation, appid, isUpsert: ctx.tenant.settings.upsertOnUpdate, isCascade, idempotencyKey, requestHash };
-    let records: WriteRecord[];
-    let recordsJson: string;
-    if (request.records) {
-      records = request.records;
-      recordsJson = JSON.stringify(records);
-    } else {
-      const target = this.targetOf(ctx, appid);
-      records = await this.parse(ctx, target, request.body);
-      recordsJson = storedBody(request.bodyText ?? JSON.stringify(request.body), target);
-    }
+    const { records, recordsJson } = request.records ? { records: request.records, recordsJson: JSON.stringify(request.records) } : await this.validated(ctx, request);
     const recordIds = records.map((r) => r.customerId ?? r.userId ?? '');
     return { wt: { ...header, recordsJson, recordCount: records.length }, recordIds };
   }
@@ -93,18 +84,13 @@ export class WriteAcceptor {
     return { transid: result.transid, recordIds, isReplay: result.outcome === 'replayed' };
   }
 
-  private targetOf({ tenant, master }: TenantContext, appid: string | null): WriteTarget {
-    if (appid === null) return { kind: 'master', schema: master };
-    const app = this.directory.app(tenant.id, appid);
-    if (!app) throw new ApiError('7018');
-    return { kind: 'app', app, schema: this.directory.scope(tenant.id, app.appid) };
-  }
-
-  private async parse({ tenant }: TenantContext, target: WriteTarget, body: unknown): Promise<WriteRecord[]> {
-    const parsed = parseWriteBody(body, target, tenant.settings.batchLimit);
-    if (target.kind === 'app' && parsed.newAppAttributes.length > 0) {
-      await this.directory.defineAppAttributes(tenant.id, target.app.appid, parsed.newAppAttributes);
-    }
-    return parsed.records;
+  /** A create's or update's records, validated all-or-nothing, and the queue's text of them: the body as it came. */
+  private async validated({ tenant, master }: TenantContext, { appid, body, bodyText }: WriteRequest): Promise<{ records: WriteRecord[]; recordsJson: string }> {
+    const app = appid === null ? null : this.directory.app(tenant.id, appid);
+    if (appid !== null && !app) throw new ApiError('7018');
+    const target: WriteTarget = app ? { kind: 'app', app, schema: this.directory.scope(tenant.id, app.appid) } : { kind: 'master', schema: master };
+    const { records, newAppAttributes } = parseWriteBody(body, target, tenant.settings.batchLimit);
+    if (app && newAppAttributes.length > 0) await this.directory.defineAppAttributes(tenant.id, app.appid, newAppAttributes);
+    return { records, recordsJson: storedBody(bodyText ?? JSON.stringify(body), target) };
   }
 }

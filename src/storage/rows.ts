@@ -17,7 +17,6 @@ import type {
   RowCounts,
   Tenant,
   WriteOperation,
-  WriteRecord,
   WriteTransactionStatus,
 } from './storage.js';
 

@@ -186,10 +186,7 @@ export interface WriteTransactionHeader {
  * bounds the store's throughput).
  */
 export interface NewWriteTransaction extends WriteTransactionHeader {
-  /**
-   * The records as JSON text (read back by `recordsOfStored`): a `WriteRecord[]`, or a create's or
-   * update's validated body as it came (`storedBody`), so the server does not serialise them again.
-   */
+  /** The records as JSON text (`recordsOfStored`): a `WriteRecord[]`, or a validated body as it came (`storedBody`). */
   recordsJson: string;
   /** How many records `recordsJson` holds. */
   recordCount: number;

@@ -8,7 +8,6 @@ import type {
   NewWriteTransaction,
   QueueStats,
   RecordResult,
-  WriteRecord,
   WriteTransactionStatus,
 } from '../storage.js';
 import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';

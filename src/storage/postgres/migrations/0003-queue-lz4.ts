@@ -1,8 +1,6 @@
 /**
- * A write transaction's records (a request body of ~45 KB for 100 records) are TOASTed, and
- * compressed on every enqueue: with PostgreSQL's default pglz that compression is the database's
- * largest CPU cost under write load on the benchmark's two cores (docs/performance.md). lz4 costs
- * a fraction of it. A server built without lz4 keeps pglz: the migration still succeeds.
+ * Every enqueue TOASTs and compresses a body of ~45 KB per 100 records: lz4 costs the database far
+ * less CPU than its default pglz (docs/performance.md). A server built without lz4 keeps pglz.
  */
 export default /* sql */ `
 DO $$
