@@ -112,3 +112,23 @@ describe('the batch response format', () => {
     expect(res.body).not.toHaveProperty('response');
   });
 });
+
+describe('a master write, queued as its body', () => {
+  let t: TestServer;
+  let a: TestTenant;
+
+  beforeAll(async () => {
+    t = await startTestServer();
+    a = await t.tenant();
+  });
+  afterAll(() => t.close());
+
+  it('applies as it was validated: pretty-printed, a numeric customerId, its copy among lower-case attributes', async () => {
+    const raw = '{\n  "Records": [\n    { "customerId": 4711, "attributes": { "customerId": "4711", "name": "Ann" } }\n  ]\n}\n';
+    const created = await t.api('POST', '/customerprofile', { key: a.key, body: raw, headers: { prefer: 'wait=10' } });
+    expect(created.body, JSON.stringify(created.body)).toMatchObject({ code: '1000', Results: [{ customerId: '4711', code: '1000' }] });
+    const read = await t.api('GET', '/customerprofile/4711', { key: a.key });
+    expect(read.status).toBe(200);
+    expect(read.body.Records[0].Attributes.map((e: any) => [e.Name, e.Value])).toEqual([['customerId', '4711'], ['name', 'Ann']]);
+  });
+});
