@@ -50,9 +50,6 @@ function bodyRecords(body: unknown): Array<{ customerId?: unknown }> {
   return 'customerId' in body ? [body as { customerId?: unknown }] : [];
 }
 
-/** What a refusal quotes of a body (each record's customerId), kept while its write waits in place of the body. */
-export const refusalBody = (body: unknown) => ({ Records: bodyRecords(body).map(({ customerId }) => ({ customerId })) });
-
 /** An error in the tenant's format; `errors` (legacy) or per-record `Results` (batch) say precisely what is wrong. */
 export function sendError(reply: FastifyReply, format: ResponseFormat, err: ApiError, transid: string, body?: unknown): FastifyReply {
   const { code } = err;

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../domain/errors.js';
 import type { WriteAcceptor, WriteRequest } from '../queue/accept.js';
 import { MAX_WAIT_S, type StatusReader } from '../queue/status.js';
-import { refusalBody, send, sendQueued, statusBody } from './replies.js';
+import { send, sendQueued, statusBody } from './replies.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,12 +41,19 @@ export async function handleWrite(
     ? createHash('sha256').update(`${request.method} ${request.url}\n`).update(request.bodyHash ?? '').digest('hex')
     : null;
   const prepared = await acceptor.prepare(ctx, { ...write, transid: request.id, bodyText: request.bodyText, idempotencyKey: idempotencyKey ?? null, requestHash });
-  // Neither the body nor its parse outlives validation (see WriteAcceptor.prepare); a refusal
-  // from here on quotes each record's customerId, as it would from the body.
-  request.body = refusalBody(request.body);
+  // Neither the body nor its parse outlives validation (see WriteAcceptor.prepare). A refusal from
+  // here on quotes each record's customerId, as it would from the body: the ids validation gave.
+  const isBodyWrite = write.body !== undefined;
+  request.body = undefined;
   request.bodyText = undefined;
   write.body = undefined;
-  const accepted = await acceptor.accept(ctx, prepared);
+  let accepted;
+  try {
+    accepted = await acceptor.accept(ctx, prepared);
+  } catch (err) {
+    if (isBodyWrite) request.body = { Records: prepared.recordIds.map((customerId) => ({ customerId })) };
+    throw err;
+  }
   const wait = preferredWait(request.headers.prefer);
   if (wait === null) return sendQueued(reply, ctx.tenant.settings.responseFormat, accepted.transid, accepted.recordIds);
   reply.header('preference-applied', `wait=${wait}`);
