@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { request, runCli, spawnServer, spawnWorker, type ServerProcess } from '../support/process.js';
 import { freshStoreEnv, selectedBackends } from '../support/test-db.js';
 
@@ -78,7 +78,8 @@ describe.runIf(selectedBackends().includes('sqlite'))('SQLite: serve --no-worker
       worker = second;
       const transid = await put('c3', 'taken over');
       expect((await applied(transid)).code).toBe('1000');
-      expect(second.output()).toMatch(/took over applying the queue/);
+      // The worker says so after its first batch commits, so the line can reach us after the status does.
+      await vi.waitFor(() => expect(second.output()).toMatch(/took over applying the queue/), { timeout: 5_000, interval: 50 });
     } finally {
       if (worker !== second) await second.stop();
     }
