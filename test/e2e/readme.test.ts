@@ -16,16 +16,20 @@ const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
 
 describe('README walkthrough', () => {
   const dir = mkdtempSync(join(tmpdir(), 'openprofiles-readme-'));
+  let store: Awaited<ReturnType<typeof freshStoreEnv>>;
   let server: ServerProcess;
   let script = '';
 
   beforeAll(async () => {
-    server = await spawnServer({ ...(await freshStoreEnv()).env, PROFILES_DATA_DIR: join(dir, 'data'), PROFILES_DEMO: 'true' });
+    // The fresh store's database (PostgreSQL runs); its data directory is replaced by `dir`'s.
+    store = await freshStoreEnv();
+    server = await spawnServer({ ...store.env, PROFILES_DATA_DIR: join(dir, 'data'), PROFILES_DEMO: 'true' });
     const port = new URL(server.url).port;
     script = blocks.join('\n').replaceAll('https://localhost:8443', `https://localhost:${port}`);
   });
   afterAll(async () => {
     await server?.stop();
+    await store?.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
