@@ -16,9 +16,11 @@ const quantile = (sorted, q) => (sorted.length ? Math.round(sorted[Math.min(sort
  * connections one per loop turn, so when all connections open at once their first answers form
  * a staircase that says nothing about steady-state latency; it is reported on its own
  * (`firstMax`), and autocannon's own p99 over every request is kept too (`allP99`).
- * `allConnectedAt` is when the last connection got its first answer.
+ * `allConnectedAt` is when the last connection got its first answer. `overallRate`: at most that
+ * many requests a second over all connections (autocannon's own pacing); without it, each
+ * connection sends its next request as soon as the last is answered.
  */
-export async function load({ url, key, method, path, paths, body, connections, seconds, headers = {}, onAccepted, sampleEveryMs = 200 }) {
+export async function load({ url, key, method, path, paths, body, connections, seconds, headers = {}, onAccepted, sampleEveryMs = 200, overallRate }) {
   let i = 0;
   let lastSample = 0;
   const onResponse = onAccepted
@@ -34,6 +36,7 @@ export async function load({ url, key, method, path, paths, body, connections, s
     url,
     connections,
     duration: seconds,
+    ...(overallRate && { overallRate }),
     tlsOptions: { rejectUnauthorized: false },
     requests: [
       {

@@ -46,7 +46,8 @@ const ms = (seconds) => (seconds === null ? null : Math.round(seconds * 1000));
 export async function endToEnd(svc, P, name) {
   const w = workload(name, P, svc.appid);
   const ids = Array.from({ length: 5000 }, () => Math.floor(Math.random() * w.readSpace));
-  const read = (path) => load({ url: svc.url, key: svc.key, method: 'GET', paths: ids.map(path), connections: 1, seconds: P.e2eSeconds });
+  // One connection each, as fast as it is answered (the benchmark), or at most P.readRate a second (bench/e2e.mjs --read-rate).
+  const read = (path) => load({ url: svc.url, key: svc.key, method: 'GET', paths: ids.map(path), connections: 1, seconds: P.e2eSeconds, overallRate: P.readRate });
   const before = await metrics(svc.url);
   const sampler = sampleQueue(svc);
   const follow = await followTransids(svc);
