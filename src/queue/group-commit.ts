@@ -46,7 +46,7 @@ export class GroupCommitter implements Committer {
     private readonly idempotencyWindowMs: number,
     /** Hears each commit, after its write transactions' callbacks (wakes the in-process worker). */
     private readonly onCommitted: (count: number) => void = () => {},
-    /** Most bytes of records in one commit (a larger write transaction goes alone). */
+    /** See TURN_BYTES. */
     private readonly maxBytes = TURN_BYTES,
   ) {}
 
@@ -89,10 +89,7 @@ export class GroupCommitter implements Committer {
       const batch = this.nextTurn();
       budget -= batch.length;
       try {
-        const results = await this.storage.enqueue(
-          batch.map((p) => p.wt),
-          this.idempotencyWindowMs,
-        );
+        const results = await this.storage.enqueue(batch.map((p) => p.wt), this.idempotencyWindowMs);
         batch.forEach((p, i) => p.resolve(results[i]));
         this.onCommitted(batch.length);
       } catch (err) {

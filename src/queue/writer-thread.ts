@@ -37,12 +37,7 @@ export interface WriterThreadOptions extends WriterThreadData {
   restartDelayMs?: number;
 }
 
-/**
- * The committing thread's young generation, MB (V8's default here is 48). Its allocations are the
- * writes it is handed, each dead once committed a few ms later, so a small one suffices: in turn
- * with the default (`node bench/e2e.mjs`, 2026-12-05), max RSS insert 387 · 371 against 397 · 396
- * MB and cold at 1 M profiles 406 against 430, records/s and accept API only no different.
- */
+/** The committing thread's young generation, MB (V8's default 48): what it allocates dies once committed (docs/performance.md). */
 const COMMITTER_YOUNG_GENERATION_MB = 8;
 
 interface Waiter {
@@ -79,10 +74,8 @@ export class WriterThread implements Committer {
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       const { config, idempotencyWindowMs, isCommitter } = this.options;
-      const thread = new Worker(threadEntry('writer-thread-main.js'), {
-        workerData: { config, idempotencyWindowMs, isCommitter } satisfies WriterThreadData,
-        ...(isCommitter && { resourceLimits: { maxYoungGenerationSizeMb: COMMITTER_YOUNG_GENERATION_MB } }),
-      });
+      const resourceLimits = isCommitter ? { maxYoungGenerationSizeMb: COMMITTER_YOUNG_GENERATION_MB } : {};
+      const thread = new Worker(threadEntry('writer-thread-main.js'), { workerData: { config, idempotencyWindowMs, isCommitter } satisfies WriterThreadData, resourceLimits });
       this.thread = thread;
       thread.on('message', (msg: FromWriter) => {
         if (msg.type !== 'ready') return this.onMessage(msg);
