@@ -83,36 +83,42 @@ export async function freshStore(backend) {
  */
 export async function startService({ backend, serveArgs = [], nodeArgs = [], env: extraEnv = {} }) {
   const store = await freshStore(backend);
-  const env = {
-    ...process.env,
-    PROFILES_DATA_DIR: store.dataDir,
-    PROFILES_DATABASE_URL: store.databaseUrl,
-    PROFILES_DEMO: 'false',
-    // Info-level request logs cost throughput; the service's log level is an operator's choice.
-    PROFILES_LOG_LEVEL: 'warn',
-    ...extraEnv,
-  };
-  const cli = (...args) => JSON.parse(execFileSync(process.execPath, [CLI, ...args, '--json'], { env }).toString().trim().split('\n').at(-1));
-  const tenant = cli('tenant', 'create', 'bench');
-  cli('tenant', 'update', String(tenant.id), '--rate-limit', '10000000', '--batch-limit', '1000', '--upsert-on-update', 'true');
-  const rt = cli('app', 'create', String(tenant.id), '--channel', 'rt', '--appid', 'bench-rt').appid;
-  const port = await freePort();
-  // Ready line: logged at info, so ask for it by starting at info and reading the JSON `url` line instead.
-  const child = await start([...nodeArgs, CLI, 'serve', '--port', String(port), '--host', '127.0.0.1', '--json', ...serveArgs], env, '"url"');
-  return {
-    url: `${env.PROFILES_PLAIN_HTTP === 'true' ? 'http' : 'https'}://127.0.0.1:${port}`,
-    key: tenant.key,
-    tenantId: tenant.id,
-    appid: rt,
-    child,
-    store,
-    /** The server's environment: for the CLI or other processes on the same store. */
-    env,
-    async stop() {
-      await stop(child);
-      await store.dispose();
-    },
-  };
+  // A server that does not start leaves no store behind (its temp directory, its PostgreSQL database).
+  try {
+    const env = {
+      ...process.env,
+      PROFILES_DATA_DIR: store.dataDir,
+      PROFILES_DATABASE_URL: store.databaseUrl,
+      PROFILES_DEMO: 'false',
+      // Info-level request logs cost throughput; the service's log level is an operator's choice.
+      PROFILES_LOG_LEVEL: 'warn',
+      ...extraEnv,
+    };
+    const cli = (...args) => JSON.parse(execFileSync(process.execPath, [CLI, ...args, '--json'], { env }).toString().trim().split('\n').at(-1));
+    const tenant = cli('tenant', 'create', 'bench');
+    cli('tenant', 'update', String(tenant.id), '--rate-limit', '10000000', '--batch-limit', '1000', '--upsert-on-update', 'true');
+    const rt = cli('app', 'create', String(tenant.id), '--channel', 'rt', '--appid', 'bench-rt').appid;
+    const port = await freePort();
+    // Ready line: logged at info, so ask for it by starting at info and reading the JSON `url` line instead.
+    const child = await start([...nodeArgs, CLI, 'serve', '--port', String(port), '--host', '127.0.0.1', '--json', ...serveArgs], env, '"url"');
+    return {
+      url: `${env.PROFILES_PLAIN_HTTP === 'true' ? 'http' : 'https'}://127.0.0.1:${port}`,
+      key: tenant.key,
+      tenantId: tenant.id,
+      appid: rt,
+      child,
+      store,
+      /** The server's environment: for the CLI or other processes on the same store. */
+      env,
+      async stop() {
+        await stop(child);
+        await store.dispose();
+      },
+    };
+  } catch (err) {
+    await store.dispose();
+    throw err;
+  }
 }
 
 const agents = { 'https:': new https.Agent({ rejectUnauthorized: false, keepAlive: true }), 'http:': new http.Agent({ keepAlive: true }) };
