@@ -21,14 +21,17 @@ const unique = (keys: string[]) => [...new Set(keys)];
 export interface Schedulable {
   seq: number;
   keys: ConflictKeys;
+  /** Its record count, for `schedule`'s `maxRecords`. */
+  records?: number;
 }
 
 /**
  * Chooses, in acceptance order, up to `limit` candidates that conflict with nothing in flight
  * and with no earlier candidate left behind. A skipped candidate blocks its keys for everything
- * after it, so no write transaction overtakes an earlier one it conflicts with.
+ * after it, so no write transaction overtakes an earlier one it conflicts with. The choice stops
+ * before a candidate that would take its records past `maxRecords` (the first is always taken).
  */
-export function schedule<T extends Schedulable>(inFlight: readonly Schedulable[], candidates: readonly T[], limit: number): T[] {
+export function schedule<T extends Schedulable>(inFlight: readonly Schedulable[], candidates: readonly T[], limit: number, maxRecords = Infinity): T[] {
   const exclusive = new Set<string>();
   const shared = new Set<string>();
   const block = ({ keys }: Schedulable) => {
@@ -37,11 +40,16 @@ export function schedule<T extends Schedulable>(inFlight: readonly Schedulable[]
   };
   inFlight.forEach(block);
   const chosen: T[] = [];
+  let records = 0;
   for (const c of candidates) {
     if (chosen.length >= limit) break;
     const isBlocked = c.keys.exclusive.some((k) => exclusive.has(k) || shared.has(k)) || c.keys.shared.some((k) => exclusive.has(k));
     if (isBlocked) block(c);
-    else chosen.push(c);
+    else if (chosen.length > 0 && records + (c.records ?? 0) > maxRecords) break;
+    else {
+      chosen.push(c);
+      records += c.records ?? 0;
+    }
   }
   return chosen;
 }

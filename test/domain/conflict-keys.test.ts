@@ -31,6 +31,15 @@ describe('schedule', () => {
     expect(chosen.map((c) => c.seq)).toEqual([3]);
   });
 
+  it('stops before the candidate that would take the records past `maxRecords`, and always takes the first', () => {
+    const sized = (seq: number, key: string, records: number) => ({ ...item(seq, [key]), records });
+    const candidates = [sized(1, 'a', 600), sized(2, 'b', 300), sized(3, 'c', 200), sized(4, 'd', 50)];
+    expect(schedule([], candidates, 10, 1000).map((c) => c.seq)).toEqual([1, 2]);
+    expect(schedule([], candidates, 10, 100).map((c) => c.seq)).toEqual([1]);
+    // A candidate left behind for a conflict counts nothing, and stops nothing.
+    expect(schedule([item(0, ['a'])], candidates, 10, 520).map((c) => c.seq)).toEqual([2, 3]);
+  });
+
   it('lets shared keys run together but not past an exclusive holder', () => {
     expect(schedule([item(1, ['x'], ['app'])], [item(2, ['y'], ['app'])], 10).map((c) => c.seq)).toEqual([2]);
     expect(schedule([item(1, ['app'])], [item(2, ['y'], ['app'])], 10)).toEqual([]);

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import { REMOVAL_LOCK } from '../../src/storage/postgres/postgres-directory.js';
+import { CLAIM_RECORDS } from '../../src/storage/postgres/postgres-queue.js';
 import {
   type AppProfileRow,
   type ApplyReducer,
@@ -197,6 +198,18 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       expect(applied[0].records).toEqual(items[0].records);
       expect((await look()).map((c) => c.transid)).toEqual([items[2].transid]);
       expect(await look()).toEqual([]);
+    });
+
+    it('bounds a claimed batch in records as well (where workers claim; SQLite takes `limit`, at most 1,000 records each)', async () => {
+      // 27 write transactions of 1,000 records: the claim stops before the one that takes it past CLAIM_RECORDS.
+      const thousand = (i: number) => Array.from({ length: 1000 }, (_, j) => ({ customerId: `c${i}-${j}` }));
+      const items = Array.from({ length: 27 }, (_, i) => newWriteTransaction(tenantId, thousand(i)));
+      await s.enqueue(items, DAY);
+      const lookOnly: ApplyReducer = () => ({ changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] }, results: new Map() });
+      const apply = async () => (await s.applyNext('w1', 100, 60_000, () => keysOf([]), lookOnly)).map((c) => c.transid);
+      const sizes = [(await apply()).length, (await apply()).length];
+      const first = Math.floor(CLAIM_RECORDS / 1000);
+      expect(sizes).toEqual(s.capabilities.hasConcurrentClaims ? [first, 27 - first] : [27, 0]);
     });
 
     it('stores the records from their JSON text alone (as the writer thread hands them over), and applies them parsed', async () => {

@@ -22,6 +22,8 @@ export const QUEUE_CHANNEL = 'openprofiles_queue';
 
 /** Candidates a claim reads per slot while other work is in flight (with none, the first `limit` all qualify). */
 const SCAN_FACTOR = 8;
+/** Most records a claim takes beyond its first write transaction, which bounds a batch's memory (256 writes of 100). */
+export const CLAIM_RECORDS = 25_600;
 
 /**
  * The write transaction queue in PostgreSQL. Several API nodes enqueue and several workers claim
@@ -104,18 +106,18 @@ export class PostgresQueue {
   }
 
   /**
-   * Claims, for `leaseMs`, up to `limit` of the oldest write transactions that are queued, already
-   * claimed by this worker (a batch it failed to apply comes back first), or whose claim expired,
-   * leaving out any that conflict with earlier work another worker holds. In acceptance order.
+   * Claims, for `leaseMs`, up to `limit` (and `CLAIM_RECORDS` records) of the oldest write transactions
+   * that are queued, already claimed by this worker (a batch it failed to apply comes back first), or
+   * whose claim expired, leaving out any that conflict with earlier work another worker holds, in order.
    */
   private claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedWriteTransaction[]> {
     return this.atomically(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
       const now = Date.now();
-      type KeyRow = { seq: string; exclusive_keys: string[]; shared_keys: string[] };
+      type KeyRow = { seq: string; total_count: number; exclusive_keys: string[]; shared_keys: string[] };
       // The key lists come back as JSON (parsed natively by the driver): the driver's text[] parser
       // reads each candidate's hundreds of quoted keys character by character in JavaScript.
-      const KEYS = 'seq, to_json(exclusive_keys) AS exclusive_keys, to_json(shared_keys) AS shared_keys';
+      const KEYS = 'seq, total_count, to_json(exclusive_keys) AS exclusive_keys, to_json(shared_keys) AS shared_keys';
       const inFlight = await c.query<KeyRow>(
         `SELECT ${KEYS} FROM write_transactions WHERE state = 'processing' AND lease_until >= $1 AND claimed_by <> $2`,
         [now, workerId],
@@ -125,8 +127,8 @@ export class PostgresQueue {
          WHERE state = 'queued' OR (state = 'processing' AND (lease_until < $1 OR claimed_by = $3)) ORDER BY seq LIMIT $2`,
         [now, inFlight.rows.length > 0 ? limit * SCAN_FACTOR : limit, workerId],
       );
-      const asSchedulable = (r: KeyRow) => ({ seq: Number(r.seq), keys: { exclusive: r.exclusive_keys, shared: r.shared_keys } });
-      const chosen = schedule(inFlight.rows.map(asSchedulable), candidates.rows.map(asSchedulable), limit);
+      const asSchedulable = (r: KeyRow) => ({ seq: Number(r.seq), records: r.total_count, keys: { exclusive: r.exclusive_keys, shared: r.shared_keys } });
+      const chosen = schedule(inFlight.rows.map(asSchedulable), candidates.rows.map(asSchedulable), limit, CLAIM_RECORDS);
       if (chosen.length === 0) return [];
       const { rows } = await c.query<QueueRow>(
         `UPDATE write_transactions SET state = 'processing', claimed_by = $1, lease_until = $2

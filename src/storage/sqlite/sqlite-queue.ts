@@ -23,12 +23,7 @@ const DURABLE_EVERY_MS = 1000;
 
 const JOURNAL_COLUMNS = 'transid, tenant_id, operation, appid, is_upsert, is_cascade, total_count, idempotency_key, request_hash, accepted_at, records';
 
-interface KeyRow {
-  seq: number;
-  transid: string;
-  request_hash: string | null;
-  accepted_at: number;
-}
+type KeyRow = { seq: number; transid: string; request_hash: string | null; accepted_at: number };
 
 /** The values of a write transaction's columns, in `JOURNAL_COLUMNS` order, but its records. */
 const headerValues = (wt: WriteTransactionHeader, count: number) =>
