@@ -42,7 +42,7 @@ export async function openMigratedStore(config: Config, logger: Logger, options:
 
 /** Write transactions per apply when PROFILES_WORKER_BATCH is 0 (see its doc). */
 const EMBEDDED_BATCH = 16;
-const SERVER_BATCH = 64;
+const SERVER_BATCH = 256;
 
 export function workerPool(
   config: Config,

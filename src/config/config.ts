@@ -58,7 +58,7 @@ export const SETTINGS = {
   logLevel: setting('PROFILES_LOG_LEVEL', 'info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'pino log level.'),
   isWorkerEnabled: setting('PROFILES_WORKER', true, bool, 'Run the queue worker inside the server process.'),
   workerConcurrency: setting('PROFILES_WORKER_CONCURRENCY', 1, int(1, 256), 'Workers per process (PostgreSQL; SQLite takes one).'),
-  workerBatchSize: setting('PROFILES_WORKER_BATCH', 0, int(0, 10_000), 'Most write transactions a worker applies in one database transaction. 0: by store, 16 on SQLite and 64 on PostgreSQL. On PostgreSQL larger batches apply more for more memory and a longer wait for admission under load (docs/performance.md).'),
+  workerBatchSize: setting('PROFILES_WORKER_BATCH', 0, int(0, 10_000), 'Most write transactions a worker applies in one database transaction. 0: by store, 16 on SQLite and 256 on PostgreSQL, where a claim also stops at 25,600 records (past its first write). On PostgreSQL smaller batches take less memory and a write waits less for admission under load, but apply less (docs/performance.md).'),
   workerLeaseMs: setting('PROFILES_WORKER_LEASE_MS', 30_000, int(100, 3_600_000), 'PostgreSQL: how long a claim on queued work holds before another worker may take it over. (SQLite claims nothing: one worker per store holds a lock and applies from a cursor.)'),
   workerIdlePollMs: setting('PROFILES_WORKER_POLL_MS', 250, int(10, 60_000), 'How often an idle worker looks for work that nothing woke it for.'),
   maxQueueRecords: setting('PROFILES_MAX_QUEUE_RECORDS', 1_000_000, int(1, 1_000_000_000), 'Records the queue may hold; past this, writes get 7902 (HTTP 503).'),
