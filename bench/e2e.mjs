@@ -40,7 +40,7 @@ const svc = await startService({
   env: {
     PROFILES_MAX_QUEUE_RECORDS: String(P.queueLimit),
     NODE_OPTIONS: opts['node-options'],
-    ...(opts.backend === 'postgres' && { PROFILES_WORKER_CONCURRENCY: '2' }),
+    ...(opts.backend === 'postgres' && { PROFILES_WORKER_CONCURRENCY: process.env.PROFILES_WORKER_CONCURRENCY ?? '2' }),
   },
 });
 try {
