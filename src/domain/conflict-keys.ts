@@ -29,7 +29,7 @@ export interface Schedulable {
  * Chooses, in acceptance order, up to `limit` candidates that conflict with nothing in flight
  * and with no earlier candidate left behind. A skipped candidate blocks its keys for everything
  * after it, so no write transaction overtakes an earlier one it conflicts with. The choice stops
- * before a candidate that would take its records past `maxRecords` (the first is always taken).
+ * before a candidate that would take the chosen records past `maxRecords` (the first is always taken).
  */
 export function schedule<T extends Schedulable>(inFlight: readonly Schedulable[], candidates: readonly T[], limit: number, maxRecords = Infinity): T[] {
   const exclusive = new Set<string>();
