@@ -149,7 +149,7 @@ interface StoredBody {
 /**
  * The queue's text for the records of a validated create or update: the request's body as it came,
  * wrapped with its target's shape. Deriving the records again where they are applied costs less
- * than serialising them on the server thread, which bounds acceptance (docs/performance.md).
+ * than serialising them on the server thread, which bounds acceptance (docs/performance-log.md).
  */
 export function storedBody(bodyText: string, target: WriteTarget): string {
   return `{"shape":"${shapeOf(target)}","body":${bodyText}}`;

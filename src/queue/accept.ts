@@ -57,7 +57,7 @@ export class WriteAcceptor {
   /**
    * Validates a write all-or-nothing. What it returns holds the records as the queue will store them (a create's or
    * update's body text, see `storedBody`), neither the parsed body nor records: a write waiting for admission and its
-   * commit is one JSON text to the server thread's garbage collector (docs/performance.md).
+   * commit is one JSON text to the server thread's garbage collector (docs/performance-log.md).
    */
   async prepare(ctx: TenantContext, request: WriteRequest): Promise<PreparedWrite> {
     const { transid, operation, appid, isCascade = false, idempotencyKey = null, requestHash = null } = request;

@@ -33,7 +33,7 @@ interface Pending {
  * commit, and no write waiting behind one, pays for more than that; between turns the event loop
  * runs, so that a write arriving during a flood's turns joins the next one. (Tenants used to take
  * turns inside a commit, the lightest first: with commits to the SQLite journal, a flood victim's
- * write p99 was the same without at 50 requests/s and about 2 ms worse at 200, docs/reliability.md.)
+ * write p99 was the same without at 50 requests/s and about 2 ms worse at 200, docs/reliability-log.md.)
  */
 export class GroupCommitter implements Committer {
   private pending: Pending[] = [];

@@ -1,6 +1,6 @@
 /**
  * Every enqueue TOASTs and compresses a body of ~45 KB per 100 records: lz4 costs the database far
- * less CPU than its default pglz (docs/performance.md). A server built without lz4 keeps pglz.
+ * less CPU than its default pglz (docs/performance-log.md). A server built without lz4 keeps pglz.
  */
 export default /* sql */ `
 DO $$
