@@ -13,8 +13,8 @@ const MAX_WRITE_TRANSACTIONS = 1000;
 /**
  * Most bytes of records in one commit (a larger write transaction goes alone). What a commit costs
  * grows with what it writes, and every write in it, and every write that arrives meanwhile, waits
- * for all of it: 1 MB is about 5 ms here. 256 KB cost a steady load 3-10 % of its rate in more
- * commits (docs/performance.md).
+ * for all of it: 1 MB is about 5 ms here (docs/performance.md). 512 KB made more commits and did
+ * not lower accept's p99 (docs/performance-log.md, "History").
  */
 export const TURN_BYTES = 1024 * 1024;
 
