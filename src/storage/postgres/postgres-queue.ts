@@ -22,7 +22,7 @@ export const QUEUE_CHANNEL = 'openprofiles_queue';
 
 /** Candidates a claim reads per slot while other work is in flight (with none, the first `limit` all qualify). */
 const SCAN_FACTOR = 8;
-/** Most records a claim takes beyond its first write transaction, which bounds a batch's memory (256 writes of 100). */
+/** Most records a claim takes (its first write transaction whatever its size), which bounds a batch's memory (256 writes of 100). */
 export const CLAIM_RECORDS = 25_600;
 
 /**
