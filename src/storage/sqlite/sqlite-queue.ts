@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type {
   ApplyReducer,
@@ -13,11 +13,12 @@ import type {
 } from '../storage.js';
 import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
 import { StorageError, StorageUnavailableError, WorkerLockedError } from '../storage.js';
+import { syncPath, writeFileDurably } from '../private-files.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
 
 /**
- * How often, at most, an apply's commit waits for the disk (`synchronous=FULL`) so that the
- * journal's rows it moved past can be deleted; the others commit without (see `applyNext`).
+ * How often, at most, the applier fsyncs the store's files so that the journal's rows applied
+ * before can be deleted, while the queue is not drained (see `applyNext`).
  */
 const DURABLE_EVERY_MS = 1000;
 
@@ -75,18 +76,20 @@ const statementsOf = (db: Database.Database, journal: Database.Database) => ({
  * store, which also moves `journal_state.applied_seq` past them. One worker applies a store (the
  * worker lock), so there is nothing to claim: what lies past `applied_seq` is the next batch,
  * read in the apply's database transaction; a failed batch is read again from the same place,
- * and a crash before the commit leaves the cursor where it was. Once a moved cursor is durable,
- * the journal's rows up to it are deleted.
+ * and a crash before the commit leaves the cursor where it was. The journal's rows up to the
+ * cursor are deleted only after the store's files are fsync'd (`deleteApplied`).
  * The status of a write transaction comes from the store once applied, from the journal before.
  */
 export class SqliteQueue {
   private readonly s: ReturnType<typeof statementsOf>;
   private readonly enqueueAll;
   private readonly applyAll;
-  /** When an apply's commit last waited for the disk (see DURABLE_EVERY_MS). */
+  /** When the store's files were last fsync'd for the journal (see DURABLE_EVERY_MS). */
   private lastDurableAt = 0;
   /** The journal holds no applied rows up to here (this connection deleted them). */
   private truncatedTo = 0;
+  /** The store's WAL and database files, fsync'd before the journal's rows go (`deleteApplied`). */
+  private readonly storeFiles: readonly string[];
 
   constructor(
     private readonly db: Database.Database,
@@ -94,6 +97,7 @@ export class SqliteQueue {
     private readonly profiles: SqliteProfiles,
   ) {
     this.s = statementsOf(db, journal);
+    this.storeFiles = [`${db.name}-wal`, db.name];
     this.enqueueAll = journal.transaction((batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] =>
       batch.map((wt) => {
         if (wt.idempotencyKey !== null) {
@@ -145,39 +149,35 @@ export class SqliteQueue {
   /**
    * Applies the next batch (the oldest write transactions not yet applied: one worker per store,
    * nothing is claimed) in one database transaction. Its commit does not wait for the disk
-   * (`synchronous=NORMAL`), except once every DURABLE_EVERY_MS: nothing answered depends on it,
-   * since the journal keeps every write transaction until an apply past it is durable. If the
-   * machine loses power first, the store comes back as it was before, `applied_seq` with it, and
-   * the same write transactions are applied again from the journal. After a commit that waited,
-   * or once nothing is left to apply, the journal's rows up to the cursor are deleted.
+   * (`synchronous=NORMAL`): nothing answered depends on it while the journal keeps its write
+   * transactions. If the machine loses power first, the store comes back as it was before,
+   * `applied_seq` with it, and the same write transactions are applied again from the journal.
+   * At most once every DURABLE_EVERY_MS, and once nothing is left to apply, `deleteApplied`
+   * makes the applies durable and then lets the journal's rows go.
    */
   applyNext(limit: number, keysOf: KeysOf, reduce: ApplyReducer): ClaimedWriteTransaction[] {
-    const isDurable = Date.now() - this.lastDurableAt >= DURABLE_EVERY_MS;
     // Pragmas, not prepared statements: SQLite applies this one when a statement is prepared.
-    if (isDurable) this.lastDurableAt = Date.now();
-    else this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('synchronous = NORMAL');
     let applied: ClaimedWriteTransaction[];
     try {
       applied = this.applyAll.immediate(limit, keysOf, reduce);
     } finally {
-      if (!isDurable) this.db.pragma('synchronous = FULL');
+      this.db.pragma('synchronous = FULL');
     }
-    if (applied.length === 0) this.truncateApplied();
-    else if (isDurable) this.deleteApplied(this.s.cursor.get()!);
+    if (applied.length === 0 || Date.now() - this.lastDurableAt >= DURABLE_EVERY_MS) this.deleteApplied();
     return applied;
   }
 
-  /** With the queue applied: makes the cursor durable (one fsync'd commit) and deletes the journal's rows up to it. */
-  private truncateApplied(): void {
+  /**
+   * The one rule that lets a journal row go: the store's files are fsync'd first, with every apply
+   * up to the cursor read before (this connection's, or a stopped worker's still in the page
+   * cache). An fsync cannot be skipped the way a commit that changes nothing writes nothing.
+   */
+  private deleteApplied(): void {
     const cursor = this.s.cursor.get()!;
     if (cursor <= this.truncatedTo) return;
-    this.db.transaction(() => this.s.moveCursor.run(cursor)).immediate();
+    for (const file of this.storeFiles) syncPath(file);
     this.lastDurableAt = Date.now();
-    this.deleteApplied(cursor);
-  }
-
-  private deleteApplied(cursor: number): void {
-    if (cursor <= this.truncatedTo) return;
     this.s.truncate.run(cursor);
     this.truncatedTo = cursor;
   }
@@ -282,10 +282,15 @@ const isAlive = (pid: number) => {
   }
 };
 
+/** This boot of the machine (Linux), so that a lock left by a power cut is not taken for a live one whose pid was reused. */
+const BOOT_ID = existsSync('/proc/sys/kernel/random/boot_id') ? readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : '';
+
 /**
- * One claiming worker per SQLite store: a pid file beside the database. Every process using an
- * embedded store runs on this host, so a holder that is no longer alive is detected and replaced.
- * This is what lets the adapter apply from a cursor with nothing claimed.
+ * One claiming worker per SQLite store: a pid file beside the database (`<pid> <boot id>`). Every
+ * process using an embedded store runs on this host, so a holder that is no longer alive, or that
+ * held it before the machine restarted, is detected and replaced. The file is written whole and
+ * durably (`writeFileDurably`), and created only where none exists. This is what lets the adapter
+ * apply from a cursor with nothing claimed.
  */
 export class WorkerLock {
   private isHeld = false;
@@ -296,20 +301,21 @@ export class WorkerLock {
     if (this.isHeld) return;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const fd = openSync(this.path, 'wx', 0o600);
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
+        writeFileDurably(this.path, `${process.pid} ${BOOT_ID}`, { isExclusive: true });
         this.isHeld = true;
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      const holder = Number(readFileSync(this.path, 'utf8').trim());
-      if (holder === process.pid) {
+      const [pidText, bootId = ''] = readFileSync(this.path, 'utf8').trim().split(' ');
+      const holder = Number(pidText);
+      // A file of an older version holds the pid alone.
+      const isThisBoot = bootId === '' || bootId === BOOT_ID;
+      if (holder === process.pid && isThisBoot) {
         this.isHeld = true;
         return;
       }
-      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && isThisBoot && isAlive(holder)) {
         throw new WorkerLockedError(`process ${holder} applies this SQLite store's queue (one worker per store)`);
       }
       unlinkSync(this.path);
