@@ -1,7 +1,6 @@
-import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TenantAdmin } from '../domain/tenant-admin.js';
-import { ensurePrivateDir } from '../storage/private-files.js';
+import { ensurePrivateDir, writeFileDurably } from '../storage/private-files.js';
 import type { Storage } from '../storage/storage.js';
 
 /** The demo tenant's apps: one per channel, with fixed appids so the README's commands work as written. */
@@ -22,7 +21,7 @@ export interface DemoTenant {
 
 /**
  * On an empty store, creates the `demo` tenant with one app per channel, and writes its key to
- * `<dataDir>/demo.env` (mode 0600) so the README's commands work. Returns null when the store
+ * `<dataDir>/demo.env` (mode 0600, durably) so the README's commands work. Returns null when the store
  * already has tenants.
  */
 export async function createDemoTenant(storage: Storage, dataDir: string): Promise<DemoTenant | null> {
@@ -33,8 +32,7 @@ export async function createDemoTenant(storage: Storage, dataDir: string): Promi
   for (const [channel, appid] of DEMO_APPS) appids[channel] = (await admin.createApp(tenant.id, channel, appid)).appid;
   const envFile = join(dataDir, 'demo.env');
   ensurePrivateDir(dataDir);
-  await writeFile(envFile, `# The demo tenant's profile key (created on first start). Delete this file once noted.\nexport PROFILES_KEY=${key}\n`, { mode: 0o600 });
-  await chmod(envFile, 0o600);
+  writeFileDurably(envFile, `# The demo tenant's profile key (created on first start). Delete this file once noted.\nexport PROFILES_KEY=${key}\n`);
   return { tenantId: tenant.id, key, appids, envFile };
 }
 

@@ -1,7 +1,7 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ensurePrivateDir, ensurePrivateFile } from '../private-files.js';
+import { ensurePrivateDir, ensurePrivateFile, publishDurably, temporaryNameOf } from '../private-files.js';
 import { StorageError } from '../storage.js';
 import type {
   ApplyReducer,
@@ -159,27 +159,30 @@ export class SqliteStorage implements Storage {
   /**
    * Writes a consistent copy of the whole store (queue included) to `file`, a new file (mode 0600),
    * while servers go on using the store: `VACUUM INTO` reads one snapshot, which in WAL mode blocks
-   * no writer. Returns the copy's size in bytes.
+   * no writer. The copy is made under a temporary name and is durable before it takes `file`'s
+   * name (`publishDurably`): a backup reported written survives a power cut. Returns its size in bytes.
    */
   backup = (file: string) =>
     this.run(() => {
       if (existsSync(file)) throw new StorageError(`${file} exists already; a backup is written to a new file`);
-      ensurePrivateFile(file);
+      const temp = temporaryNameOf(file);
+      ensurePrivateFile(temp);
       try {
         // The journal first: its rows are deleted only once applied, so every write transaction
         // the copy has not applied is among these (`carryQueued`).
         const queued = this.p.queue.unapplied();
-        this.db.prepare('VACUUM INTO ?').run(file);
-        const copy = new Database(file);
+        this.db.prepare('VACUUM INTO ?').run(temp);
+        const copy = new Database(temp);
         try {
           carryQueued(copy, queued);
         } finally {
           copy.close();
         }
       } catch (err) {
-        rmSync(file, { force: true });
+        rmSync(temp, { force: true });
         throw err;
       }
+      publishDurably(temp, file, { isExclusive: true });
       return statSync(file).size;
     });
 
