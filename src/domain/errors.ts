@@ -44,9 +44,14 @@ export const API_CODES = {
   '7905': {
     description: 'Malformed request',
     httpStatus: 400,
-    meaning: 'The HTTP request cannot be read: a bad request line or header (HTTP 431 when the headers are too large).',
+    meaning: 'The HTTP request cannot be read: a bad request line (a path whose %-encoding is malformed included) or header (HTTP 431 when the headers are too large).',
   },
   '7906': { description: 'Request timeout', httpStatus: 408, meaning: 'The request was not received in full in time (`PROFILES_REQUEST_TIMEOUT_MS`); the connection is closed.' },
+  '7907': {
+    description: 'Unsupported media type',
+    httpStatus: 415,
+    meaning: 'A body not sent as UTF-8 JSON: a `Content-Type` other than `application/json`, `application/*+json` or `text/plain` (none is read as JSON), a charset other than UTF-8, or a `Content-Encoding`.',
+  },
 } as const satisfies Record<string, { description: string; httpStatus: number; meaning: string }>;
 
 export type ApiCode = keyof typeof API_CODES;

@@ -1,4 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Server as TlsServer } from 'node:tls';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
@@ -9,10 +11,12 @@ import { RETRY_AFTER_S, type WriteAcceptor } from '../queue/accept.js';
 import type { StatusReader } from '../queue/status.js';
 import { StorageUnavailableError, type ResponseFormat, type Storage } from '../storage/storage.js';
 import { authenticator } from './auth.js';
-import type { Metrics } from './metrics.js';
+import { isLingering, lingerAfterAnswer } from './lingering-close.js';
+import { type Metrics, UNMATCHED_ROUTE, UNREADABLE_ROUTE } from './metrics.js';
+import { answerPlainHttp } from './plain-http.js';
 import { RateLimiter } from './rate-limit.js';
-import { TURN_BODY_BYTES, TenantTurns } from './tenant-turns.js';
-import { clientErrorHandler, indexMethods, TIMEOUT_RESPONSE, unroutedError } from './protocol-errors.js';
+import { bodyChecker, deferContinue, parseJsonBodies } from './request-body.js';
+import { clientErrorHandler, indexMethods, rawAnswer, TIMEOUT_REASON, unroutedError } from './protocol-errors.js';
 import { sendError } from './replies.js';
 import { appProfileRoutes } from './routes/app-profiles.js';
 import { opsRoutes } from './routes/ops.js';
@@ -48,11 +52,25 @@ export interface AppOptions {
 export const API_PREFIX = '/resources/v2';
 
 /**
+ * Requests answered beside Fastify's lifecycle, which neither logs their completion nor runs the
+ * `onResponse` hook for them: a router error's answer and a 408 written on the socket. Each is
+ * logged and counted here, once.
+ */
+const answeredAside = new WeakSet<IncomingMessage>();
+
+function accountAside(metrics: Metrics, request: FastifyRequest, route: string, status: number, code: string, seconds: number): void {
+  if (answeredAside.has(request.raw)) return;
+  answeredAside.add(request.raw);
+  request.log.info({ res: { statusCode: status }, code, responseTime: seconds * 1000 }, 'request completed');
+  metrics.noteAnswer({ route, method: request.method, status, code, seconds });
+}
+
+/**
  * Ends a request whose body is still arriving `ms` after it began (a client trickling bytes holds
  * a connection and a parser otherwise): answers 408 on the socket and closes it, as Node does for
  * its own request timeout. Node 20's requestTimeout does not cut a body that keeps trickling.
  */
-function bodyDeadline(ms: number) {
+function bodyDeadline(ms: number, metrics: Metrics) {
   return async function startDeadline(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (request.raw.complete) return;
     const timer = setTimeout(() => {
@@ -64,8 +82,10 @@ function bodyDeadline(ms: number) {
         return socket.destroy();
       }
       request.log.warn({ timeoutMs: ms }, 'request body not received in time; closing the connection');
-      socket.end(TIMEOUT_RESPONSE);
+      // Closed at once, not lingering: the rest of the body must not reach the parser and the handler.
+      socket.end(rawAnswer(408, '7906', TIMEOUT_REASON).text);
       socket.destroySoon?.();
+      accountAside(metrics, request, request.routeOptions.url ?? UNMATCHED_ROUTE, 408, '7906', reply.elapsedTime / 1000);
     }, ms);
     timer.unref();
     request.raw.once('end', () => clearTimeout(timer));
@@ -78,6 +98,25 @@ const DEFAULT_FORMAT: ResponseFormat = 'legacy';
 
 /** Builds the Fastify app. It never listens by itself: `main.ts` does, tests use `inject()`. */
 export async function buildApp(services: Services, options: AppOptions): Promise<FastifyInstance> {
+  const m = services.metrics;
+  const authenticate = authenticator(services.directory, new RateLimiter(), options.rateLimitHoldMs);
+  /**
+   * A router error (a path whose %-encoding is malformed, a path parameter over the router's
+   * limit): on a Profile API path the caller is authenticated first, as on every other request.
+   */
+  async function answerUnreadable(err: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const started = performance.now();
+    reply.raw.once('finish', () => accountAside(m, request, UNREADABLE_ROUTE, reply.statusCode, reply.apiCode ?? '', (performance.now() - started) / 1000));
+    if (request.url.startsWith(`${API_PREFIX}/`)) {
+      try {
+        await authenticate(request, reply);
+      } catch (authError) {
+        answerError(authError as ApiError, request, reply);
+        return;
+      }
+    }
+    answerError(err, request, reply);
+  }
   const serverOptions: FastifyServerOptions = {
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
@@ -92,15 +131,22 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     // Longer than any id the API takes (128), so our own checks answer with the precise reason.
     routerOptions: { maxParamLength: 512 },
     // Router errors (a path parameter over that, a malformed URL) get vendor codes too.
-    frameworkErrors: (err, request, reply) => answerError(err, request, reply),
+    frameworkErrors: (err, request, reply) => void answerUnreadable(err, request, reply),
     // What Node's HTTP parser refuses (a bad request line, headers too large) gets a vendor-format answer too.
-    clientErrorHandler: clientErrorHandler(options.logger),
+    clientErrorHandler: clientErrorHandler(options.logger, m),
     // Headers that never finish: Node's own headersTimeout. A body that never finishes: `bodyDeadline`.
     requestTimeout: options.requestTimeoutMs,
     ...(options.https && { https: { ...options.https, minVersion: 'TLSv1.2' as const } }),
   };
   const app = Fastify(serverOptions) as unknown as FastifyInstance;
   const methods = indexMethods(app);
+  deferContinue(app.server);
+  if (options.https) {
+    answerPlainHttp(app.server as unknown as TlsServer, options.requestTimeoutMs, () => {
+      options.logger.info({ transid: randomUUID(), res: { statusCode: 400 } }, 'plain HTTP on the HTTPS port: answered with a hint to use https://');
+      m.noteAnswer({ route: UNREADABLE_ROUTE, method: 'unknown', status: 400, code: '' });
+    });
+  }
 
   await app.register(swagger, {
     openapi: {
@@ -121,27 +167,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  // Every body is read as JSON whatever its content type (vendor clients are not all careful).
-  app.removeAllContentTypeParsers();
-  // Tenants take turns to have their bodies parsed and validated (validation follows the parse in
-  // the same turn of the event loop), so one tenant's burst of large writes cannot hold the thread
-  // while another's waits (see TenantTurns).
-  const turns = new TenantTurns(options.tenantTurnBytes === 0 ? Infinity : (options.tenantTurnBytes ?? TURN_BODY_BYTES));
-  app.addContentTypeParser('*', { parseAs: 'string' }, (request: FastifyRequest, body: string | Buffer, done) => {
-    turns.run(request.tenantCtx?.tenant.id ?? 0, body.length, () => {
-      const text = typeof body === 'string' ? body : body.toString('utf8');
-      if (request.headers['idempotency-key'] !== undefined) request.bodyHash = createHash('sha256').update(text).digest('hex');
-      if (text.trim() === '') return done(null, undefined);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (err) {
-        return done(new ApiError('7000', `The body is not valid JSON: ${(err as Error).message}`), undefined);
-      }
-      request.bodyText = text;
-      done(null, parsed);
-    });
-  });
+  parseJsonBodies(app, options.tenantTurnBytes);
 
   app.setErrorHandler((err: FastifyError | ApiError | Error, request, reply) =>
     // A request with no route can fail before the not-found handler (a QUERY without content type).
@@ -149,19 +175,25 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   );
   app.setNotFoundHandler((request, reply) => answerError(unroutedError(methods, request, reply), request, reply));
 
-  app.addHook('onRequest', bodyDeadline(options.requestTimeoutMs));
+  // A request pipelined behind a refusal that closes its connection is not served.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!isLingering(request.raw.socket)) return;
+    reply.hijack();
+    request.raw.socket.destroy();
+  });
+  app.addHook('onRequest', bodyDeadline(options.requestTimeoutMs, m));
 
-  const m = services.metrics;
   app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    m.requests.inc({ route, method: request.method, status: reply.statusCode, code: reply.apiCode ?? '' });
-    m.latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+    if (answeredAside.has(request.raw)) return;
+    const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
+    m.noteAnswer({ route, method: request.method, status: reply.statusCode, code: reply.apiCode ?? '', seconds: reply.elapsedTime / 1000 });
   });
 
   opsRoutes(app, services);
   await app.register(
     async (api) => {
-      api.addHook('onRequest', authenticator(services.directory, new RateLimiter(), options.rateLimitHoldMs));
+      api.addHook('onRequest', authenticate);
+      api.addHook('preParsing', bodyChecker(options.bodyLimit));
       profileRoutes(api, services);
       appProfileRoutes(api, services);
       statusRoutes(api, services);
@@ -190,7 +222,7 @@ function answerError(err: FastifyError | ApiError | Error, request: FastifyReque
     const status = clientStatus(err);
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') apiError = new ApiError('7012', err.message, [], 413);
     else if (code === 'FST_ERR_MAX_PARAM_LENGTH') apiError = new ApiError('7011', 'A path parameter is longer than any id the API accepts (128 characters)');
-    else if (code === 'FST_ERR_BAD_URL') apiError = new ApiError('7003', 'The URL is malformed');
+    else if (code === 'FST_ERR_BAD_URL') apiError = new ApiError('7905', "The path's %-encoding is malformed", [], 400);
     else if (code?.startsWith('FST_ERR_CTP_')) apiError = new ApiError('7000', err.message, [], status ?? 400);
     else if (status !== null) apiError = new ApiError('7905', err.message, [], status);
     else {
@@ -200,5 +232,7 @@ function answerError(err: FastifyError | ApiError | Error, request: FastifyReque
   }
   // The code only: messages may quote the body, and logs never hold attribute values at info.
   if (apiError.httpStatus < 500) request.log.info({ code: apiError.code }, 'request refused');
+  // Fastify closes the connection after refusing a body it did not read (over the size limit).
+  if (!request.raw.complete && reply.getHeader('connection') === 'close') lingerAfterAnswer(request.raw.socket);
   return sendError(reply, format, apiError, request.id, request.body);
 }

@@ -2,6 +2,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { QueueMonitor } from '../queue/queue-monitor.js';
 import type { AppliedWriteTransaction } from '../queue/worker.js';
 
+/**
+ * The `route` label of a request no route took: `unmatched` for a path no operation has (404,
+ * 405); `unreadable` for one whose URL or HTTP the server cannot read, or plain HTTP on the HTTPS
+ * port (400, 408, 431, and 401, 403 or 429 when a Profile API path with a malformed URL is
+ * refused before it).
+ */
+export const UNMATCHED_ROUTE = 'unmatched';
+export const UNREADABLE_ROUTE = 'unreadable';
+
 /** The service's Prometheus metrics, in a registry of its own (one per app instance). */
 export class Metrics {
   readonly registry = new Registry();
@@ -41,6 +50,16 @@ export class Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [this.registry],
   });
+
+  /**
+   * Counts one answered request, and its latency when known (an answer to a request Node could
+   * not parse has no start time).
+   */
+  noteAnswer(answer: { route: string; method: string; status: number; code: string; seconds?: number }): void {
+    const { route, method } = answer;
+    this.requests.inc({ route, method, status: answer.status, code: answer.code });
+    if (answer.seconds !== undefined) this.latency.observe({ route, method }, answer.seconds);
+  }
 
   constructor(monitor: QueueMonitor) {
     collectDefaultMetrics({ register: this.registry, prefix: 'openprofiles_' });

@@ -5,6 +5,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import type { Logger } from 'pino';
 import { API_CODES, ApiError, type ApiCode } from '../domain/errors.js';
+import { closeLingering, isLingering } from './lingering-close.js';
+import { type Metrics, UNREADABLE_ROUTE } from './metrics.js';
 
 /**
  * Answers for requests that reach no operation: a path no route has (7903, 404), a method the
@@ -13,29 +15,40 @@ import { API_CODES, ApiError, type ApiCode } from '../domain/errors.js';
  * known), never Fastify's own.
  */
 
-/** The legacy error body, for answers written straight to the socket (no Fastify reply exists). */
-function rawAnswer(httpStatus: number, code: ApiCode, reason: string): string {
-  const body = JSON.stringify({ response: { code, description: API_CODES[code].description, transid: randomUUID(), errors: [{ reason }] } });
-  return (
+/** The legacy error answer, for answers written straight to the socket (no Fastify reply exists). */
+export function rawAnswer(httpStatus: number, code: ApiCode, reason: string): { text: string; transid: string } {
+  const transid = randomUUID();
+  const body = JSON.stringify({ response: { code, description: API_CODES[code].description, transid, errors: [{ reason }] } });
+  const text =
     `HTTP/1.1 ${httpStatus} ${STATUS_CODES[httpStatus]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
-  );
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  return { text, transid };
 }
 
-export const TIMEOUT_RESPONSE = rawAnswer(408, '7906', 'The request was not received in full in time; the connection is closed');
+export const TIMEOUT_REASON = 'The request was not received in full in time; the connection is closed';
 
-/** Fastify's `clientErrorHandler`: what Node's HTTP parser refuses, answered in the API's format. */
-export function clientErrorHandler(logger: Logger) {
+/** What Node's HTTP parser refuses: HTTP status, code and reason. */
+function clientErrorAnswer(err: NodeJS.ErrnoException): { status: number; code: ApiCode; reason: string } {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, code: '7906', reason: TIMEOUT_REASON };
+  if (err.code === 'HPE_HEADER_OVERFLOW') return { status: 431, code: '7905', reason: 'The request headers are larger than the server takes' };
+  return { status: 400, code: '7905', reason: `The HTTP request cannot be read (${err.code ?? 'parse error'})` };
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses, answered in the API's format,
+ * logged and counted (route `unreadable`). The connection closes lingering: a client still
+ * sending its headers reads the answer rather than a reset.
+ */
+export function clientErrorHandler(logger: Logger, metrics: Metrics) {
   return function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-    // A reset connection has nobody to answer.
-    if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    let answer: string;
-    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') answer = TIMEOUT_RESPONSE;
-    else if (err.code === 'HPE_HEADER_OVERFLOW') answer = rawAnswer(431, '7905', 'The request headers are larger than the server takes');
-    else answer = rawAnswer(400, '7905', `The HTTP request cannot be read (${err.code ?? 'parse error'})`);
-    logger.debug({ err }, 'malformed HTTP request');
-    if (socket.writable) socket.end(answer);
-    socket.destroySoon?.();
+    // A reset connection has nobody to answer; a lingering one was answered (its parser fails on every chunk).
+    if (err.code === 'ECONNRESET' || socket.destroyed || isLingering(socket)) return;
+    if (!socket.writable) return void socket.destroy();
+    const { status, code, reason } = clientErrorAnswer(err);
+    const { text, transid } = rawAnswer(status, code, reason);
+    closeLingering(socket, text);
+    logger.info({ transid, res: { statusCode: status }, code, reason: err.code }, 'request refused before it could be read');
+    metrics.noteAnswer({ route: UNREADABLE_ROUTE, method: 'unknown', status, code });
   };
 }
 

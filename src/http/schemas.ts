@@ -127,10 +127,11 @@ const refusal = (description: string) => ({ description, anyOf: [legacyEnvelope(
  * its operation does not list here.
  */
 const refusals = {
-  400: refusal('7003 a missing or malformed parameter, 7011 an id over 128 characters, 7000 a body that is not JSON, 7905 a request the server cannot read'),
+  400: refusal('7003 a missing or malformed parameter, 7011 an id over 128 characters, 7000 a body that is not JSON, 7905 a request the server cannot read (a path whose %-encoding is malformed included)'),
   401: refusal('7002 no profile key, 7001 an unknown or revoked key'),
   403: refusal("7010 (7208 on deleteProfile) an address outside the tenant's allow list, 7018 an appid of no app of the tenant"),
   408: refusal('7906 the request was not received in full in time'),
+  415: refusal('7907 a body not sent as UTF-8 JSON (another Content-Type or charset, or a Content-Encoding)'),
   429: refusal("7020 over the tenant's rate limit; see Retry-After"),
   431: refusal('7905 request headers too large'),
   500: refusal('7006 an internal error, logged with the transid'),

@@ -9,7 +9,7 @@ import { request } from './process.js';
  */
 
 export interface Answered {
-  /** Fastify's route pattern (`/resources/v2/customerprofile/:customerId`), or `unmatched`. */
+  /** Fastify's route pattern (`/resources/v2/customerprofile/:customerId`), `unmatched` or `unreadable`. */
   route: string;
   method: string;
   status: number;
@@ -32,6 +32,11 @@ export function answeredFromMetrics(text: string): Answered[] {
 
 /** A request no route takes is answered 404 (no such path) or 405 (another method); anything else is a defect. */
 const UNROUTED_STATUSES = [404, 405];
+/**
+ * A request the server cannot read (its URL or its HTTP, or plain HTTP on the HTTPS port): 400,
+ * 408 or 431, or on a Profile API path the refusals that come first (401, 403, 429).
+ */
+const UNREADABLE_STATUSES = [400, 401, 403, 408, 429, 431];
 
 /** The answers `spec` does not document, each as one line naming the operation and status. */
 export function undocumentedAnswers(spec: OpenApiDocument, answered: Answered[]): string[] {
@@ -39,6 +44,10 @@ export function undocumentedAnswers(spec: OpenApiDocument, answered: Answered[])
   for (const { route, method, status } of answered) {
     if (route === 'unmatched') {
       if (!UNROUTED_STATUSES.includes(status)) problems.push(`${method} (no route) answered ${status}, not 404 or 405`);
+      continue;
+    }
+    if (route === 'unreadable') {
+      if (!UNREADABLE_STATUSES.includes(status)) problems.push(`${method} (unreadable) answered ${status}, not ${UNREADABLE_STATUSES.join(', ')}`);
       continue;
     }
     const path = route.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
