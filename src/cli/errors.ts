@@ -27,8 +27,8 @@ const LISTEN_HINTS: Record<string, (where: string) => Explained> = {
 const STORE_HINTS: Array<[RegExp, string]> = [
   [/SQLITE_BUSY|database is locked/, "another process holds the store's write lock (a long erase or a stuck process): try again once it is done"],
   [/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN|ETIMEDOUT|timeout exceeded when trying to connect/, 'is PostgreSQL running, and reachable at the host and port of PROFILES_DATABASE_URL (or --database-url)?'],
-  [/ENOSPC|SQLITE_FULL/, 'the disk of the data directory is full: free some space'],
-  [/EACCES|EPERM|EROFS|SQLITE_READONLY|SQLITE_CANTOPEN/, 'this user cannot write the data directory: check its owner and mode, or choose another with --data-dir or PROFILES_DATA_DIR'],
+  [/ENOSPC|SQLITE_FULL/, 'the disk is full: free some space'],
+  [/EACCES|EPERM|EROFS|SQLITE_READONLY|SQLITE_CANTOPEN/, 'this user may not write there: check the owner and mode (the store is in --data-dir or PROFILES_DATA_DIR, default ./data)'],
 ];
 
 /**
