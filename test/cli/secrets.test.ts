@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/process.js';
-import { freshStoreEnv } from '../support/test-db.js';
+import { runCli, spawnServer, spawnWorker } from '../support/process.js';
+import { createDatabase, freshStoreEnv, selectedBackends } from '../support/test-db.js';
 
 const PASSWORD = 's3cretpw';
 const SSL_PASSWORD = 'k3ypass';
@@ -51,4 +51,23 @@ describe('secrets in CLI output', () => {
       expectNoSecret(failed.stdout + failed.stderr);
     }
   });
+
+  // PostgreSQL only when selected (STORAGE_BACKENDS); its test server trusts any password.
+  for (const backend of selectedBackends().filter((b) => b === 'postgres')) {
+    it(`${backend}: serve and worker log where the store is without its password`, async () => {
+      const db = await createDatabase();
+      try {
+        const url = new URL(db.url);
+        url.password = PASSWORD;
+        const env = { ...store.env, PROFILES_DATABASE_URL: url.toString() };
+        for (const spawned of [await spawnServer(env), await spawnWorker(env)]) {
+          await spawned.stop();
+          expect(spawned.output()).toContain(`:***@${url.host}`);
+          expectNoSecret(spawned.output());
+        }
+      } finally {
+        await db.drop();
+      }
+    });
+  }
 });
