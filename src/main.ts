@@ -39,7 +39,6 @@ export interface Server {
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
   const storage = await openMigratedStore(config, logger, { isReader: true });
 
-  const demo = config.isDemoEnabled ? await createDemoTenant(storage, config.dataDir) : null;
   const directory = new DirectoryCache(storage);
   await directory.reload();
 
@@ -79,6 +78,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `${https ? 'https' : 'http'}://localhost:${port}`;
+  // Only once listening: a start that fails before (a port in use) creates nothing, so the first start that serves shows the key.
+  const demo = config.isDemoEnabled ? await createDemoTenant(storage, config.dataDir) : null;
+  if (demo) await directory.reload();
 
   directory.startPolling(config.directoryPollMs, onBackgroundError(logger, 'directory reload'));
   monitor.start(QUEUE_REFRESH_MS, onBackgroundError(logger, 'queue statistics'));

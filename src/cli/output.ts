@@ -63,10 +63,15 @@ export function progressOnStderr(what: string): (erasedSoFar: RowCounts) => void
 }
 
 /**
- * The refusal of a delete given without --erase: what it would erase, and how to confirm. `what`
- * is no longer in the directory when an earlier delete was interrupted: running it again finishes.
+ * A delete given without --erase is a dry run: it prints what it would erase and how to confirm.
+ * `what` is no longer in the directory when an earlier delete was interrupted: running it again
+ * finishes.
  */
-export function eraseNotConfirmed(what: string, isInDirectory: boolean, rows: RowCounts): CliError {
+export function printErasePlan(out: Output, target: Record<string, unknown>, what: string, isInDirectory: boolean, rows: RowCounts): void {
   const where = isInDirectory ? '' : ' (no longer in the directory: an earlier delete was interrupted)';
-  return new CliError(`${what}${where}: deleting it erases ${describeRows(rows)}, for good. Nothing was erased; to erase, run the same command with --erase`);
+  print(
+    out,
+    { ...target, isDryRun: true, isInDirectory, wouldErase: rows },
+    `${what}${where}: deleting it erases ${describeRows(rows)}, for good. Nothing was erased; to erase, run the same command with --erase`,
+  );
 }

@@ -4,6 +4,8 @@
  * generated from it (`openprofiles config --markdown`), and a test keeps the two equal.
  */
 
+import { redactUrl, secretsOfUrl } from './secrets.js';
+
 type Parser<T> = (text: string) => T;
 
 interface Setting<T> {
@@ -11,6 +13,8 @@ interface Setting<T> {
   default: T;
   doc: string;
   parse: Parser<T>;
+  /** For a setting that holds a secret: the value fit to print, and the secrets in a raw value. */
+  secret?: { redact: (value: T) => T; secretsOf: (raw: string) => string[] };
 }
 
 class ConfigError extends Error {
@@ -42,11 +46,12 @@ const list: Parser<string[]> = (v) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-const setting = <T>(env: string, defaultValue: T, parse: Parser<T>, doc: string): Setting<T> => ({ env, default: defaultValue, parse, doc });
+const setting = <T>(env: string, defaultValue: T, parse: Parser<T>, doc: string, secret?: Setting<T>['secret']): Setting<T> => ({ env, default: defaultValue, parse, doc, secret });
+const secretUrl = { redact: redactUrl, secretsOf: secretsOfUrl };
 
 export const SETTINGS = {
   dataDir: setting('PROFILES_DATA_DIR', './data', text, 'Directory of the embedded SQLite store, the generated certificate and the demo credentials.'),
-  databaseUrl: setting('PROFILES_DATABASE_URL', '', text, 'PostgreSQL URL (`postgres://user@host:5432/db`). Empty: the embedded SQLite store in the data directory.'),
+  databaseUrl: setting('PROFILES_DATABASE_URL', '', text, 'PostgreSQL URL (`postgres://user@host:5432/db`). Empty: the embedded SQLite store in the data directory.', secretUrl),
   sqliteCacheMiB: setting('PROFILES_SQLITE_CACHE_MIB', 16, int(1, 65_536), 'Embedded store: page cache of the connection that applies the queue (the server\'s applying thread\'s, or `openprofiles worker`\'s), MiB. The operating system caches the database file as well: at 1 M profiles, 16 applied a minute of hot updates about 6 % slower than 64 and took about 50 MB less memory; 8 was about 14 % slower than 64 (docs/performance.md).'),
   databasePoolSize: setting('PROFILES_DATABASE_POOL_SIZE', 10, int(1, 1000), 'PostgreSQL connections per pool, opened as needed. A server has a pool for reads, one for commits and, unless `--no-worker`, one for its workers; `openprofiles worker` has one.'),
   host: setting('PROFILES_HOST', '::', text, 'Address to listen on. `::` takes every IPv6 and IPv4 address.'),
@@ -101,6 +106,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (Boolean(out.tlsCert) !== Boolean(out.tlsKey)) problems.push('PROFILES_TLS_CERT and PROFILES_TLS_KEY must be given together');
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(out) as Config;
+}
+
+/** The configuration fit to print: every secret (a database URL's password) as `***`. */
+export function redactedConfig(config: Config): Config {
+  const out: Record<string, unknown> = { ...config };
+  for (const [name, s] of Object.entries(SETTINGS) as Array<[keyof Config, Setting<unknown>]>) if (s.secret) out[name] = s.secret.redact(config[name]);
+  return Object.freeze(out) as Config;
+}
+
+/** Every secret the environment's settings hold (valid or not), to keep out of any output. */
+export function secretsInEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return Object.values(SETTINGS as Record<string, Setting<unknown>>).flatMap((s) => (s.secret && env[s.env] ? s.secret.secretsOf(env[s.env]!) : []));
 }
 
 /** The settings table as Markdown (docs/configuration.md). */

@@ -1,3 +1,4 @@
+import { redactUrl } from '../config/secrets.js';
 import { PostgresStorage } from './postgres/postgres-storage.js';
 import { type SqliteOptions, SqliteStorage } from './sqlite/sqlite-storage.js';
 import type { Storage } from './storage.js';
@@ -22,8 +23,5 @@ export function openStorage(location: StoreLocation): Storage {
 
 /** Where the store is, for logs: never the password of a database URL. */
 export function describeStore(location: StoreLocation): string {
-  if (!location.databaseUrl) return `sqlite:${location.dataDir}`;
-  const url = new URL(location.databaseUrl);
-  url.password = '';
-  return url.toString();
+  return location.databaseUrl ? redactUrl(location.databaseUrl) : `sqlite:${location.dataDir}`;
 }

@@ -509,6 +509,14 @@ export class StorageUnavailableError extends StorageError {
 }
 
 /**
+ * The store refused this process: its role or password, or its database does not exist. Retrying
+ * cannot help until the configuration changes.
+ */
+export class StoreAccessError extends StorageError {
+  override name = 'StoreAccessError';
+}
+
+/**
  * Another live process applies this store's queue (SQLite: one worker per store). Not a fault: a
  * worker that meets it stands by, and takes over when that process stops.
  */

@@ -129,11 +129,21 @@ describe('the openprofiles CLI, spawned', () => {
     expect((await cli('app', 'list', String(json.id))).json.apps.map((a: { channel: string }) => a.channel)).toEqual(['whatsapp', 'gbm', 'apple', 'telegram']);
   });
 
-  it('app delete without --erase says what it would erase and erases nothing', async () => {
+  it('app delete without --erase is a dry run: exit 0, the plan as JSON or a sentence, nothing erased', async () => {
     const t = await populatedTenant('app-dry');
     const dry = await cli('app', 'delete', String(t.id), t.rt);
-    expect(dry.code).toBe(1);
-    expect(dry.json.error.message).toMatch(/1 app, \d+ attribute definitions, 6 app profiles, for good\. Nothing was erased.*--erase/);
+    expect(dry.code).toBe(0);
+    expect(dry.json).toEqual({
+      tenantId: t.id,
+      appid: t.rt,
+      isDryRun: true,
+      isInDirectory: true,
+      wouldErase: { ...NO_ROWS, apps: 1, attributeDefinitions: channelAttributes('rt').length, appProfiles: 6 },
+    });
+    const text = await runCli(['app', 'delete', String(t.id), t.rt], store.env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/1 app, \d+ attribute definitions, 6 app profiles, for good\. Nothing was erased.*--erase\n$/);
+    expect(text.stderr).toBe('');
     expect(await appRowsOf(t.id, t.rt)).toMatchObject({ apps: 1, appProfiles: 6 });
   });
 
@@ -164,13 +174,16 @@ describe('the openprofiles CLI, spawned', () => {
     expect(await appRowsOf(owner.id, owner.rt)).toMatchObject({ apps: 1, appProfiles: 6 });
   });
 
-  it('tenant delete without --erase says what it would erase and erases nothing', async () => {
+  it('tenant delete without --erase is a dry run: exit 0, the plan as JSON or a sentence, nothing erased', async () => {
     const t = await populatedTenant('tenant-dry');
     const before = await rowsOf(t.id);
     const dry = await cli('tenant', 'delete', String(t.id));
-    expect(dry.code).toBe(1);
-    expect(dry.json.error.message).toMatch(
-      new RegExp(`tenant ${t.id} \\(tenant-dry\\): deleting it erases 1 profile key, 2 apps, \\d+ attribute definitions, 3 master profiles, 9 app profiles, 4 write transactions, for good\\. Nothing was erased; to erase, run the same command with --erase`),
+    expect(dry.code).toBe(0);
+    expect(dry.json).toEqual({ tenantId: t.id, isDryRun: true, isInDirectory: true, wouldErase: before });
+    const text = await runCli(['tenant', 'delete', String(t.id)], store.env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      new RegExp(`^tenant ${t.id} \\(tenant-dry\\): deleting it erases 1 profile key, 2 apps, \\d+ attribute definitions, 3 master profiles, 9 app profiles, 4 write transactions, for good\\. Nothing was erased; to erase, run the same command with --erase\n$`),
     );
     expect(await rowsOf(t.id)).toEqual(before);
     expect((await cli('tenant', 'list')).json.tenants.map((x: { id: number }) => x.id)).toContain(t.id);
@@ -197,8 +210,10 @@ describe('the openprofiles CLI, spawned', () => {
     const t = await populatedTenant('tenant-interrupted');
     await onStore((storage) => storage.removeTenant(t.id));
     const dry = await cli('tenant', 'delete', String(t.id));
-    expect(dry.code).toBe(1);
-    expect(dry.json.error.message).toMatch(/no longer in the directory: an earlier delete was interrupted\): deleting it erases 3 master profiles, 9 app profiles, 4 write transactions/);
+    expect(dry.code).toBe(0);
+    expect(dry.json).toEqual({ tenantId: t.id, isDryRun: true, isInDirectory: false, wouldErase: { ...NO_ROWS, masterProfiles: 3, appProfiles: 9, writeTransactions: 4 } });
+    const text = await runCli(['tenant', 'delete', String(t.id)], store.env);
+    expect(text.stdout).toMatch(/no longer in the directory: an earlier delete was interrupted\): deleting it erases 3 master profiles, 9 app profiles, 4 write transactions/);
     const erased = await cli('tenant', 'delete', String(t.id), '--erase');
     expect(erased.json).toEqual({ tenantId: t.id, erased: { ...NO_ROWS, masterProfiles: 3, appProfiles: 9, writeTransactions: 4 } });
     expect(await rowsOf(t.id)).toEqual(NO_ROWS);

@@ -54,11 +54,17 @@ export interface ServerProcess {
   kill(): Promise<void>;
 }
 
+/** Which CLI to run, and where: the built one, in this process's directory, unless given. */
+export interface SpawnOptions {
+  cli?: string;
+  cwd?: string;
+}
+
 /** Starts `openprofiles serve` as a real process and waits until it serves. */
-export async function spawnServer(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
+export async function spawnServer(env: Record<string, string>, args: string[] = [], options: SpawnOptions = {}): Promise<ServerProcess> {
   const port = await freePort();
   const scheme = env.PROFILES_PLAIN_HTTP === 'true' ? 'http' : 'https';
-  return spawnCli(['serve', '--port', String(port), '--host', '127.0.0.1', ...args], env, 'OpenProfiles is serving', `${scheme}://127.0.0.1:${port}`);
+  return spawnCli(['serve', '--port', String(port), '--host', '127.0.0.1', ...args], env, 'OpenProfiles is serving', `${scheme}://127.0.0.1:${port}`, options);
 }
 
 /** Starts `openprofiles worker` as a real process and waits until its workers run. */
@@ -66,8 +72,9 @@ export function spawnWorker(env: Record<string, string>, args: string[] = []): P
   return spawnCli(['worker', ...args], env, 'OpenProfiles workers are running', '');
 }
 
-async function spawnCli(args: string[], env: Record<string, string>, readyLine: string, url: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, ...args], {
+async function spawnCli(args: string[], env: Record<string, string>, readyLine: string, url: string, options: SpawnOptions = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [options.cli ?? CLI, ...args], {
+    cwd: options.cwd,
     env: { ...process.env, PROFILES_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { GENERIC_CHANNELS } from '../../domain/channels.js';
 import { eraseApp, planAppErase } from '../../domain/erasure.js';
 import { type CommonOptions, withStore } from '../context.js';
-import { describeRows, eraseNotConfirmed, parseTenantId, print, progressOnStderr } from '../output.js';
+import { describeRows, parseTenantId, print, printErasePlan, progressOnStderr } from '../output.js';
 
 export function appCommand(program: Command, common: (cmd: Command) => Command): void {
   const app = program.command('app').description("a tenant's apps (channel assets)");
@@ -37,7 +37,7 @@ export function appCommand(program: Command, common: (cmd: Command) => Command):
       const tenantId = parseTenantId(id);
       const plan = await planAppErase(storage, tenantId, appid);
       const what = `app ${appid} of tenant ${tenantId}`;
-      if (!options.erase) throw eraseNotConfirmed(what, plan.app !== null, plan.rows);
+      if (!options.erase) return printErasePlan(out, { tenantId, appid }, what, plan.app !== null, plan.rows);
       const erased = await eraseApp(storage, tenantId, appid, progressOnStderr(what));
       print(out, { tenantId, appid, erased }, `${what} erased: ${describeRows(erased)}`);
     }),

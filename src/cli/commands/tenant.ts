@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { eraseTenant, planTenantErase } from '../../domain/erasure.js';
 import type { Tenant, TenantSettings } from '../../storage/storage.js';
 import { type CommonOptions, withStore } from '../context.js';
-import { CliError, describeRows, eraseNotConfirmed, parseBoolean, parseInteger, parseTenantId, print, progressOnStderr } from '../output.js';
+import { CliError, describeRows, parseBoolean, parseInteger, parseTenantId, print, printErasePlan, progressOnStderr } from '../output.js';
 
 const describe = (t: Tenant) =>
   `${t.id}\t${t.name}\tformat=${t.settings.responseFormat} batch-limit=${t.settings.batchLimit} rate-limit=${t.settings.rateLimit}/s ` +
@@ -63,7 +63,7 @@ export function tenantCommand(program: Command, common: (cmd: Command) => Comman
       const tenantId = parseTenantId(id);
       const plan = await planTenantErase(storage, tenantId);
       const what = plan.tenant ? `tenant ${tenantId} (${plan.tenant.name})` : `tenant ${tenantId}`;
-      if (!options.erase) throw eraseNotConfirmed(what, plan.tenant !== null, plan.rows);
+      if (!options.erase) return printErasePlan(out, { tenantId }, what, plan.tenant !== null, plan.rows);
       const erased = await eraseTenant(storage, tenantId, progressOnStderr(what));
       print(out, { tenantId, erased }, `${what} erased: ${describeRows(erased)}`);
     }),
