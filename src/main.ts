@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createDemoTenant, demoBanner } from './cli/demo.js';
+import { createDemoTenant, demoBanner, forgetDemoTenant } from './cli/demo.js';
 import type { Config } from './config/config.js';
 import { DirectoryCache } from './domain/directory.js';
 import { ProfileReader } from './domain/profile-reads.js';
@@ -39,6 +39,9 @@ export interface Server {
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
   const storage = await openMigratedStore(config, logger, { isReader: true });
 
+  // Before the server answers, so that its key is in demo.env by then; taken back below if this
+  // start cannot serve, so that the first start that serves shows the key.
+  const demo = config.isDemoEnabled ? await createDemoTenant(storage, config.dataDir) : null;
   const directory = new DirectoryCache(storage);
   await directory.reload();
 
@@ -72,15 +75,19 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     metrics,
     lifecycle,
   };
-  const https = config.isPlainHttp ? null : await resolveTls(config, logger);
-  const app = await buildApp(services, { logger, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, https, requestTimeoutMs: config.requestTimeoutMs, rateLimitHoldMs: config.rateLimitHoldMs, tenantTurnBytes: config.tenantTurnBytes });
-  await app.listen({ host: config.host, port: config.port });
+  let https: Awaited<ReturnType<typeof resolveTls>> | null = null;
+  let app: FastifyInstance;
+  try {
+    https = config.isPlainHttp ? null : await resolveTls(config, logger);
+    app = await buildApp(services, { logger, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, https, requestTimeoutMs: config.requestTimeoutMs, rateLimitHoldMs: config.rateLimitHoldMs, tenantTurnBytes: config.tenantTurnBytes });
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    if (demo) await forgetDemoTenant(storage, demo);
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `${https ? 'https' : 'http'}://localhost:${port}`;
-  // Only once listening: a start that fails before (a port in use) creates nothing, so the first start that serves shows the key.
-  const demo = config.isDemoEnabled ? await createDemoTenant(storage, config.dataDir) : null;
-  if (demo) await directory.reload();
 
   directory.startPolling(config.directoryPollMs, onBackgroundError(logger, 'directory reload'));
   monitor.start(QUEUE_REFRESH_MS, onBackgroundError(logger, 'queue statistics'));

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { TenantAdmin } from '../domain/tenant-admin.js';
-import { ensurePrivateDir, writeFileDurably } from '../storage/private-files.js';
+import { eraseTenant } from '../domain/erasure.js';
+import { ensurePrivateDir, removeFileDurably, writeFileDurably } from '../storage/private-files.js';
 import type { Storage } from '../storage/storage.js';
 
 /** The demo tenant's apps: one per channel, with fixed appids so the README's commands work as written. */
@@ -34,6 +35,12 @@ export async function createDemoTenant(storage: Storage, dataDir: string): Promi
   ensurePrivateDir(dataDir);
   writeFileDurably(envFile, `# The demo tenant's profile key (created on first start). Delete this file once noted.\nexport PROFILES_KEY=${key}\n`);
   return { tenantId: tenant.id, key, appids, envFile };
+}
+
+/** Takes back a demo tenant this start created and could not show (the server did not start): the next start creates it again and shows its key. */
+export async function forgetDemoTenant(storage: Storage, demo: DemoTenant): Promise<void> {
+  await eraseTenant(storage, demo.tenantId);
+  removeFileDurably(demo.envFile);
 }
 
 /** What first start prints: the key, the appids and a curl that works as printed. */

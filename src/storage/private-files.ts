@@ -86,6 +86,12 @@ export function publishDurably(temp: string, file: string, options: { isExclusiv
   syncPath(dirname(file));
 }
 
+/** Removes `file` if it exists, and fsyncs its directory. */
+export function removeFileDurably(file: string): void {
+  rmSync(file, { force: true });
+  syncPath(dirname(file));
+}
+
 function restrict(path: string, mode: number): void {
   if ((statSync(path).mode & 0o777) !== mode) chmodSync(path, mode);
 }

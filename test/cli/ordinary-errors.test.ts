@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -107,6 +107,8 @@ describe('the demo key banner after a failed first start', () => {
       const failed = await runCli(['serve', '--host', '127.0.0.1', '--port', String((taken.address() as { port: number }).port)], env);
       expect(failed.code).toBe(1);
       expect(failed.stdout).not.toContain('profile key');
+      expect(existsSync(join(store.dataDir, 'demo.env'))).toBe(false);
+      expect((await runCli(['tenant', 'list', '--json'], env)).json).toEqual({ tenants: [] });
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }
