@@ -1,6 +1,6 @@
 import { type RowCountsRow, toRowCounts } from '../rows.js';
-import type { RowCounts } from '../storage.js';
-import type { Queryable } from './postgres-storage.js';
+import type { RowCounts } from '../../model/directory.js';
+import type { Queryable } from './postgres-pool.js';
 
 /**
  * Deletes of one kind of a tenant's rows, at most $2 each, in the order a chunk tries them. Write

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { type RowCountsRow, toRowCounts } from '../rows.js';
-import type { RowCounts } from '../storage.js';
+import type { RowCounts } from '../../model/directory.js';
 
 /**
  * A tenant's write transactions, found through the partial indexes: `write_transactions` has no

@@ -1,18 +1,18 @@
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import type Database from 'better-sqlite3';
+import type { ApplyReducer, KeysOf } from '../../model/profile.js';
 import type {
-  ApplyReducer,
   ClaimedWriteTransaction,
   EnqueueResult,
-  KeysOf,
   NewWriteTransaction,
   QueueStats,
   RecordResult,
+  WriteRecord,
   WriteTransactionHeader,
   WriteTransactionStatus,
-} from '../storage.js';
-import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
-import { StorageError, StorageUnavailableError, WorkerLockedError } from '../storage.js';
+} from '../../model/write-transaction.js';
+import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, claimedOf, toQueueStats, toStatus } from '../rows.js';
+import { StorageError, StorageUnavailableError, WorkerLockedError } from '../ports.js';
 import { syncPath, writeFileDurably } from '../private-files.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
 
@@ -95,7 +95,10 @@ export class SqliteQueue {
     private readonly db: Database.Database,
     private readonly journal: Database.Database,
     private readonly profiles: SqliteProfiles,
+    private readonly workerLock: WorkerLock,
+    recordsOf: (json: string) => WriteRecord[],
   ) {
+    const toClaimed = claimedOf(recordsOf);
     this.s = statementsOf(db, journal);
     this.storeFiles = [`${db.name}-wal`, db.name];
     this.enqueueAll = journal.transaction((batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] =>
@@ -147,7 +150,7 @@ export class SqliteQueue {
   }
 
   /**
-   * Applies the next batch (the oldest write transactions not yet applied: one worker per store,
+   * Takes the store's worker lock, then applies the next batch (the oldest write transactions not yet applied: one worker per store,
    * nothing is claimed) in one database transaction. Its commit does not wait for the disk
    * (`synchronous=NORMAL`): nothing answered depends on it while the journal keeps its write
    * transactions. If the machine loses power first, the store comes back as it was before,
@@ -156,6 +159,7 @@ export class SqliteQueue {
    * makes the applies durable and then lets the journal's rows go.
    */
   applyNext(limit: number, keysOf: KeysOf, reduce: ApplyReducer): ClaimedWriteTransaction[] {
+    this.workerLock.acquire();
     // Pragmas, not prepared statements: SQLite applies this one when a statement is prepared.
     this.db.pragma('synchronous = NORMAL');
     let applied: ClaimedWriteTransaction[];
@@ -182,7 +186,7 @@ export class SqliteQueue {
     this.truncatedTo = cursor;
   }
 
-  getStatus(tenantId: number, transid: string): WriteTransactionStatus | null {
+  getWriteTransactionStatus(tenantId: number, transid: string): WriteTransactionStatus | null {
     // The journal first: a row is deleted from it only after it is applied, in the store.
     const queued = this.s.queuedStatus.get(tenantId, transid);
     const done = this.s.status.get(tenantId, transid);
@@ -195,7 +199,7 @@ export class SqliteQueue {
     return toQueueStats(this.s.journalStats.all(this.s.cursor.get()!));
   }
 
-  purgeFinished(tenantId: number, before: number, limit: number): number {
+  purgeWriteTransactions(tenantId: number, before: number, limit: number): number {
     return this.s.purge.run(tenantId, before, limit).changes;
   }
 
