@@ -64,19 +64,7 @@ export interface App {
   createdAt: string;
 }
 
-export const ATTRIBUTE_TYPES = [
-  'string',
-  'number',
-  'integer',
-  'boolean',
-  'flag',
-  'date',
-  'datetime',
-  'email',
-  'msisdn',
-  'url',
-  'enum',
-] as const;
+export const ATTRIBUTE_TYPES = ['string', 'number', 'integer', 'boolean', 'flag', 'date', 'datetime', 'email', 'msisdn', 'url', 'enum'] as const;
 export type AttributeType = (typeof ATTRIBUTE_TYPES)[number];
 
 export interface NewAttributeDefinition {

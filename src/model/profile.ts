@@ -84,7 +84,6 @@ export interface ConflictKeys {
   shared: string[];
 }
 
-
 /** A write transaction as the conflict-key scheduler sees it. */
 export interface Schedulable {
   seq: number;

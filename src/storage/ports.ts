@@ -23,26 +23,9 @@
  * tenant's retention); if the tenant creates the appid again before they are applied, they apply
  * to the new app.
  */
-import type {
-  App,
-  AttributeDefinition,
-  DirectorySnapshot,
-  NewAttributeDefinition,
-  ProfileKey,
-  RowCounts,
-  Tenant,
-  TenantSettings,
-} from '../model/directory.js';
+import type { App, AttributeDefinition, DirectorySnapshot, NewAttributeDefinition, ProfileKey, RowCounts, Tenant, TenantSettings } from '../model/directory.js';
 import type { AppProfileRow, ApplyReducer, ConflictKeys, KeysOf, MasterProfileRow, Schedulable } from '../model/profile.js';
-import type {
-  ClaimedWriteTransaction,
-  EnqueueResult,
-  NewWriteTransaction,
-  QueueStats,
-  WriteRecord,
-  WriteTransactionHeader,
-  WriteTransactionStatus,
-} from '../model/write-transaction.js';
+import type { ClaimedWriteTransaction, EnqueueResult, NewWriteTransaction, QueueStats, WriteRecord, WriteTransactionHeader, WriteTransactionStatus } from '../model/write-transaction.js';
 
 /** Tenants, apps, attribute schema and allow lists: what servers cache (`load`). Every change bumps `configVersion`. */
 export interface Directory {

@@ -47,27 +47,13 @@ export function translating<Role>(part: Role, methods: ReadonlyArray<keyof Role 
 const methodsOf = <Role>(names: Record<keyof Role, true>) => Object.keys(names) as Array<keyof Role & string>;
 
 export const DIRECTORY_METHODS = methodsOf<Directory>({
-  configVersion: true,
-  load: true,
-  createTenant: true,
-  listTenants: true,
-  getTenant: true,
-  updateTenantSettings: true,
-  setAllowList: true,
-  createApp: true,
-  listApps: true,
-  defineAttributes: true,
-  removeTenant: true,
-  removeApp: true,
+  configVersion: true, load: true, createTenant: true, listTenants: true, getTenant: true, updateTenantSettings: true, setAllowList: true,
+  createApp: true, listApps: true, defineAttributes: true, removeTenant: true, removeApp: true,
 });
 export const KEYS_METHODS = methodsOf<Keys>({ createProfileKey: true, listProfileKeys: true, revokeProfileKey: true });
 export const PROFILES_METHODS = methodsOf<Profiles>({ getMasterProfiles: true, getAppProfiles: true, findAppProfilesByUserId: true, getAppProfilesOfCustomers: true });
 /** The journal's methods every store has (`reclaimQueueSpace` and `watchForWork` are the adapter's own). */
-export const JOURNAL_METHODS = methodsOf<Required<Pick<Journal, 'enqueue' | 'getWriteTransactionStatus' | 'queueStats' | 'purgeWriteTransactions'>>>({
-  enqueue: true,
-  getWriteTransactionStatus: true,
-  queueStats: true,
-  purgeWriteTransactions: true,
-});
+type CommonJournal = Required<Pick<Journal, 'enqueue' | 'getWriteTransactionStatus' | 'queueStats' | 'purgeWriteTransactions'>>;
+export const JOURNAL_METHODS = methodsOf<CommonJournal>({ enqueue: true, getWriteTransactionStatus: true, queueStats: true, purgeWriteTransactions: true });
 export const APPLIER_METHODS = methodsOf<Applier>({ applyNext: true });
 export const ERASURE_METHODS = methodsOf<Erasure>({ countTenantRows: true, countAppRows: true, eraseTenantRows: true, eraseAppRows: true });

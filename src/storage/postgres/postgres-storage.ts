@@ -30,42 +30,35 @@ export function openPostgresStore(options: PostgresOptions, rules: StoreRules): 
   const directory = new PostgresDirectory(pool, atomically);
   const queue = new PostgresQueue(pool, atomically, rules);
   const toClaimed = claimedOf(rules.recordsOf);
-  const journal: Journal = {
-    ...translating<Journal>(queue, JOURNAL_METHODS, t),
-    /** VACUUM cannot run in a database transaction: it goes straight to the pool. */
-    reclaimQueueSpace: async () => {
-      try {
-        await pool.query('VACUUM (ANALYZE) write_transactions');
-      } catch (err) {
-        throw t(err);
-      }
-    },
-    watchForWork: (onWork) => watchForWork(options, onWork),
-  };
-  return {
-    capabilities: { canNotifyWorkers: true, isEmbedded: false },
-    directory: translating<Directory>(directory, DIRECTORY_METHODS, t),
-    keys: translating<Keys>(directory, KEYS_METHODS, t),
-    profiles: translating<Profiles>(new PostgresProfiles(pool), PROFILES_METHODS, t),
-    journal,
-    appliers: {
-      hasConcurrentClaims: true,
-      claim: (workerId, leaseMs) => translating<Applier>(new PostgresApplier(atomically, toClaimed, rules.schedule, workerId, leaseMs), APPLIER_METHODS, t),
-    },
-    erasure: translating<Erasure>(new PostgresErasure(pool), ERASURE_METHODS, t),
-
-    async migrate() {
-      try {
+  const own = translating(
+    {
+      async migrate() {
         const { client, release } = await checkout();
         try {
           return await migrate(client);
         } finally {
           release();
         }
-      } catch (err) {
-        throw t(err);
-      }
+      },
+      /** VACUUM cannot run in a database transaction: it goes straight to the pool. */
+      reclaimQueueSpace: async () => void (await pool.query('VACUUM (ANALYZE) write_transactions')),
     },
+    ['migrate', 'reclaimQueueSpace'],
+    t,
+  );
+  return {
+    capabilities: { canNotifyWorkers: true, isEmbedded: false },
+    directory: translating<Directory>(directory, DIRECTORY_METHODS, t),
+    keys: translating<Keys>(directory, KEYS_METHODS, t),
+    profiles: translating<Profiles>(new PostgresProfiles(pool), PROFILES_METHODS, t),
+    journal: { ...translating<Journal>(queue, JOURNAL_METHODS, t), reclaimQueueSpace: own.reclaimQueueSpace, watchForWork: (onWork) => watchForWork(options, onWork) },
+    appliers: {
+      hasConcurrentClaims: true,
+      claim: (workerId, leaseMs) => translating<Applier>(new PostgresApplier(atomically, toClaimed, rules.schedule, workerId, leaseMs), APPLIER_METHODS, t),
+    },
+    erasure: translating<Erasure>(new PostgresErasure(pool), ERASURE_METHODS, t),
+
+    migrate: own.migrate,
 
     close: () => pool.end(),
   };

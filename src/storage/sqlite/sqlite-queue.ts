@@ -1,16 +1,8 @@
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { ApplyReducer, KeysOf } from '../../model/profile.js';
-import type {
-  ClaimedWriteTransaction,
-  EnqueueResult,
-  NewWriteTransaction,
-  QueueStats,
-  RecordResult,
-  WriteRecord,
-  WriteTransactionHeader,
-  WriteTransactionStatus,
-} from '../../model/write-transaction.js';
+import type { ClaimedWriteTransaction, EnqueueResult, NewWriteTransaction, QueueStats, RecordResult, WriteRecord } from '../../model/write-transaction.js';
+import type { WriteTransactionHeader, WriteTransactionStatus } from '../../model/write-transaction.js';
 import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, claimedOf, toQueueStats, toStatus } from '../rows.js';
 import { StorageError, StorageUnavailableError, WorkerLockedError } from '../ports.js';
 import { syncPath, writeFileDurably } from '../private-files.js';

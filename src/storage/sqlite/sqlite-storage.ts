@@ -46,7 +46,7 @@ function switchToWal(db: Database.Database, busyTimeoutMs: number): void {
       return;
     } catch (err) {
       if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
-      // The constructor is synchronous, like every call of this adapter.
+      // Opening is synchronous, like every call of this adapter.
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
     }
   }
@@ -74,14 +74,6 @@ function openDatabase(file: string, busyTimeoutMs: number, configure: (db: Datab
   });
 }
 
-function run<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (err) {
-    return Promise.reject(translateSqliteError(err));
-  }
-}
-
 /** The embedded store, with its one extra: an online backup. */
 export interface SqliteStore extends Store {
   /** One worker applies a SQLite store: its applier takes the store's worker lock, and nothing is claimed. */
@@ -95,16 +87,14 @@ export interface SqliteStore extends Store {
   backup(file: string): Promise<number>;
 }
 
-/** The store's two connections, opened and configured: the store's and its journal's (`sqlite-journal.ts`). */
-export interface SqliteConnections {
-  readonly db: Database.Database;
-  readonly journal: Database.Database;
-  /** The journal's own id, which the store records (`SqliteQueue.adoptQueued`). */
-  readonly journalId: string;
-}
+/** The store's two connections (`openSqliteConnections`). */
+export type SqliteConnections = ReturnType<typeof openSqliteConnections>;
 
-/** Opens the store's database file and its journal, both in WAL mode with `synchronous=FULL`. */
-export function openSqliteConnections(options: SqliteOptions): SqliteConnections {
+/**
+ * Opens the store's database file and its journal (`sqlite-journal.ts`), both in WAL mode with
+ * `synchronous=FULL`; `journalId` is the journal's own id, which the store records (`SqliteQueue.adoptQueued`).
+ */
+export function openSqliteConnections(options: SqliteOptions) {
   const file = join(options.dataDir, STORE_FILE);
   const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000));
   const db = openDatabase(file, busyTimeoutMs, (db) => {
@@ -117,7 +107,7 @@ export function openSqliteConnections(options: SqliteOptions): SqliteConnections
   });
   try {
     const journal = openDatabase(journalFileOf(file), busyTimeoutMs, () => {});
-    return { db, journal, journalId: translated(() => prepareJournal(journal)) };
+    return { db, journal, journalId: translated(() => prepareJournal(journal)) } as const;
   } catch (err) {
     db.close();
     throw err;
@@ -131,11 +121,8 @@ export function openSqliteConnections(options: SqliteOptions): SqliteConnections
  * commit without it, most of the time: `SqliteQueue.applyNext`). One worker applies a store (the
  * worker lock), so nothing is claimed.
  */
-export function openSqliteStore(
-  options: SqliteOptions,
-  rules: Pick<StoreRules, 'recordsOf'>,
-  { db, journal, journalId }: SqliteConnections = openSqliteConnections(options),
-): SqliteStore {
+export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 'recordsOf'>, connections = openSqliteConnections(options)): SqliteStore {
+  const { db, journal, journalId } = connections;
   const file = join(options.dataDir, STORE_FILE);
   const journalFile = journalFileOf(file);
   const workerLock = new WorkerLock(join(options.dataDir, `${STORE_FILE}.worker-lock`));
@@ -164,8 +151,8 @@ export function openSqliteStore(
     erasure: promised<Erasure>(() => parts().erasure, ERASURE_METHODS, t),
 
     /** Migrates the store, then checks its journal and moves to it what the store's own tables still queue. */
-    migrate: () =>
-      run(() => {
+    migrate: async () =>
+      translated(() => {
         const report = migrate(db);
         parts().queue.adoptQueued(journalId, journalFile);
         return report;
@@ -173,15 +160,15 @@ export function openSqliteStore(
 
     async close() {
       await checkpointer?.stop();
-      return run(() => {
+      translated(() => {
         workerLock.release();
         if (db.open) db.close();
         if (journal.open) journal.close();
       });
     },
 
-    backup: (to: string) =>
-      run(() => {
+    backup: async (to: string) =>
+      translated(() => {
         if (existsSync(to)) throw new StorageError(`${to} exists already; a backup is written to a new file`);
         const temp = temporaryNameOf(to);
         ensurePrivateFile(temp);
