@@ -19,7 +19,7 @@ const TENANT_CHUNKS: Array<[keyof RowCountsRow, string]> = [
 ];
 
 /**
- * Counts and chunked deletes of what a tenant or an app holds (see "erase" in `storage.ts`). Each
+ * Counts and chunked deletes of what a tenant or an app holds (the two steps of an erase in `storage/ports.ts`). Each
  * delete is one statement, so one database transaction of its own.
  */
 export class PostgresErasure {

@@ -51,7 +51,7 @@ export function openPostgresStore(options: PostgresOptions, rules: StoreRules): 
     directory: translating<Directory>(directory, DIRECTORY_METHODS, t),
     keys: translating<Keys>(directory, KEYS_METHODS, t),
     profiles: translating<Profiles>(new PostgresProfiles(pool), PROFILES_METHODS, t),
-    journal: { ...translating<Journal>(queue, JOURNAL_METHODS, t), reclaimQueueSpace: own.reclaimQueueSpace, watchForWork: (onWork) => watchForWork(options, onWork) },
+    journal: { ...translating<Journal>(queue, JOURNAL_METHODS, t), reclaimQueueSpace: own.reclaimQueueSpace, watchForWork: watchForWork.bind(null, options) },
     appliers: {
       hasConcurrentClaims: true,
       claim: (workerId, leaseMs) => translating<Applier>(new PostgresApplier(atomically, toClaimed, rules.schedule, workerId, leaseMs), APPLIER_METHODS, t),

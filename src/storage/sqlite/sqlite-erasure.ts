@@ -9,7 +9,7 @@ import type { RowCounts } from '../../model/directory.js';
  */
 const FINISHED_OF_TENANT = "SELECT seq FROM write_transactions WHERE tenant_id = @tenantId AND state = 'done' LIMIT @limit";
 
-/** Counts and chunked deletes of what a tenant or an app holds (see "erase" in `storage.ts`). */
+/** Counts and chunked deletes of what a tenant or an app holds (the two steps of an erase in `storage/ports.ts`). */
 export class SqliteErasure {
   private readonly countTenant;
   private readonly countApp;
