@@ -1,6 +1,6 @@
 /**
- * The nouns of OpenProfiles' directory: tenants, their keys, apps and attribute schema. This
- * folder imports nothing of the project (see the glossary in docs/architecture.md).
+ * The nouns of OpenProfiles' directory: tenants, their keys, apps and attribute schema. The
+ * glossary of the nouns is split over this folder's files, which import nothing of the project.
  *
  * - tenant: a customer of OpenProfiles (the vendor's "client"). Owns keys, apps, an attribute
  *   schema, an IP allow list and settings.
