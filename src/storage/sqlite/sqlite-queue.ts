@@ -74,7 +74,8 @@ const statementsOf = (db: Database.Database, journal: Database.Database) => ({
  */
 export class SqliteQueue {
   private readonly s: ReturnType<typeof statementsOf>;
-  private readonly enqueueAll;
+  /** `Journal.enqueue`: one database transaction of the journal, which takes the write lock first. */
+  readonly enqueue: (batch: NewWriteTransaction[], windowMs: number) => EnqueueResult[];
   private readonly applyAll;
   /** When the store's files were last fsync'd for the journal (see DURABLE_EVERY_MS). */
   private lastDurableAt = 0;
@@ -93,7 +94,7 @@ export class SqliteQueue {
     const toClaimed = claimedOf(recordsOf);
     this.s = statementsOf(db, journal);
     this.storeFiles = [`${db.name}-wal`, db.name];
-    this.enqueueAll = journal.transaction((batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] =>
+    this.enqueue = journal.transaction((batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] =>
       batch.map((wt) => {
         if (wt.idempotencyKey !== null) {
           // The journal first: its rows are deleted only once applied, so a key not found there
@@ -109,7 +110,7 @@ export class SqliteQueue {
         this.s.append.run(...headerValues(wt, wt.recordCount), wt.recordsJson);
         return { outcome: 'accepted', transid: wt.transid };
       }),
-    );
+    ).immediate;
 
     this.applyAll = db.transaction((limit: number, keysOf: KeysOf, reduce: ApplyReducer): ClaimedWriteTransaction[] => {
       // Read under the store's write lock: what lies past the cursor is the next batch.
@@ -135,10 +136,6 @@ export class SqliteQueue {
       this.s.moveCursor.run(batch.at(-1)!.seq);
       return batch;
     });
-  }
-
-  enqueue(batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] {
-    return this.enqueueAll.immediate(batch, windowMs);
   }
 
   /**
