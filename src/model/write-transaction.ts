@@ -10,9 +10,7 @@
  */
 import type { AttributeValue } from './directory.js';
 
-export const WRITE_OPERATIONS = [
-  'createProfile', 'updateProfile', 'deleteProfile', 'createAppProfile', 'updateAppProfile', 'deleteAppProfile', 'deleteDevice',
-] as const;
+export const WRITE_OPERATIONS = ['createProfile', 'updateProfile', 'deleteProfile', 'createAppProfile', 'updateAppProfile', 'deleteAppProfile', 'deleteDevice'] as const;
 export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
 
 /**
