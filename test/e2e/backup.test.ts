@@ -1,7 +1,7 @@
 import { copyFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request, runCli, spawnServer, type ServerProcess } from '../support/process.js';
+import { keyTaken, request, runCli, spawnServer, type ServerProcess } from '../support/process.js';
 import { freshStoreEnv } from '../support/test-db.js';
 
 /** docs/backup.md, step by step: a backup taken while the server serves, restored into a stopped one. Embedded store only. */
@@ -36,7 +36,7 @@ describe('backup and restore of the embedded store', () => {
     const { dataDir, env } = store;
     server = await spawnServer(env);
     const { json: tenant } = await runCli(['tenant', 'create', 'kept', '--json'], env);
-    await new Promise((resolve) => setTimeout(resolve, 1200)); // the server takes CLI changes within a second
+    await keyTaken(server.url, tenant.key);
     for (const id of ['b1', 'b2', 'b3']) expect((await write(tenant.key, id)).body.code).toBe('1000');
 
     const file = join(store.dataDir, '..', `${dataDir.split('/').at(-1)}-backup.db`);
@@ -61,7 +61,7 @@ describe('backup and restore of the embedded store', () => {
     // Nothing applies while the backup is taken: the writes stay in the journal.
     server = await spawnServer({ ...env, PROFILES_WORKER: 'false' });
     const { json: tenant } = await runCli(['tenant', 'create', 'queued', '--json'], env);
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await keyTaken(server.url, tenant.key);
     const accepted = await request(server.url, 'POST', '/resources/v2/customerprofile', { key: tenant.key, body: { Records: [{ customerId: 'q1', Attributes: { name: 'q1' } }] } });
     expect(accepted.status).toBe(202);
     const file = join(store.dataDir, '..', `${dataDir.split('/').at(-1)}-queued.db`);

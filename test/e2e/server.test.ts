@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request, runCli, spawnServer, type ServerProcess } from '../support/process.js';
+import { keyTaken, request, runCli, spawnServer, type ServerProcess } from '../support/process.js';
 import { freshStoreEnv } from '../support/test-db.js';
 import { waitFor } from '../support/wait.js';
 
@@ -159,9 +159,6 @@ describe('plain HTTP', () => {
 });
 
 describe('slow clients', () => {
-  /** Waits until the server, at its next directory poll, takes a key the CLI created. */
-  const keyTaken = (server: ServerProcess, key: string) =>
-    waitFor(async () => (await request(server.url, 'GET', '/resources/v2/customerprofile/x', { key })).status === 404, { timeoutMs: 10_000, intervalMs: 50, description: 'the new key to work' });
 
   /**
    * Sends a PUT whose body arrives one byte every `gapMs`, its last byte not before `lastByteAfter`
@@ -199,7 +196,7 @@ describe('slow clients', () => {
     const server = await spawnServer(store.env);
     try {
       const { json: t } = await runCli(['tenant', 'create', 'slow', '--json'], store.env);
-      await keyTaken(server, t.key);
+      await keyTaken(server.url, t.key);
       let isServed!: () => void;
       const served = new Promise<void>((resolve) => (isServed = resolve));
       const slow = trickle(server.url, t.key, JSON.stringify({ Records: [{ customerId: 'slow', Attributes: { name: 'S' } }] }), 30, served);
@@ -219,7 +216,7 @@ describe('slow clients', () => {
     const server = await spawnServer({ ...store.env, PROFILES_REQUEST_TIMEOUT_MS: '1500' });
     try {
       const { json: t } = await runCli(['tenant', 'create', 'trickler', '--json'], store.env);
-      await keyTaken(server, t.key);
+      await keyTaken(server.url, t.key);
       // About 25 s of body at one byte per 100 ms: only the timeout can end it within the test's time.
       const body = JSON.stringify({ Records: [{ customerId: 'slow', Attributes: { name: 'S'.repeat(200) } }] });
       expect(await trickle(server.url, t.key, body, 100)).toBe('HTTP/1.1 408 Request Timeout');

@@ -148,3 +148,12 @@ export function request(url: string, method: string, path: string, options: { ke
     req.end(text);
   });
 }
+
+/** Waits until a spawned server takes a key the CLI just created, as it does at its next directory poll. */
+export function keyTaken(url: string, key: string): Promise<true> {
+  return waitFor(async () => (await request(url, 'GET', '/resources/v2/customerprofile/x', { key })).status === 404, {
+    timeoutMs: 10_000,
+    intervalMs: 50,
+    description: 'the server to take the new key',
+  });
+}
