@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyTaken, request, runCli, spawnServer, type ServerProcess } from '../support/process.js';
 import { freshStoreEnv } from '../support/test-db.js';
+import { waitFor } from '../support/wait.js';
 
 /** docs/backup.md, step by step: a backup taken while the server serves, restored into a stopped one. Embedded store only. */
 describe('backup and restore of the embedded store', () => {
@@ -67,7 +68,14 @@ describe('backup and restore of the embedded store', () => {
     const file = join(store.dataDir, '..', `${dataDir.split('/').at(-1)}-queued.db`);
     expect((await runCli(['backup', file], env)).code).toBe(0);
     await restore(file);
-    const status = await request(server.url, 'GET', `/resources/v2/profile/status/${accepted.body.response.transid}`, { key: tenant.key, headers: { prefer: 'wait=10' } });
+    // The restored server's worker applies it after the server starts serving.
+    const status = await waitFor(
+      async () => {
+        const answer = await request(server!.url, 'GET', `/resources/v2/profile/status/${accepted.body.response.transid}`, { key: tenant.key });
+        return answer.body.code !== '7600' && answer;
+      },
+      { timeoutMs: 10_000, intervalMs: 50, description: 'the carried write applied' },
+    );
     expect(status.body).toMatchObject({ code: '1000' });
     const read = await request(server.url, 'GET', '/resources/v2/customerprofile/q1', { key: tenant.key });
     expect(read.status).toBe(200);
