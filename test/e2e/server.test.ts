@@ -159,7 +159,6 @@ describe('plain HTTP', () => {
 });
 
 describe('slow clients', () => {
-
   /**
    * Sends a PUT whose body arrives one byte every `gapMs`, its last byte not before `lastByteAfter`
    * settles; resolves with the status line, or 'closed'.
