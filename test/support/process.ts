@@ -4,6 +4,7 @@ import https from 'node:https';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { checkSpawnedServer } from './documented-answers.js';
+import { waitFor } from './wait.js';
 
 /** The built CLI (npm test builds it first): tests run the real binary. */
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -81,16 +82,15 @@ async function spawnCli(args: string[], env: Record<string, string>, readyLine: 
   let out = '';
   // 'close', not 'exit': it comes once the process's output is read too, so output() after stop() holds its last lines.
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes(readyLine)) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code} before it was ready:\n${out}`)));
-    setTimeout(() => reject(new Error(`${args[0]} was not ready within 30 s:\n${out}`)), 30_000).unref();
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  let exitedEarly: { code: number | null } | null = null;
+  child.once('exit', (code) => (exitedEarly = { code }));
+  await waitFor(() => out.includes(readyLine) || exitedEarly, { timeoutMs: 30_000, description: `${args[0]} to print "${readyLine}" or exit`, intervalMs: 10 }).catch((err: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${err.message}; it printed:\n${out}`);
   });
+  if (!out.includes(readyLine)) throw new Error(`${args[0]} exited with ${exitedEarly!.code} before it was ready:\n${out}`);
   return {
     child,
     url,
@@ -146,5 +146,14 @@ export function request(url: string, method: string, path: string, options: { ke
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 30 s`)));
     req.on('error', reject);
     req.end(text);
+  });
+}
+
+/** Waits until a spawned server takes a key the CLI just created, as it does at its next directory poll. */
+export function keyTaken(url: string, key: string): Promise<true> {
+  return waitFor(async () => (await request(url, 'GET', '/resources/v2/customerprofile/x', { key })).status === 404, {
+    timeoutMs: 10_000,
+    intervalMs: 50,
+    description: 'the server to take the new key',
   });
 }
