@@ -219,7 +219,11 @@ const bodyRefusals = {
   422: refusal('7901 an Idempotency-Key reused with another request'),
 };
 
-const statusAnswer = { ...batchAnswer, description: 'The status of the write transaction: 1000 applied, 1002 applied with failed records, 7600 not finished or unknown' };
+const statusAnswer = {
+  ...batchAnswer,
+  description: 'The status of the write transaction: 1000 applied, 1002 applied with failed records, 7600 not finished or unknown',
+  properties: { ...batchAnswer.properties, transid: { type: 'string', description: 'The transid asked about, as given (a UUID unless unknown)' } },
+};
 
 const queuedAnswer = {
   description: 'Queued: 1001 in the legacy format, 1000 with a result per record in the batch format',
