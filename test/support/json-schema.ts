@@ -94,6 +94,11 @@ export class DocumentedApi {
     return validate;
   }
 
+  /** The errors of a validator's last run, as one line. */
+  errorsText(validate: ValidateFunction): string {
+    return this.ajv.errorsText(validate.errors, { separator: '; ' });
+  }
+
   /**
    * Why an answer is not one the document gives for `method url`, or null: its status is listed
    * for the operation (or, on a path no operation has, 404/405 as the shared responses say), its
@@ -126,7 +131,7 @@ export class DocumentedApi {
     }
     const validate = this.validator(`${target?.path ?? ''} ${method} ${status} ${mediaType}`, media.schema);
     if (validate(value)) return null;
-    const errors = this.ajv.errorsText(validate.errors, { separator: '; ' });
+    const errors = this.errorsText(validate);
     return `${name} answered ${status} with a body its schema does not take (${errors})${BODY}${body.slice(0, 200)}`;
   }
 }
