@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/process.js';
-import { DocumentedApi, type OpenApiDocument } from '../support/json-schema.js';
+import { builtDocument, DocumentedApi, type OpenApiDocument } from '../support/json-schema.js';
 import { type DocumentedRequest, invalidRequests, type Known, operationOf, requestProblems, validRequests, wire } from '../support/openapi-requests.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -125,5 +125,35 @@ describe('the OpenAPI document against the server', () => {
       const refused = await write(astral(129));
       expect([refused.status, refused.body.response.code]).toEqual([400, '7011']);
     });
+  });
+});
+
+/** The check every test file runs on the answers its servers give (test/support/documented-answers.ts) finds what it must. */
+describe('the answer check', () => {
+  const transid = '3f1c2a4e-8b7d-4c1e-9a2b-5d6e7f8a9b0c';
+  const json = 'application/json; charset=utf-8';
+  const read = (extra: object = {}) => JSON.stringify({ Status: 0, Description: 'success', Records: [], code: '1000', transid, ...extra });
+  const refusal = (code: string) => JSON.stringify({ response: { code, description: 'd', transid, errors: [{ reason: 'r' }] } });
+
+  it('takes documented answers: a read, a refusal, a path no operation has, a method a path does not take', async () => {
+    const api = await builtDocument();
+    expect(api.answerProblem('GET', '/resources/v2/customerprofile/a?showinwardlinks=1', 200, json, read())).toBeNull();
+    expect(api.answerProblem('GET', '/resources/v2/customerprofile/a', 404, json, refusal('7014'))).toBeNull();
+    expect(api.answerProblem('GET', '/nowhere', 404, json, refusal('7903'))).toBeNull();
+    expect(api.answerProblem('PATCH', '/resources/v2/customerprofile', 405, json, refusal('7904'))).toBeNull();
+    expect(api.answerProblem('GET', '/metrics', 200, 'text/plain; version=0.0.4; charset=utf-8', '# HELP x\n')).toBeNull();
+  });
+
+  it('names the operation, the status and what is wrong', async () => {
+    const api = await builtDocument();
+    expect(api.answerProblem('GET', '/resources/v2/customerprofile/a', 200, json, read({ Extra: 1 }))).toMatch(
+      /^GET \/resources\/v2\/customerprofile\/\{customerId\} \(getProfile\) answered 200 with a body its schema does not take \(data must NOT have additional properties\)/,
+    );
+    expect(api.answerProblem('GET', '/resources/v2/customerprofile/a', 200, json, read({ transid: 'nope' }))).toMatch(/data\/transid must match format "uuid"/);
+    expect(api.answerProblem('GET', '/resources/v2/customerprofile/a', 200, json, read({ code: '9999' }))).toMatch(/data\/code must be equal to one of the allowed values/);
+    expect(api.answerProblem('GET', '/resources/v2/customerprofile/a', 202, json, read())).toMatch(/answered 202, which the document does not list/);
+    expect(api.answerProblem('GET', '/resources/v2/customerprofile/a', 200, 'text/html', read())).toMatch(/answered 200 as text\/html; the document gives application\/json/);
+    expect(api.answerProblem('GET', '/resources/v2/customerprofile/a', 400, json, '{"response":')).toMatch(/a body that is not JSON/);
+    expect(api.answerProblem('GET', '/nowhere', 200, json, '{}')).toMatch(/GET \/nowhere \(no operation\) answered 200/);
   });
 });
