@@ -15,6 +15,8 @@ export interface DocumentedRequest {
   method: string;
   path: string;
   params: Record<string, string | string[] | undefined>;
+  /** Parameters other operations take and this one does not list: the document says it does not read them. */
+  unlisted: Array<{ in: 'query' | 'header'; name: string; value: string }>;
   /** The body, as JSON text; undefined for none. */
   body?: string;
 }
@@ -99,21 +101,31 @@ export function validRequests(api: DocumentedApi, path: string, method: string, 
     values[p.name] = p.required ? value : fc.option(value, { nil: undefined });
   }
   const body = bodySchema(operation);
+  // Every query or header parameter of the document this operation does not list, with a value its schema refuses.
+  const listed = new Set(paramsOf(operation).map((p) => `${p.in} ${p.name}`));
+  const unlisted = Object.values(api.doc.paths)
+    .flatMap((ops) => Object.values(ops))
+    .flatMap(paramsOf)
+    .filter((p) => (p.in === 'query' || p.in === 'header') && !listed.has(`${p.in} ${p.name}`))
+    .flatMap((p) => invalidValues(p.schema).filter((v): v is string => typeof v === 'string' && (p.in === 'query' || isSendable(v))).map((value) => ({ in: p.in as 'query' | 'header', name: p.name, value })));
   return fc
     .record({
+      unlisted: unlisted.length > 0 ? fc.subarray(unlisted, { maxLength: 3 }) : fc.constant([] as typeof unlisted),
       params: fc.record(values),
       body: body ? (valuesOf(api, body, `${operation.operationId} body`) as fc.Arbitrary<unknown>).map((b) => JSON.stringify(b)) : fc.constant(undefined),
       // One of the `x-first-of` parameters, so that the request names what it reads.
       selector: firstOf.length > 0 ? fc.constantFrom(...firstOf) : fc.constant(undefined),
     })
-    .map(({ params, body: text, selector }) => {
+    .map(({ unlisted: extra, params, body: text, selector }) => {
       if (selector !== undefined) {
         for (const name of firstOf) if (name !== selector) params[name] = undefined;
         params[selector] ??= known[selector]?.[0] ?? 'x';
         const p = paramsOf(operation).find((q) => q.name === selector)!;
         if (p.schema.type === 'array' && !Array.isArray(params[selector])) params[selector] = [params[selector] as string];
       }
-      return { method, path, params, ...(text !== undefined && { body: text }) };
+      // One value per name, as a repeated header would be joined.
+      const once = extra.filter((e, i) => extra.findIndex((f) => f.in === e.in && f.name === e.name) === i);
+      return { method, path, params, unlisted: once, ...(text !== undefined && { body: text }) };
     });
 }
 
@@ -205,6 +217,10 @@ export function wire(api: DocumentedApi, request: DocumentedRequest): { url: str
     if (p.in === 'path') url = url.replace(`{${p.name}}`, encodeURIComponent(String(value)));
     else if (p.in === 'header') headers[p.name] = String(value);
     else for (const v of [value].flat()) query.push(`${encodeURIComponent(p.name)}=${encodeURIComponent(v)}`);
+  }
+  for (const p of request.unlisted) {
+    if (p.in === 'header') headers[p.name] = p.value;
+    else query.push(`${encodeURIComponent(p.name)}=${encodeURIComponent(p.value)}`);
   }
   return { url: query.length > 0 ? `${url}?${query.join('&')}` : url, headers };
 }
