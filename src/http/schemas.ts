@@ -18,7 +18,7 @@ const transid = { type: 'string', format: 'uuid' };
 
 /** A customerId, userId or deviceId, as `customerIdProblem` (src/domain/write-requests.ts) takes it. */
 const idRule = { type: 'string', maxLength: ID_RULE.maxLength, pattern: `^[^${ID_RULE.controlCharacters}]*$` };
-export const id = (description: string) => ({ ...idRule, minLength: 1, description });
+export const idSchema = (description: string) => ({ ...idRule, minLength: 1, description });
 
 /** Repeatable ids in the query (`parseIds`): empty values are ignored, at least one is not. */
 const idList = (description: string) => ({
@@ -149,7 +149,7 @@ const writeRecord = {
   required: ['customerId'],
   properties: {
     customerId: {
-      anyOf: [id('The customer'), { type: 'integer', minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }],
+      anyOf: [idSchema('The customer'), { type: 'integer', minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }],
     },
     Attributes: {
       type: 'object',
@@ -244,10 +244,11 @@ export const statusResponses = { 200: statusAnswer, ...refusals };
 export const showInwardLinks = { type: 'string', enum: LINK_LEVELS, description: '0 (default) the master profile only, 1 with its app profiles\' key attributes, 2 with all their attributes' };
 export const cascade = { type: 'string', description: 'Extension: `1` or `true` also erases the customer\'s app profiles; any other value does not' };
 
-export const customerIdsQuery = (required: boolean) => ({
+/** `?customerId=` (required, repeatable) and the operation's other query parameters. */
+export const customerIdsQuery = (others: Record<string, object>) => ({
   type: 'object',
-  ...(required && { required: ['customerId'] }),
-  properties: { customerId: idList('The customers') },
+  required: ['customerId'],
+  properties: { customerId: idList('The customers'), ...others },
 });
 
 /** `?identifier=` or `?customerId=`: the server reads the first of them present (`x-first-of`), and needs one. */
@@ -255,10 +256,13 @@ export const appQuery = {
   type: 'object',
   properties: {
     customerId: idList('The customers; ignored when `identifier` is given'),
-    identifier: id('A userId: the app profiles whose `userId` attribute it is'),
+    identifier: idSchema('A userId: the app profiles whose `userId` attribute it is'),
   },
 };
-export const appSelector = { 'x-first-of': ['identifier', 'customerId'] };
+export const appSelector = {
+  description: 'Takes `identifier` or `customerId` (7003 with neither); with both, `identifier` is read and `customerId` ignored (`x-first-of`: the first present is read).',
+  'x-first-of': ['identifier', 'customerId'],
+};
 
 /** What the operations endpoints (no key) can refuse. */
 export const opsRefusals = { 400: refusals[400], 408: refusals[408], 431: refusals[431], 500: refusals[500], 503: refusals[503] };
