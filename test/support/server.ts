@@ -73,10 +73,10 @@ function checkInjectedAnswers(server: Server): void {
   const inject = app.inject.bind(app);
   let api: DocumentedApi | null = null;
   const checked = async (options: InjectOptions | string) => {
+    const { method = 'GET', url } = typeof options === 'string' ? { url: options } : (options ?? {});
+    if (typeof url !== 'string') throw new Error('test servers take inject() with a string url, so that its answer can be checked');
     const res = await inject(options as InjectOptions);
     api ??= new DocumentedApi(app.swagger() as unknown as OpenApiDocument);
-    const { method = 'GET', url } = typeof options === 'string' ? { url: options } : options;
-    if (typeof url !== 'string') throw new Error('test servers take inject() with a string url, so that its answer can be checked');
     const contentType = res.headers['content-type'];
     recordAnswer(server.url, api, method, url, res.statusCode, typeof contentType === 'string' ? contentType : undefined, res.body);
     return res;
