@@ -107,7 +107,12 @@ export function validRequests(api: DocumentedApi, path: string, method: string, 
     .flatMap((ops) => Object.values(ops))
     .flatMap(paramsOf)
     .filter((p) => (p.in === 'query' || p.in === 'header') && !listed.has(`${p.in} ${p.name}`))
-    .flatMap((p) => invalidValues(p.schema).filter((v): v is string => typeof v === 'string' && (p.in === 'query' || isSendable(v))).map((value) => ({ in: p.in as 'query' | 'header', name: p.name, value })));
+    .flatMap((p) =>
+      invalidValues(p.schema)
+        .flat()
+        .filter((v): v is string => typeof v === 'string' && (p.in === 'query' || isSendable(v)))
+        .map((value) => ({ in: p.in as 'query' | 'header', name: p.name, value })),
+    );
   return fc
     .record({
       unlisted: unlisted.length > 0 ? fc.subarray(unlisted, { maxLength: 3 }) : fc.constant([] as typeof unlisted),
