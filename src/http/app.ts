@@ -22,6 +22,7 @@ import { appProfileRoutes } from './routes/app-profiles.js';
 import { opsRoutes } from './routes/ops.js';
 import { profileRoutes } from './routes/profiles.js';
 import { statusRoutes } from './routes/status.js';
+import { openApiOptions } from './schemas.js';
 
 /** What the routes use. Built by the composition root (src/main.ts) or a test. */
 export interface Services {
@@ -148,20 +149,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     });
   }
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'OpenProfiles: Profile API v2',
-        version: '0.1.0',
-        description: 'Customer profiles, wire-compatible with the IMIconnect / Webex Connect Profile API v2. Codes: docs/errors.md.',
-      },
-      // Relative: the document is served by the server it describes.
-      servers: [{ url: '/', description: 'This server' }],
-      components: { securitySchemes: { profileKey: { type: 'apiKey', in: 'header', name: 'key' } } },
-      security: [{ profileKey: [] }],
-    },
-  });
+  await app.register(swagger, openApiOptions);
 
   // Route schemas document the wire format; the domain validates with the vendor's codes.
   app.setValidatorCompiler(() => () => true);

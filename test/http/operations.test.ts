@@ -63,7 +63,7 @@ describe('operations endpoints', () => {
       if (op.path.startsWith('/resources/v2')) expect(op.security, op.path).toBeUndefined();
       else expect(op.security, op.path).toEqual([]);
     }
-    expect(doc.security).toEqual([{ profileKey: [] }]);
+    expect(doc.security).toEqual([{ profileKey: [] }, { secretKey: [] }]);
   });
 });
 

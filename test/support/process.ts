@@ -3,7 +3,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { checkSpawnedServer } from './documented-answers.js';
+import { recordAnswer, recordFailure, recordUndocumented } from './documented-answers.js';
+import { builtDocument } from './json-schema.js';
 import { waitFor } from './wait.js';
 
 /** The built CLI (npm test builds it first): tests run the real binary. */
@@ -108,6 +109,17 @@ async function spawnCli(args: string[], env: Record<string, string>, readyLine: 
   };
 }
 
+/** Reads a spawned server's answers over HTTPS (before it is stopped): test/support/documented-answers.ts. */
+async function checkSpawnedServer(url: string): Promise<void> {
+  try {
+    const [spec, metrics] = await Promise.all([request(url, 'GET', '/openapi.json'), request(url, 'GET', '/metrics')]);
+    if (spec.status !== 200 || metrics.status !== 200) throw new Error(`/openapi.json answered ${spec.status}, /metrics ${metrics.status}`);
+    recordUndocumented(url, spec.body, metrics.text);
+  } catch (err) {
+    recordFailure(url, `could not read what the server answered before stopping it: ${(err as Error).message}`);
+  }
+}
+
 const agent = new https.Agent({ rejectUnauthorized: false, keepAlive: true, maxSockets: 64 });
 
 export interface HttpsAnswer {
@@ -117,8 +129,18 @@ export interface HttpsAnswer {
   text: string;
 }
 
-/** One request to a spawned server: HTTPS (its self-signed certificate accepted), or plain HTTP for an http: URL. */
-export function request(url: string, method: string, path: string, options: { key?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpsAnswer> {
+/**
+ * One request to a spawned server: HTTPS (its self-signed certificate accepted), or plain HTTP for
+ * an http: URL. The answer is checked against the OpenAPI document (test/support/documented-answers.ts).
+ */
+export async function request(url: string, method: string, path: string, options: { key?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpsAnswer> {
+  const [answer, api] = await Promise.all([send(url, method, path, options), builtDocument()]);
+  const contentType = answer.headers['content-type'];
+  recordAnswer(url, api, method, path, answer.status, Array.isArray(contentType) ? contentType[0] : contentType, answer.text);
+  return answer;
+}
+
+function send(url: string, method: string, path: string, options: { key?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpsAnswer> {
   const text = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   const headers: Record<string, string | number> = { ...options.headers };
   if (options.key) headers.key = options.key;
