@@ -15,7 +15,7 @@ import { isLingering, lingerAfterAnswer } from './lingering-close.js';
 import { type Metrics, UNMATCHED_ROUTE, UNREADABLE_ROUTE } from './metrics.js';
 import { answerPlainHttp } from './plain-http.js';
 import { RateLimiter } from './rate-limit.js';
-import { bodyChecker, deferContinue, parseJsonBodies } from './request-body.js';
+import { bodyChecker, deferContinue, hasBody, parseJsonBodies } from './request-body.js';
 import { clientErrorHandler, indexMethods, rawAnswer, TIMEOUT_REASON, unroutedError } from './protocol-errors.js';
 import { sendError } from './replies.js';
 import { appProfileRoutes } from './routes/app-profiles.js';
@@ -73,7 +73,8 @@ function accountAside(metrics: Metrics, request: FastifyRequest, route: string, 
  */
 function bodyDeadline(ms: number, metrics: Metrics) {
   return async function startDeadline(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (request.raw.complete) return;
+    // A request that announces no body has none to wait for.
+    if (request.raw.complete || !hasBody(request)) return;
     const timer = setTimeout(() => {
       if (request.raw.complete) return;
       const socket = request.raw.socket;
