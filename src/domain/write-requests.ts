@@ -188,10 +188,28 @@ function parseCustomerId(value: unknown, index: number, problems: Problem[]): st
   return id;
 }
 
+/**
+ * What a customerId (or userId, deviceId) may be: at most `maxLength` characters (Unicode code
+ * points, as JSON Schema counts them), none of them in `controlCharacters` (a regular-expression
+ * class body). The OpenAPI document's id schema (src/http/schemas.ts) is made from the same rule.
+ */
+export const ID_RULE = Object.freeze({ maxLength: LIMITS.customerIdLength, controlCharacters: '\\u0000-\\u001f\\u007f' });
+
+const CONTROL_CHARACTER = new RegExp(`[${ID_RULE.controlCharacters}]`);
+
+/** Whether `text` holds more than `max` code points; counted only when its UTF-16 length leaves it open. */
+function isLongerThan(text: string, max: number): boolean {
+  if (text.length <= max) return false;
+  if (text.length > 2 * max) return true;
+  let count = 0;
+  for (const _ of text) if (++count > max) return true;
+  return false;
+}
+
 /** Why a customerId (or userId, deviceId) from a body, path or query is unusable, or null. */
 export function customerIdProblem(id: string): string | null {
-  if (id.length > LIMITS.customerIdLength) return `longer than ${LIMITS.customerIdLength} characters`;
-  if (/[\u0000-\u001f\u007f]/.test(id)) return 'control characters are not allowed';
+  if (isLongerThan(id, ID_RULE.maxLength)) return `longer than ${ID_RULE.maxLength} characters`;
+  if (CONTROL_CHARACTER.test(id)) return 'control characters are not allowed';
   return null;
 }
 

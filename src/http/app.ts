@@ -14,13 +14,14 @@ import { isLingering, lingerAfterAnswer } from './lingering-close.js';
 import { type Metrics, UNMATCHED_ROUTE, UNREADABLE_ROUTE } from './metrics.js';
 import { answerPlainHttp } from './plain-http.js';
 import { RateLimiter } from './rate-limit.js';
-import { bodyChecker, deferContinue, parseJsonBodies } from './request-body.js';
+import { bodyChecker, deferContinue, hasBody, parseJsonBodies } from './request-body.js';
 import { clientErrorHandler, indexMethods, rawAnswer, TIMEOUT_REASON, unroutedError } from './protocol-errors.js';
 import { sendError } from './replies.js';
 import { appProfileRoutes } from './routes/app-profiles.js';
 import { opsRoutes } from './routes/ops.js';
 import { profileRoutes } from './routes/profiles.js';
 import { statusRoutes } from './routes/status.js';
+import { openApiOptions } from './schemas.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -60,7 +61,8 @@ function accountAside(metrics: Metrics, request: FastifyRequest, route: string, 
  */
 function bodyDeadline(ms: number, metrics: Metrics) {
   return async function startDeadline(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (request.raw.complete) return;
+    // A request that announces no body has none to wait for.
+    if (request.raw.complete || !hasBody(request)) return;
     const timer = setTimeout(() => {
       if (request.raw.complete) return;
       const socket = request.raw.socket;
@@ -136,20 +138,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     });
   }
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'OpenProfiles: Profile API v2',
-        version: '0.1.0',
-        description: 'Customer profiles, wire-compatible with the IMIconnect / Webex Connect Profile API v2. Codes: docs/errors.md.',
-      },
-      // Relative: the document is served by the server it describes.
-      servers: [{ url: '/', description: 'This server' }],
-      components: { securitySchemes: { profileKey: { type: 'apiKey', in: 'header', name: 'key' } } },
-      security: [{ profileKey: [] }],
-    },
-  });
+  await app.register(swagger, openApiOptions);
 
   // Route schemas document the wire format; the domain validates with the vendor's codes.
   app.setValidatorCompiler(() => () => true);

@@ -31,7 +31,8 @@ export function mediaTypeProblem(headers: FastifyRequest['headers']): string | n
   return null;
 }
 
-const hasBody = (request: FastifyRequest) =>
+/** Whether the request announces a body (a length over 0, or chunks). */
+export const hasBody = (request: FastifyRequest) =>
   request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
 
 /** Requests that sent `Expect: 100-continue` and have not been told to go on. */

@@ -14,7 +14,8 @@ declare module 'fastify' {
   }
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** What an Idempotency-Key may be; the OpenAPI document's header schema is made from it (schemas.ts). */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** `Prefer: wait=N` (RFC 7240), capped at 30 s; null without one. */
 function preferredWait(header: string | string[] | undefined): number | null {

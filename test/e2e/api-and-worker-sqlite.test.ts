@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { watch } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, runCli, spawnServer, spawnWorker, type ServerProcess } from '../support/process.js';
 import { freshStoreEnv, selectedBackends } from '../support/test-db.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * The embedded store split in two processes: `serve --no-worker` (its committer thread writes the
@@ -32,20 +34,21 @@ describe.runIf(selectedBackends().includes('sqlite'))('SQLite: serve --no-worker
     return res.body.response.transid as string;
   };
   const state = async (transid: string) => (await request(api.url, 'GET', `/resources/v2/profile/status/${transid}`, { key })).body.state as string | undefined;
-  const applied = async (transid: string) => {
-    for (let i = 0; i < 300; i++) {
-      const st = await request(api.url, 'GET', `/resources/v2/profile/status/${transid}`, { key });
-      if (st.body.code !== '7600') return st.body;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`${transid} not applied within 15 s`);
-  };
+  const applied = (transid: string) =>
+    waitFor(
+      async () => {
+        const st = await request(api.url, 'GET', `/resources/v2/profile/status/${transid}`, { key });
+        return st.body.code !== '7600' && st.body;
+      },
+      { timeoutMs: 15_000, intervalMs: 50, description: `${transid} applied` },
+    );
   const nameOf = async (customerId: string) => (await request(api.url, 'GET', `/resources/v2/customerprofile/${customerId}`, { key })).body.Records?.[0]?.Attributes.find((e: { Name: string }) => e.Name === 'name')?.Value;
 
   it('accepts writes with no worker running, and a worker started later applies them in order', async () => {
+    // Nothing in the API process applies: it says it runs no worker.
+    expect(JSON.parse(api.output().split('\n').find((l) => l.includes('OpenProfiles is serving'))!).workers).toEqual([]);
     const first = await put('c1', 'first');
     const second = await put('c1', 'second');
-    await new Promise((r) => setTimeout(r, 300));
     expect(await state(first)).toBe('queued');
     expect(await state(second)).toBe('queued');
 
@@ -68,9 +71,19 @@ describe.runIf(selectedBackends().includes('sqlite'))('SQLite: serve --no-worker
 
   it('a second worker on the store says once that it stands by, and takes over when the first stops', async () => {
     worker ??= await spawnWorker(store.env);
+    // Each attempt to take the store's worker lock writes a temporary file beside it, named with
+    // the process id (writeFileDurably); the first worker holds the lock and tries no more. The
+    // second says it stands by after its first attempt: by its third, it has tried again without
+    // a word, and a second line would have been written before it.
+    const holder = worker.child.pid;
+    const attempts = new Set<string>();
+    const watcher = watch(store.dataDir, (_event, name) => {
+      const pid = /^openprofiles\.db\.worker-lock\.(\d+)-/.exec(name ?? '')?.[1];
+      if (pid && Number(pid) !== holder) attempts.add(name!);
+    });
     const second = await spawnWorker(store.env);
     try {
-      await new Promise((r) => setTimeout(r, 2500));
+      await waitFor(() => attempts.size >= 3, { timeoutMs: 10_000, description: 'the second worker to try the lock three times' });
       const said = second.output();
       expect(said.match(/stands by, and takes over when that process stops/g)).toHaveLength(1);
       expect(said).not.toMatch(/applying write transactions failed|"stack"/);
@@ -79,8 +92,9 @@ describe.runIf(selectedBackends().includes('sqlite'))('SQLite: serve --no-worker
       const transid = await put('c3', 'taken over');
       expect((await applied(transid)).code).toBe('1000');
       // The worker says so after its first batch commits, so the line can reach us after the status does.
-      await vi.waitFor(() => expect(second.output()).toMatch(/took over applying the queue/), { timeout: 5_000, interval: 50 });
+      await waitFor(() => /took over applying the queue/.test(second.output()), { timeoutMs: 5_000, intervalMs: 50, description: 'the second worker to say it took over' });
     } finally {
+      watcher.close();
       if (worker !== second) await second.stop();
     }
   }, 30_000);

@@ -1,8 +1,9 @@
 import { copyFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request, runCli, spawnServer, type ServerProcess } from '../support/process.js';
+import { keyTaken, request, runCli, spawnServer, type ServerProcess } from '../support/process.js';
 import { freshStoreEnv } from '../support/test-db.js';
+import { waitFor } from '../support/wait.js';
 
 /** docs/backup.md, step by step: a backup taken while the server serves, restored into a stopped one. Embedded store only. */
 describe('backup and restore of the embedded store', () => {
@@ -36,7 +37,7 @@ describe('backup and restore of the embedded store', () => {
     const { dataDir, env } = store;
     server = await spawnServer(env);
     const { json: tenant } = await runCli(['tenant', 'create', 'kept', '--json'], env);
-    await new Promise((resolve) => setTimeout(resolve, 1200)); // the server takes CLI changes within a second
+    await keyTaken(server.url, tenant.key);
     for (const id of ['b1', 'b2', 'b3']) expect((await write(tenant.key, id)).body.code).toBe('1000');
 
     const file = join(store.dataDir, '..', `${dataDir.split('/').at(-1)}-backup.db`);
@@ -61,13 +62,20 @@ describe('backup and restore of the embedded store', () => {
     // Nothing applies while the backup is taken: the writes stay in the journal.
     server = await spawnServer({ ...env, PROFILES_WORKER: 'false' });
     const { json: tenant } = await runCli(['tenant', 'create', 'queued', '--json'], env);
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await keyTaken(server.url, tenant.key);
     const accepted = await request(server.url, 'POST', '/resources/v2/customerprofile', { key: tenant.key, body: { Records: [{ customerId: 'q1', Attributes: { name: 'q1' } }] } });
     expect(accepted.status).toBe(202);
     const file = join(store.dataDir, '..', `${dataDir.split('/').at(-1)}-queued.db`);
     expect((await runCli(['backup', file], env)).code).toBe(0);
     await restore(file);
-    const status = await request(server.url, 'GET', `/resources/v2/profile/status/${accepted.body.response.transid}`, { key: tenant.key, headers: { prefer: 'wait=10' } });
+    // The restored server's worker applies it after the server starts serving.
+    const status = await waitFor(
+      async () => {
+        const answer = await request(server!.url, 'GET', `/resources/v2/profile/status/${accepted.body.response.transid}`, { key: tenant.key });
+        return answer.body.code !== '7600' && answer;
+      },
+      { timeoutMs: 10_000, intervalMs: 50, description: 'the carried write applied' },
+    );
     expect(status.body).toMatchObject({ code: '1000' });
     const read = await request(server.url, 'GET', '/resources/v2/customerprofile/q1', { key: tenant.key });
     expect(read.status).toBe(200);

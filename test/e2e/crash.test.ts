@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, runCli, spawnServer, type ServerProcess } from '../support/process.js';
 import { freshStoreEnv } from '../support/test-db.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * kill -9 while the server takes writes, restart it, again and again (CRASH_CYCLES, default 2;
@@ -78,7 +79,9 @@ describe('crash: kill -9 under write load', () => {
         }
       };
       const loops = Array.from({ length: LOOPS }, (_, n) => loop(n));
-      await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 1700));
+      // kill -9 at a random point of the load: once 20 to 200 more writes were answered.
+      const killAt = answered.length + 20 + Math.floor(Math.random() * 180);
+      await Promise.race([waitFor(() => answered.length >= killAt, { timeoutMs: 30_000, description: `${killAt} writes answered` }), Promise.all(loops)]);
       isKilled = true;
       await server.kill();
       await Promise.all(loops);
@@ -86,14 +89,16 @@ describe('crash: kill -9 under write load', () => {
     expect(answered.length).toBeGreaterThan(10 * CYCLES);
 
     server = await spawnServer(env);
-    /** The status once applied (or still 7600 after 15 s); an answered transid is never unknown. */
+    /** The status once applied; an answered transid is never unknown. */
     const finalStatus = async (transid: string) => {
-      let st = await request(server.url, 'GET', `/resources/v2/profile/status/${transid}`, { key: tenant.key });
-      for (let i = 0; st.body.code === '7600' && i < 300; i++) {
-        expect(st.body.state).not.toBe('unknown');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        st = await request(server.url, 'GET', `/resources/v2/profile/status/${transid}`, { key: tenant.key });
-      }
+      const st = await waitFor(
+        async () => {
+          const answer = await request(server.url, 'GET', `/resources/v2/profile/status/${transid}`, { key: tenant.key });
+          return (answer.body.code !== '7600' || answer.body.state === 'unknown') && answer;
+        },
+        { timeoutMs: 15_000, intervalMs: 50, description: `${transid} applied` },
+      );
+      expect(st.body.state, transid).not.toBe('unknown');
       return st;
     };
     try {

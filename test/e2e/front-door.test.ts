@@ -1,8 +1,9 @@
 import { request as httpRequest } from 'node:http';
 import tls from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { request, runCli, spawnServer, type ServerProcess } from '../support/process.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyTaken, request, runCli, spawnServer, type ServerProcess } from '../support/process.js';
 import { freshStoreEnv } from '../support/test-db.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * Refusals over TLS against the real server: every one reaches the client, however much the
@@ -28,9 +29,10 @@ interface Exchange {
 function exchange(url: string, head: string, body?: Buffer): Promise<Exchange> {
   const { port } = new URL(url);
   const isExpecting = /expect: 100-continue/i.test(head);
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let text = '';
     let reset: string | undefined;
+    let isClosed = false;
     const socket = tls.connect({ host: '127.0.0.1', port: Number(port), rejectUnauthorized: false }, () => {
       void send(Buffer.concat([Buffer.from(head), isExpecting ? Buffer.alloc(0) : (body ?? Buffer.alloc(0))]), text.length);
     });
@@ -45,8 +47,14 @@ function exchange(url: string, head: string, body?: Buffer): Promise<Exchange> {
       if (isExpecting && body && text.startsWith('HTTP/1.1 100') && before === 0) void send(body, text.length);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => (reset = err.code));
-    socket.on('close', () => resolve({ statusLines: text.split('\r\n').filter((line) => line.startsWith('HTTP/1.1 ')), text, reset }));
-    setTimeout(() => socket.destroy(), 20_000).unref();
+    socket.on('close', () => (isClosed = true));
+    waitFor(() => isClosed, { timeoutMs: 20_000, intervalMs: 10, description: 'the server to close the connection' }).then(
+      () => resolve({ statusLines: text.split('\r\n').filter((line) => line.startsWith('HTTP/1.1 ')), text, reset }),
+      (err) => {
+        socket.destroy();
+        reject(err);
+      },
+    );
   });
 }
 
@@ -60,7 +68,7 @@ describe('refusals reach the client', () => {
     store = await freshStoreEnv();
     server = await spawnServer({ ...store.env, PROFILES_BODY_LIMIT: '65536' });
     key = (await runCli(['tenant', 'create', 'door', '--json'], store.env)).json.key;
-    await vi.waitFor(async () => expect((await request(server.url, 'GET', '/resources/v2/customerprofile/x', { key })).status).toBe(404), { timeout: 10_000, interval: 50 });
+    await keyTaken(server.url, key);
   });
   afterAll(async () => {
     await server?.stop();
@@ -149,7 +157,7 @@ describe('refusals reach the client', () => {
 
     // Each answer's transid is in one log line that gives its status; every request logged as
     // incoming is logged as completed (the last line may follow its answer by a moment).
-    await vi.waitFor(
+    await waitFor(
       () => {
         const lines = server
           .output()
@@ -163,8 +171,9 @@ describe('refusals reach the client', () => {
         }
         const completed = new Set(lines.filter((l) => l.msg === 'request completed').map((l) => l.transid));
         expect(lines.filter((l) => l.msg === 'incoming request' && !completed.has(l.transid)).map((l) => l.req?.url)).toEqual([]);
+        return true;
       },
-      { timeout: 5_000, interval: 50 },
+      { timeoutMs: 5_000, intervalMs: 50, description: 'every request logged once as completed, with its status' },
     );
   }, 60_000);
 });

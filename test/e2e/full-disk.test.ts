@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { request, runCli, type ServerProcess, spawnServer } from '../support/process.js';
+import { keyTaken, request, runCli, type ServerProcess, spawnServer } from '../support/process.js';
+import { waitFor } from '../support/wait.js';
 
 const DIR = process.env.OPENPROFILES_FULL_DISK_DIR;
 if (!DIR) console.log('Full-disk test not selected: it runs in .ci/run, which mounts a small tmpfs at OPENPROFILES_FULL_DISK_DIR.');
@@ -53,7 +54,7 @@ describe.runIf(DIR)('full disk (SQLite)', () => {
     mkdirSync(dataDir, { recursive: true });
     server = await spawnServer(env);
     const { json: tenant } = await runCli(['tenant', 'create', 'full', '--json'], env);
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await keyTaken(server.url, tenant.key);
 
     const acknowledged: Array<{ transid: string; id: string }> = [];
     const create = async (id: string) => {
@@ -84,22 +85,25 @@ describe.runIf(DIR)('full disk (SQLite)', () => {
     expect((await request(server.url, 'GET', '/resources/v2/customerprofile/nobody', { key: tenant.key })).status).toBe(404);
 
     rmSync(filler);
-    let after = null;
-    for (let i = 0; i < 200 && after?.status !== 202; i++) {
-      after = await create(`after-${i}`);
-      if (after.status !== 202) {
-        expect(after.status, after.text).toBe(503);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    expect(after!.status, 'writes were not taken again within 20 s of freeing the disk').toBe(202);
+    // Refused (503) until the server finds room again by itself.
+    let attempt = 0;
+    const after = await waitFor(
+      async () => {
+        const answer = await create(`after-${attempt++}`);
+        return answer.status !== 503 && answer;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, description: 'a write taken again once the disk has room' },
+    );
+    expect(after.status, after.text).toBe(202);
 
     for (const { transid, id } of acknowledged) {
-      let st = await request(server.url, 'GET', `/resources/v2/profile/status/${transid}`, { key: tenant.key });
-      for (let i = 0; st.body.code === '7600' && i < 300; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        st = await request(server.url, 'GET', `/resources/v2/profile/status/${transid}`, { key: tenant.key });
-      }
+      const st = await waitFor(
+        async () => {
+          const answer = await request(server!.url, 'GET', `/resources/v2/profile/status/${transid}`, { key: tenant.key });
+          return answer.body.code !== '7600' && answer;
+        },
+        { timeoutMs: 15_000, intervalMs: 50, description: `${transid} applied` },
+      );
       expect(st.body, transid).toMatchObject({ code: '1000', Results: [{ customerId: id, code: '1000' }] });
     }
     // The refused write was not stored: its customer does not exist.

@@ -2,6 +2,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, runCli, spawnServer, type ServerProcess } from '../support/process.js';
 import { freshStoreEnv, selectedBackends } from '../support/test-db.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * The store becomes unreachable while the server runs (PostgreSQL behind a TCP proxy the test
@@ -66,8 +67,13 @@ describe.runIf(selectedBackends().includes('postgres'))('store outage (PostgreSQ
     request(server.url, 'POST', '/resources/v2/customerprofile', { key, body: { Records: [{ customerId: id, Attributes: { name: id } }] } });
 
   it('answers 7902 (HTTP 503, Retry-After) while the store is unreachable, then recovers by itself', async () => {
-    expect((await write("before")).status).toBe(202);
-    await new Promise((r) => setTimeout(r, 300));
+    const before = await write('before');
+    expect(before.status).toBe(202);
+    await waitFor(async () => (await request(server.url, 'GET', `/resources/v2/profile/status/${before.body.response.transid}`, { key })).body.code === '1000', {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      description: 'the first write applied',
+    });
     await proxy.cut();
     const during = await write('during').catch((err) => {
       throw new Error(`${err.message}; server output:\n${server.output().slice(-3000)}`);
@@ -78,20 +84,23 @@ describe.runIf(selectedBackends().includes('postgres'))('store outage (PostgreSQ
     expect((await request(server.url, 'GET', '/readyz')).status).toBe(503);
 
     await proxy.open();
-    let after = await write('after');
-    for (let i = 0; i < 50 && after.status !== 202; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      after = await write('after');
-    }
-    expect(after.status, after.text).toBe(202);
+    const after = await waitFor(
+      async () => {
+        const answer = await write('after');
+        return answer.status === 202 && answer;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, description: 'a write taken again once the store is back' },
+    );
     const st = await request(server.url, 'GET', `/resources/v2/profile/status/${after.body.response.transid}`, { key, headers: { prefer: 'wait=10' } });
     expect(st.status).toBe(200);
     // The refused write was not stored; the others were.
-    let read = await request(server.url, 'GET', '/resources/v2/customerprofile?customerId=before&customerId=during&customerId=after', { key });
-    for (let i = 0; i < 50 && read.body.Records?.length !== 2; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      read = await request(server.url, 'GET', '/resources/v2/customerprofile?customerId=before&customerId=during&customerId=after', { key });
-    }
+    const read = await waitFor(
+      async () => {
+        const answer = await request(server.url, 'GET', '/resources/v2/customerprofile?customerId=before&customerId=during&customerId=after', { key });
+        return answer.body.Records?.length === 2 && answer;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, description: 'before and after readable' },
+    );
     expect(read.body.NotFound).toEqual(['during']);
   }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestServer, type TestServer, type TestTenant } from '../support/server.js';
 
 /** Requests refused before an operation reads them: the order of the checks, what they answer and how they are counted. */
@@ -83,5 +83,17 @@ describe('the front door', () => {
       expect(res.statusCode).toBe(401);
       expect(res.json().response.code).toBe('7002');
     });
+  });
+
+  it('sets no body deadline for a request that announces no body (an injected GET once threw when its deadline came)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      expect((await call('GET', '/customerprofile/nobody', { key: a.key })).statusCode).toBe(404);
+      // Runs every timer due by the request deadline: a deadline on this request would close its
+      // (injected) socket, which has no destroy(), and throw here.
+      vi.advanceTimersByTime(3_600_001); // past the longest PROFILES_REQUEST_TIMEOUT_MS allows
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, type TestTenant } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 
 const one = (customerId: string, Attributes: Record<string, unknown>) => ({ Records: [{ customerId, Attributes }] });
 
@@ -62,7 +63,7 @@ describe('operations endpoints', () => {
       if (op.path.startsWith('/resources/v2')) expect(op.security, op.path).toBeUndefined();
       else expect(op.security, op.path).toEqual([]);
     }
-    expect(doc.security).toEqual([{ profileKey: [] }]);
+    expect(doc.security).toEqual([{ profileKey: [] }, { secretKey: [] }]);
   });
 });
 
@@ -164,11 +165,14 @@ describe('retention', () => {
       await t.refresh();
       const st = await t.apply('POST', '/customerprofile', a.key, one('r1', {}));
       expect(st.body.code).toBe('1000');
-      let status = st.body;
-      for (let i = 0; i < 50 && status.state !== 'unknown'; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        status = (await t.api('GET', `/profile/status/${st.body.transid}`, { key: a.key })).body;
-      }
+      // Past the retention, a sweep purges it: its status becomes unknown.
+      const status = await waitFor(
+        async () => {
+          const { body } = await t.api('GET', `/profile/status/${st.body.transid}`, { key: a.key });
+          return body.state === 'unknown' && body;
+        },
+        { timeoutMs: 10_000, intervalMs: 50, description: 'the write transaction purged' },
+      );
       expect(status).toMatchObject({ code: '7600', state: 'unknown' });
       expect((await t.api('GET', '/customerprofile/r1', { key: a.key })).status).toBe(200);
     } finally {

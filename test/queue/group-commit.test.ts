@@ -9,6 +9,7 @@ import type { SqliteStore } from '../../src/storage/sqlite/sqlite-storage.js';
 import type { EnqueueResult, NewWriteTransaction } from '../../src/model/write-transaction.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 import { freshSqliteStore } from '../support/test-db.js';
+import { waitFor } from '../support/wait.js';
 
 const records = (tenantId: number, count: number) =>
   newWriteTransaction(
@@ -70,7 +71,7 @@ describe('GroupCommitter', () => {
     const submit = (name: string, wt: NewWriteTransaction) =>
       committer.submit(wt).then(() => void answered.push(`${name} after commit ${commits.length}`));
     await Promise.all([...Array.from({ length: 6 }, (_, i) => submit(`flood-${i}`, records(1, 100))), submit('quiet', records(2, 1))]);
-    await vi.waitFor(() => expect(answered).toHaveLength(8));
+    await waitFor(() => answered.length === 8, { timeoutMs: 5_000, description: 'the late write answered too' });
     // Turn 1: flood-0 to flood-3. The late write came during it, and joins turn 2 with the rest.
     expect(commits).toEqual([4, 4]);
     expect(answered.filter((a) => !a.startsWith('flood'))).toEqual(['quiet after commit 2', 'late after commit 2']);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applySequentially, requestFor, type ModelOp } from '../support/profile-model.js';
 import { startTestServer, type TestServer, type TestTenant } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * Random interleavings of creates, updates and deletes for a few hot customers, spread over many
@@ -52,12 +53,13 @@ describe('ordering: one customer, many requests', () => {
         const expected = applySequentially(realised);
         const codes: string[][] = [];
         for (const transid of transids) {
-          const st = await t.api('GET', `/profile/status/${transid}`, { key: tenant.key });
-          let body = st.body;
-          for (let i = 0; body.code === '7600' && i < 200; i++) {
-            await new Promise((r) => setTimeout(r, 20));
-            body = (await t.api('GET', `/profile/status/${transid}`, { key: tenant.key })).body;
-          }
+          const body = await waitFor(
+            async () => {
+              const st = await t.api('GET', `/profile/status/${transid}`, { key: tenant.key });
+              return st.body.code !== '7600' && st.body;
+            },
+            { timeoutMs: 10_000, description: `${transid} applied` },
+          );
           codes.push(body.Results.map((r: { code: string }) => r.code));
         }
         expect(codes).toEqual(expected.codes);

@@ -7,6 +7,12 @@ import { QueueMonitor } from '../../src/queue/queue-monitor.js';
 import type { SqliteStore } from '../../src/storage/sqlite/sqlite-storage.js';
 import { freshSqliteStore } from '../support/test-db.js';
 
+/**
+ * One turn of the event loop: every promise callback already due has run, so a write the monitor
+ * admitted (it admits synchronously, in `noteApplied` or `refresh`) has had its `then` run by now.
+ */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('QueueMonitor soft limit', () => {
   let store: SqliteStore;
   let dispose: () => Promise<void>;
@@ -26,10 +32,10 @@ describe('QueueMonitor soft limit', () => {
     monitor.noteAccepted(1, 12);
     let admitted: boolean | null = null;
     const waiting = monitor.admit(1, 5, 5000).then((a) => (admitted = a));
-    await new Promise((r) => setTimeout(r, 20));
+    await turn();
     expect(admitted).toBeNull();
     monitor.noteApplied(1, 1); // 11 queued: still at the limit
-    await new Promise((r) => setTimeout(r, 20));
+    await turn();
     expect(admitted).toBeNull();
     monitor.noteApplied(1, 4); // 7 queued
     await waiting;
@@ -61,7 +67,7 @@ describe('QueueMonitor soft limit', () => {
     // Past its share, tenant 2 waits too, like tenant 1.
     let victim: boolean | null = null;
     const over = monitor.admit(2, 1, 5000).then((a) => (victim = a));
-    await new Promise((r) => setTimeout(r, 20));
+    await turn();
     expect([flooder, victim]).toEqual([null, null]);
     monitor.noteApplied(1, 12);
     monitor.noteApplied(2, 5);

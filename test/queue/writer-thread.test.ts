@@ -12,10 +12,10 @@ import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import type { AppliedWriteTransaction } from '../../src/queue/worker.js';
 import { WriterThread } from '../../src/queue/writer-thread.js';
 import { workerPool } from '../../src/runtime.js';
-import type { NewWriteTransaction } from '../../src/model/write-transaction.js';
 import { type Store, StorageUnavailableError } from '../../src/storage/ports.js';
 import { openTestStore } from '../support/storage-backends.js';
 import { serverBackend } from '../support/test-db.js';
+import { waitFor } from '../support/wait.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 
 let n = 0;
@@ -45,15 +45,14 @@ describe(`writer thread (${serverBackend()})`, () => {
     await writer.stop();
     await applier?.stop();
   };
-  const appliedSoon = async (transids: string[]) => {
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      const statuses = await Promise.all(transids.map((t) => store.journal.getWriteTransactionStatus(tenantId, t)));
-      if (statuses.every((s) => s?.state === 'done')) return statuses;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error('not applied within 10 s');
-  };
+  const appliedSoon = (transids: string[]) =>
+    waitFor(
+      async () => {
+        const statuses = await Promise.all(transids.map((t) => store.journal.getWriteTransactionStatus(tenantId, t)));
+        return statuses.every((s) => s?.state === 'done') && statuses;
+      },
+      { timeoutMs: 10_000, description: `${transids.length} write transaction(s) applied` },
+    );
 
   beforeEach(async () => {
     const opened = await openTestStore(serverBackend());
@@ -75,7 +74,7 @@ describe(`writer thread (${serverBackend()})`, () => {
     expect(await store.journal.getWriteTransactionStatus(tenantId, w.transid)).not.toBeNull();
     await appliedSoon([w.transid]);
     // The thread reports it after its commit, in a message of its own.
-    for (let i = 0; i < 100 && !applied.some((a) => a.transid === w.transid); i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => applied.some((a) => a.transid === w.transid), { timeoutMs: 5_000, description: 'the thread to report the write applied' });
     const [master] = await store.profiles.getMasterProfiles(tenantId, ['c1']);
     expect(master.attributes).toEqual({ name: w.records![0].attributes!.name });
     expect(applied.map((a) => a.transid)).toContain(w.transid);
@@ -115,19 +114,15 @@ describe(`writer thread (${serverBackend()})`, () => {
     expect(writer.isAvailable).toBe(false);
     await expect(writer.submit(wt(tenantId, 'meanwhile'))).rejects.toBeInstanceOf(StorageUnavailableError);
 
-    const deadline = Date.now() + 10_000;
-    let after: NewWriteTransaction | null = null;
-    while (!after && Date.now() < deadline) {
-      const w = wt(tenantId, 'after');
-      after = await writer.submit(w).then(
-        () => w,
-        () => null,
-      );
-      if (!after) await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(after).not.toBeNull();
+    const after = await waitFor(
+      () => {
+        const w = wt(tenantId, 'after');
+        return writer.submit(w).then(() => w);
+      },
+      { timeoutMs: 10_000, intervalMs: 50, description: 'a new writer thread to take a write' },
+    );
     expect(writer.isAvailable).toBe(true);
-    await appliedSoon([committed.transid, after!.transid]);
+    await appliedSoon([committed.transid, after.transid]);
   });
 
   it('when the applying thread dies, a new one goes on from the oldest write not yet applied', async () => {
@@ -150,8 +145,8 @@ describe(`writer thread (${serverBackend()})`, () => {
     expect(applier).toBeNull();
     const w = wt(tenantId, 'api-only');
     expect(await writer.submit(w)).toEqual({ outcome: 'accepted', transid: w.transid });
-    // Committed, and nothing in the thread applies it (a thread with its worker applies within ms).
-    await new Promise((r) => setTimeout(r, 300));
+    // Committed, and nothing in the process applies it: no applying thread, no worker in the committing one.
+    expect(writer.workerIds).toEqual([]);
     expect((await store.journal.getWriteTransactionStatus(tenantId, w.transid))!.state).toBe('queued');
     // A worker on another connection (as `openprofiles worker` has) applies it.
     const workers = workerPool(loadConfig(storeEnv), store, pino({ level: 'silent' }), () => {});

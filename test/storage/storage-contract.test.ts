@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import { REMOVAL_LOCK } from '../../src/storage/postgres/postgres-directory.js';
 import { CLAIM_RECORDS } from '../../src/storage/postgres/postgres-queue.js';
@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError, StorageUnavailableError } from '../../src
 import type { RowCounts } from '../../src/model/directory.js';
 import type { OpenedStore } from '../../src/open-store.js';
 import { applierOf, openTestStore, selectedBackends, type TestStore } from '../support/storage-backends.js';
+import { waitFor } from '../support/wait.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 
 const settings = { ...DEFAULT_TENANT_SETTINGS };
@@ -228,6 +229,20 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       expect(applied[2]).toMatchObject({ tenantId, operation: 'createProfile', appid: null, isUpsert: false, isCascade: false });
     });
 
+    /** Waits until the claim on `transid` (PostgreSQL's, by lease) has run out; at once where nothing is claimed. */
+    const leaseExpired = async (transid: string) => {
+      if (!s.appliers.hasConcurrentClaims) return;
+      const db = new pg.Client({ connectionString: store.env.PROFILES_DATABASE_URL });
+      await db.connect();
+      try {
+        const leaseUntil = async () => Number((await db.query('SELECT lease_until FROM write_transactions WHERE transid = $1', [transid])).rows[0].lease_until);
+        // The lease is of the applying process's clock, which is this one's.
+        await waitFor(async () => Date.now() > (await leaseUntil()), { timeoutMs: 5_000, description: `the lease on ${transid} to run out` });
+      } finally {
+        await db.end();
+      }
+    };
+
     const failing: ApplyReducer = (batch, snapshot, now) => {
       upsertEach(batch, snapshot, now);
       throw new Error('boom');
@@ -248,10 +263,10 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         await other.query('SELECT pg_advisory_lock($1)', [REMOVAL_LOCK]);
         const claimedBy = async () => (await other.query('SELECT claimed_by FROM write_transactions WHERE transid = $1', [item.transid])).rows[0].claimed_by;
         const stalled = applierOf(s, 'w-old', 1).applyNext(10, keysOf, upsertEach);
-        await vi.waitFor(async () => expect(await claimedBy()).toBe('w-old'));
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await waitFor(async () => (await claimedBy()) === 'w-old', { timeoutMs: 5_000, description: 'w-old to claim it' });
+        await leaseExpired(item.transid);
         const takeover = applierOf(s, 'w-new', 60_000).applyNext(10, keysOf, upsertEach);
-        await vi.waitFor(async () => expect(await claimedBy()).toBe('w-new'));
+        await waitFor(async () => (await claimedBy()) === 'w-new', { timeoutMs: 5_000, description: 'w-new to take the claim over' });
         await other.query('SELECT pg_advisory_unlock($1)', [REMOVAL_LOCK]);
         expect(await stalled).toEqual([]);
         expect((await takeover).map((c) => c.transid)).toEqual([item.transid]);
@@ -264,7 +279,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
     it('applies, once, a write transaction whose worker failed, after its claim expires (at once where nothing is claimed)', async () => {
       const [item] = await s.journal.enqueue([wt(tenantId, 'a')], DAY);
       await expect(applierOf(s, 'w-old', 1).applyNext(10, keysOf, failing)).rejects.toThrow('boom');
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await leaseExpired(item.transid);
       expect((await applierOf(s, 'w-new', 60_000).applyNext(10, keysOf, upsertEach)).map((c) => c.transid)).toEqual([item.transid]);
       expect(await applierOf(s, 'w-old', 60_000).applyNext(10, keysOf, upsertEach)).toEqual([]);
       expect(await s.journal.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'done' });

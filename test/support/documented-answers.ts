@@ -1,11 +1,14 @@
-import { request } from './process.js';
+import { BODY, type DocumentedApi } from './json-schema.js';
 
 /**
  * Every answer a test server gave must be documented in its OpenAPI document under its operation.
- * The servers' own request counter (`openprofiles_http_requests_total{route,method,status}`) says
- * what they answered; `startTestServer().close()` and `spawnServer().stop()` read it before the
- * server goes, and test/support/check-answers.ts fails the test file that received an
- * undocumented answer.
+ * - Statuses: the servers' own request counter (`openprofiles_http_requests_total{route,method,status}`)
+ *   says what they answered; `startTestServer().close()` and `spawnServer().stop()` read it before
+ *   the server goes.
+ * - Bodies: every answer a test receives through the support clients (`app.inject` of a
+ *   `startTestServer`, `request` of test/support/process.ts) is checked against the schema its
+ *   operation documents for its status (`recordAnswer`).
+ * test/support/check-answers.ts fails the test file that received an undocumented answer.
  */
 
 export interface Answered {
@@ -76,13 +79,12 @@ export function takeUndocumented(): string[] {
   return found.splice(0);
 }
 
-/** Reads a spawned server's answers over HTTPS (before it is stopped). */
-export async function checkSpawnedServer(url: string): Promise<void> {
-  try {
-    const [spec, metrics] = await Promise.all([request(url, 'GET', '/openapi.json'), request(url, 'GET', '/metrics')]);
-    if (spec.status !== 200 || metrics.status !== 200) throw new Error(`/openapi.json answered ${spec.status}, /metrics ${metrics.status}`);
-    recordUndocumented(url, spec.body, metrics.text);
-  } catch (err) {
-    recordFailure(url, `could not read what the server answered before stopping it: ${(err as Error).message}`);
-  }
+/** Checks one answer a test received against the document; a mismatch fails the test file. */
+export function recordAnswer(server: string, api: DocumentedApi, method: string, url: string, status: number, contentType: string | undefined, body: string): void {
+  const problem = api.answerProblem(method.toUpperCase(), url, status, contentType, body);
+  if (!problem) return;
+  // Once per kind of mismatch: a property-based test may meet the same one thousands of times.
+  const kind = `${server}: ${problem.split(BODY, 1)[0]}`;
+  if (found.some((line) => line.startsWith(kind))) return;
+  found.push(`${server}: ${problem}`);
 }

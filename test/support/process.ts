@@ -3,7 +3,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { checkSpawnedServer } from './documented-answers.js';
+import { recordAnswer, recordFailure, recordUndocumented } from './documented-answers.js';
+import { builtDocument } from './json-schema.js';
+import { waitFor } from './wait.js';
 
 /** The built CLI (npm test builds it first): tests run the real binary. */
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -81,16 +83,15 @@ async function spawnCli(args: string[], env: Record<string, string>, readyLine: 
   let out = '';
   // 'close', not 'exit': it comes once the process's output is read too, so output() after stop() holds its last lines.
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes(readyLine)) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code} before it was ready:\n${out}`)));
-    setTimeout(() => reject(new Error(`${args[0]} was not ready within 30 s:\n${out}`)), 30_000).unref();
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  let exitedEarly: { code: number | null } | null = null;
+  child.once('exit', (code) => (exitedEarly = { code }));
+  await waitFor(() => out.includes(readyLine) || exitedEarly, { timeoutMs: 30_000, description: `${args[0]} to print "${readyLine}" or exit`, intervalMs: 10 }).catch((err: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${err.message}; it printed:\n${out}`);
   });
+  if (!out.includes(readyLine)) throw new Error(`${args[0]} exited with ${exitedEarly!.code} before it was ready:\n${out}`);
   return {
     child,
     url,
@@ -108,6 +109,17 @@ async function spawnCli(args: string[], env: Record<string, string>, readyLine: 
   };
 }
 
+/** Reads a spawned server's answers over HTTPS (before it is stopped): test/support/documented-answers.ts. */
+async function checkSpawnedServer(url: string): Promise<void> {
+  try {
+    const [spec, metrics] = await Promise.all([request(url, 'GET', '/openapi.json'), request(url, 'GET', '/metrics')]);
+    if (spec.status !== 200 || metrics.status !== 200) throw new Error(`/openapi.json answered ${spec.status}, /metrics ${metrics.status}`);
+    recordUndocumented(url, spec.body, metrics.text);
+  } catch (err) {
+    recordFailure(url, `could not read what the server answered before stopping it: ${(err as Error).message}`);
+  }
+}
+
 const agent = new https.Agent({ rejectUnauthorized: false, keepAlive: true, maxSockets: 64 });
 
 export interface HttpsAnswer {
@@ -117,8 +129,18 @@ export interface HttpsAnswer {
   text: string;
 }
 
-/** One request to a spawned server: HTTPS (its self-signed certificate accepted), or plain HTTP for an http: URL. */
-export function request(url: string, method: string, path: string, options: { key?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpsAnswer> {
+/**
+ * One request to a spawned server: HTTPS (its self-signed certificate accepted), or plain HTTP for
+ * an http: URL. The answer is checked against the OpenAPI document (test/support/documented-answers.ts).
+ */
+export async function request(url: string, method: string, path: string, options: { key?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpsAnswer> {
+  const [answer, api] = await Promise.all([send(url, method, path, options), builtDocument()]);
+  const contentType = answer.headers['content-type'];
+  recordAnswer(url, api, method, path, answer.status, Array.isArray(contentType) ? contentType[0] : contentType, answer.text);
+  return answer;
+}
+
+function send(url: string, method: string, path: string, options: { key?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpsAnswer> {
   const text = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   const headers: Record<string, string | number> = { ...options.headers };
   if (options.key) headers.key = options.key;
@@ -146,5 +168,14 @@ export function request(url: string, method: string, path: string, options: { ke
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 30 s`)));
     req.on('error', reject);
     req.end(text);
+  });
+}
+
+/** Waits until a spawned server takes a key the CLI just created, as it does at its next directory poll. */
+export function keyTaken(url: string, key: string): Promise<true> {
+  return waitFor(async () => (await request(url, 'GET', '/resources/v2/customerprofile/x', { key })).status === 404, {
+    timeoutMs: 10_000,
+    intervalMs: 50,
+    description: 'the server to take the new key',
   });
 }

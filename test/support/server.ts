@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { InjectOptions } from 'fastify';
 import pg from 'pg';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { TenantAdmin } from '../../src/domain/tenant-admin.js';
 import { createLogger, type Server, startServer } from '../../src/main.js';
-import { recordUndocumented } from './documented-answers.js';
+import { recordAnswer, recordUndocumented } from './documented-answers.js';
+import { DocumentedApi, type OpenApiDocument } from './json-schema.js';
 import { type Backend, freshStoreEnv, serverBackend } from './test-db.js';
 
 export interface TestTenant {
@@ -62,6 +64,26 @@ export async function queryStore(t: TestServer, sql: string, params: unknown[] =
 
 let counter = 0;
 
+/**
+ * Checks every answer `server.app.inject` gives (the tests' way to call an in-process server,
+ * `api` included) against the server's own OpenAPI document: test/support/documented-answers.ts.
+ */
+function checkInjectedAnswers(server: Server): void {
+  const app = server.app;
+  const inject = app.inject.bind(app);
+  let api: DocumentedApi | null = null;
+  const checked = async (options: InjectOptions | string) => {
+    const { method = 'GET', url } = typeof options === 'string' ? { url: options } : (options ?? {});
+    if (typeof url !== 'string') throw new Error('test servers take inject() with a string url, so that its answer can be checked');
+    const res = await inject(options as InjectOptions);
+    api ??= new DocumentedApi(app.swagger() as unknown as OpenApiDocument);
+    const contentType = res.headers['content-type'];
+    recordAnswer(server.url, api, method, url, res.statusCode, typeof contentType === 'string' ? contentType : undefined, res.body);
+    return res;
+  };
+  app.inject = checked as typeof app.inject;
+}
+
 /** A real server (HTTPS on a random loopback port) on a fresh store of the server backend (STORAGE_BACKENDS). */
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
   const backend = serverBackend();
@@ -70,6 +92,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
   const databaseUrl = store.env.PROFILES_DATABASE_URL;
   const config = loadConfig({}, { dataDir, databaseUrl, host: '127.0.0.1', port: 0, logLevel: 'silent', isDemoEnabled: false, directoryPollMs: 50, ...overrides });
   const server = await startServer(config, createLogger(config.logLevel));
+  checkInjectedAnswers(server);
   const admin = new TenantAdmin(server.storage);
   const self: TestServer = {
     server,

@@ -5,7 +5,7 @@ import { parseIds } from '../../domain/write-requests.js';
 import type { App } from '../../model/directory.js';
 import type { Services } from '../context.js';
 import { sendRead } from '../replies.js';
-import { appQuery, keyHeaders, readResponses, writeBody, writeResponses } from '../schemas.js';
+import { appidParam, appQuery, appSelector, idSchema, pathParams, readResponses, writeBody, writeHeaders, writeResponses } from '../schemas.js';
 import { handleWrite } from '../write-handler.js';
 
 type AppQuery = { customerId?: string | string[]; identifier?: string | string[] };
@@ -28,9 +28,12 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
       ? { userId: parseIds(Array.isArray(query.identifier) ? query.identifier[0] : query.identifier, 'identifier', 1)[0] }
       : { customerIds: parseIds(query.customerId, 'customerId', ctx.tenant.settings.batchLimit) };
 
+  const appPath = pathParams({ appid: appidParam });
+  const appCustomerPath = pathParams({ appid: appidParam, customerId: idSchema('The customer') });
+
   app.get<{ Params: { appid: string; customerId: string } }>(
     '/customerappprofile/:appid/:customerId',
-    { schema: { tags, summary: 'getAppProfile', operationId: 'getAppProfile', headers: keyHeaders, response: readResponses } },
+    { schema: { tags, summary: 'getAppProfile', operationId: 'getAppProfile', params: appCustomerPath, response: readResponses } },
     async (request, reply) => {
       const { ctx, app: target } = appOf(request);
       const ids = parseIds(request.params.customerId, 'customerId', 1);
@@ -42,7 +45,17 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
 
   app.get<{ Params: { appid: string }; Querystring: AppQuery }>(
     '/customerappprofile/:appid',
-    { schema: { tags, summary: 'getAppProfile (many, or by identifier)', operationId: 'getAppProfiles', headers: keyHeaders, querystring: appQuery, response: readResponses } },
+    {
+      schema: {
+        tags,
+        summary: 'getAppProfile (many, or by identifier)',
+        operationId: 'getAppProfiles',
+        params: appPath,
+        querystring: appQuery,
+        ...appSelector,
+        response: readResponses,
+      },
+    },
     async (request, reply) => {
       const { ctx, app: target } = appOf(request);
       const which = selector(ctx, request.query);
@@ -54,7 +67,7 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
 
   app.post<{ Params: { appid: string } }>(
     '/customerappprofile/:appid',
-    { schema: { tags, summary: 'createAppProfile', operationId: 'createAppProfile', headers: keyHeaders, body: writeBody, response: writeResponses } },
+    { schema: { tags, summary: 'createAppProfile', operationId: 'createAppProfile', headers: writeHeaders, params: appPath, body: writeBody, response: writeResponses } },
     (request, reply) =>
       handleWrite(acceptor, status, request, reply, { operation: 'createAppProfile', appid: request.params.appid, body: request.body }),
   );
@@ -66,7 +79,7 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
   ]) {
     app.put<{ Params: { appid: string } }>(
       path,
-      { schema: { tags, summary: 'updateAppProfile', operationId, headers: keyHeaders, body: writeBody, response: writeResponses } },
+      { schema: { tags, summary: 'updateAppProfile', operationId, headers: writeHeaders, params: appPath, body: writeBody, response: writeResponses } },
       (request, reply) =>
         handleWrite(acceptor, status, request, reply, { operation: 'updateAppProfile', appid: request.params.appid, body: request.body }),
     );
@@ -74,7 +87,7 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
 
   app.delete<{ Params: { appid: string; customerId: string } }>(
     '/customerappprofile/:appid/:customerId',
-    { schema: { tags, summary: 'deleteAppProfile', operationId: 'deleteAppProfile', headers: keyHeaders, response: writeResponses } },
+    { schema: { tags, summary: 'deleteAppProfile', operationId: 'deleteAppProfile', headers: writeHeaders, params: appCustomerPath, response: writeResponses } },
     (request, reply) => {
       const { app: target } = appOf(request);
       const ids = parseIds(request.params.customerId, 'customerId', 1);
@@ -88,7 +101,18 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
 
   app.delete<{ Params: { appid: string }; Querystring: AppQuery }>(
     '/customerappprofile/:appid',
-    { schema: { tags, summary: 'deleteAppProfile (many, or by identifier)', operationId: 'deleteAppProfiles', headers: keyHeaders, querystring: appQuery, response: writeResponses } },
+    {
+      schema: {
+        tags,
+        summary: 'deleteAppProfile (many, or by identifier)',
+        operationId: 'deleteAppProfiles',
+        headers: writeHeaders,
+        params: appPath,
+        querystring: appQuery,
+        ...appSelector,
+        response: writeResponses,
+      },
+    },
     (request, reply) => {
       const { ctx, app: target } = appOf(request);
       const which = selector(ctx, request.query);
@@ -99,7 +123,16 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
 
   app.delete<{ Params: { appid: string; customerId: string; deviceId: string } }>(
     '/customerappprofile/:appid/:customerId/:deviceId',
-    { schema: { tags, summary: 'deleteDeviceAppProfile', operationId: 'deleteDeviceAppProfile', headers: keyHeaders, response: writeResponses } },
+    {
+      schema: {
+        tags,
+        summary: 'deleteDeviceAppProfile',
+        operationId: 'deleteDeviceAppProfile',
+        headers: writeHeaders,
+        params: pathParams({ appid: appidParam, customerId: idSchema('The customer, or a userId'), deviceId: idSchema('The device') }),
+        response: writeResponses,
+      },
+    },
     (request, reply) => {
       const { app: target } = appOf(request);
       const [customerId] = parseIds(request.params.customerId, 'customerIdOrUserId', 1);

@@ -4,7 +4,7 @@ import type { InwardLinkLevel } from '../../domain/profile-reads.js';
 import { parseIds } from '../../domain/write-requests.js';
 import type { Services } from '../context.js';
 import { sendRead } from '../replies.js';
-import { customerIdsQuery, keyHeaders, readResponses, writeBody, writeResponses } from '../schemas.js';
+import { cascade, customerIdsQuery, idSchema, LINK_LEVELS, pathParams, readResponses, showInwardLinks, writeBody, writeHeaders, writeResponses } from '../schemas.js';
 import { handleWrite } from '../write-handler.js';
 
 type IdQuery = { customerId?: string | string[]; showinwardlinks?: string | string[]; cascade?: string | string[] };
@@ -13,11 +13,13 @@ const first = (value: string | string[] | undefined) => (Array.isArray(value) ? 
 
 function linkLevel(value: string | string[] | undefined): InwardLinkLevel {
   const text = first(value) ?? '0';
-  if (text !== '0' && text !== '1' && text !== '2') throw new ApiError('7003', 'showinwardlinks must be 0, 1 or 2');
+  if (!(LINK_LEVELS as readonly string[]).includes(text)) throw new ApiError('7003', 'showinwardlinks must be 0, 1 or 2');
   return Number(text) as InwardLinkLevel;
 }
 
 const isCascade = (value: string | string[] | undefined) => ['1', 'true'].includes(first(value) ?? '');
+
+const customerIdPath = pathParams({ customerId: idSchema('The customer') });
 
 /** Master profiles: getProfile, createProfile, updateProfile, deleteProfile (contract §2). */
 export function profileRoutes(app: FastifyInstance, { reader, acceptor, status }: Services): void {
@@ -25,7 +27,16 @@ export function profileRoutes(app: FastifyInstance, { reader, acceptor, status }
 
   app.get<{ Params: { customerId: string }; Querystring: IdQuery }>(
     '/customerprofile/:customerId',
-    { schema: { tags, summary: 'getProfile', operationId: 'getProfile', headers: keyHeaders, querystring: customerIdsQuery, response: readResponses } },
+    {
+      schema: {
+        tags,
+        summary: 'getProfile',
+        operationId: 'getProfile',
+        params: customerIdPath,
+        querystring: { type: 'object', properties: { showinwardlinks: showInwardLinks } },
+        response: readResponses,
+      },
+    },
     async (request, reply) => {
       const ctx = request.tenantCtx!;
       const [id] = parseIds(request.params.customerId, 'customerId', 1);
@@ -37,7 +48,15 @@ export function profileRoutes(app: FastifyInstance, { reader, acceptor, status }
 
   app.get<{ Querystring: IdQuery }>(
     '/customerprofile',
-    { schema: { tags, summary: 'getProfile (many)', operationId: 'getProfiles', headers: keyHeaders, querystring: customerIdsQuery, response: readResponses } },
+    {
+      schema: {
+        tags,
+        summary: 'getProfile (many)',
+        operationId: 'getProfiles',
+        querystring: customerIdsQuery({ showinwardlinks: showInwardLinks }),
+        response: readResponses,
+      },
+    },
     async (request, reply) => {
       const ctx = request.tenantCtx!;
       const ids = parseIds(request.query.customerId, 'customerId', ctx.tenant.settings.batchLimit);
@@ -48,19 +67,29 @@ export function profileRoutes(app: FastifyInstance, { reader, acceptor, status }
 
   app.post(
     '/customerprofile',
-    { schema: { tags, summary: 'createProfile', operationId: 'createProfile', headers: keyHeaders, body: writeBody, response: writeResponses } },
+    { schema: { tags, summary: 'createProfile', operationId: 'createProfile', headers: writeHeaders, body: writeBody, response: writeResponses } },
     (request, reply) => handleWrite(acceptor, status, request, reply, { operation: 'createProfile', appid: null, body: request.body }),
   );
 
   app.put(
     '/customerprofile',
-    { schema: { tags, summary: 'updateProfile', operationId: 'updateProfile', headers: keyHeaders, body: writeBody, response: writeResponses } },
+    { schema: { tags, summary: 'updateProfile', operationId: 'updateProfile', headers: writeHeaders, body: writeBody, response: writeResponses } },
     (request, reply) => handleWrite(acceptor, status, request, reply, { operation: 'updateProfile', appid: null, body: request.body }),
   );
 
   app.delete<{ Params: { customerId: string }; Querystring: IdQuery }>(
     '/customerprofile/:customerId',
-    { schema: { tags, summary: 'deleteProfile', operationId: 'deleteProfile', headers: keyHeaders, querystring: customerIdsQuery, response: writeResponses } },
+    {
+      schema: {
+        tags,
+        summary: 'deleteProfile',
+        operationId: 'deleteProfile',
+        headers: writeHeaders,
+        params: customerIdPath,
+        querystring: { type: 'object', properties: { cascade } },
+        response: writeResponses,
+      },
+    },
     (request, reply) => {
       const ids = parseIds(request.params.customerId, 'customerId', 1);
       return handleWrite(acceptor, status, request, reply, {
@@ -74,7 +103,16 @@ export function profileRoutes(app: FastifyInstance, { reader, acceptor, status }
 
   app.delete<{ Querystring: IdQuery }>(
     '/customerprofile',
-    { schema: { tags, summary: 'deleteProfile (many)', operationId: 'deleteProfiles', headers: keyHeaders, querystring: customerIdsQuery, response: writeResponses } },
+    {
+      schema: {
+        tags,
+        summary: 'deleteProfile (many)',
+        operationId: 'deleteProfiles',
+        headers: writeHeaders,
+        querystring: customerIdsQuery({ cascade }),
+        response: writeResponses,
+      },
+    },
     (request, reply) => {
       const ids = parseIds(request.query.customerId, 'customerId', request.tenantCtx!.tenant.settings.batchLimit);
       return handleWrite(acceptor, status, request, reply, {
