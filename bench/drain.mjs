@@ -20,7 +20,7 @@ const { values: opts } = parseArgs({ options: { records: { type: 'string', defau
 const records = Number(opts.records);
 const space = Number(opts.space);
 const { WorkerPool } = await import('../dist/queue/worker-pool.js');
-const { openStorage } = await import('../dist/storage/open-storage.js');
+const { openStore } = await import('../dist/open-store.js');
 
 const svc = await startService({ backend: 'sqlite', serveArgs: ['--no-worker'], env: { PROFILES_MAX_QUEUE_RECORDS: '1000000000', PROFILES_QUEUE_SOFT_LIMIT_RECORDS: '1000000000' } });
 const path = `/resources/v2/customerprofiles/${svc.appid}`;
@@ -30,7 +30,7 @@ const next = rtBodies({ space });
 await push(svc, 'PUT', path, records / 100, () => next());
 await stop(svc.child); // the store stays: the worker below drains it
 
-const storage = openStorage({ dataDir: svc.store.dataDir });
+const storage = openStore({ dataDir: svc.store.dataDir });
 let applied = 0;
 let done;
 const finished = new Promise((resolve) => (done = resolve));

@@ -10,16 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { SqliteStorage } from '../dist/storage/sqlite/sqlite-storage.js';
+import { openEmbeddedStore } from '../dist/open-store.js';
 import { rtRecord } from './lib/records.mjs';
 
 const { values: opts } = parseArgs({ options: { 'write-transactions': { type: 'string', default: '20000' } } });
 const total = Number(opts['write-transactions']);
 const dir = mkdtempSync(join(tmpdir(), 'openprofiles-queue-stats-'));
 try {
-  const store = new SqliteStorage({ dataDir: dir });
+  const store = openEmbeddedStore({ dataDir: dir });
   await store.migrate();
-  const tenant = await store.createTenant('stats', { responseFormat: 'legacy', batchLimit: 1000, rateLimit: 1000, upsertOnUpdate: true, retentionDays: 7 }, []);
+  const tenant = await store.directory.createTenant('stats', { responseFormat: 'legacy', batchLimit: 1000, rateLimit: 1000, upsertOnUpdate: true, retentionDays: 7 }, []);
   const recordsJson = JSON.stringify(
     Array.from({ length: 100 }, (_, i) => {
       const { customerId, Attributes } = rtRecord(i);
@@ -27,11 +27,11 @@ try {
     }),
   );
   const wt = () => ({ transid: randomUUID(), tenantId: tenant.id, operation: 'updateAppProfile', appid: 'rt', isUpsert: true, isCascade: false, idempotencyKey: null, requestHash: null, acceptedAt: Date.now(), recordsJson, recordCount: 100 });
-  for (let done = 0; done < total; done += 500) await store.enqueue(Array.from({ length: Math.min(500, total - done) }, wt), 86_400_000);
+  for (let done = 0; done < total; done += 500) await store.journal.enqueue(Array.from({ length: Math.min(500, total - done) }, wt), 86_400_000);
   const time = async () => {
-    await store.queueStats();
+    await store.journal.queueStats();
     const started = performance.now();
-    for (let i = 0; i < 10; i++) await store.queueStats();
+    for (let i = 0; i < 10; i++) await store.journal.queueStats();
     return Number(((performance.now() - started) / 10).toFixed(1));
   };
   const withIndex = await time();
@@ -40,7 +40,7 @@ try {
   journal.close();
   const withoutIndex = await time();
   console.log(`journal: ${total.toLocaleString('en-US')} unapplied write transactions of 100 records (${recordsJson.length.toLocaleString('en-US')} bytes each)`);
-  console.table([{ 'queueStats ms, with journal_stats': withIndex, 'queueStats ms, without': withoutIndex, records: (await store.queueStats()).depthRecords }]);
+  console.table([{ 'queueStats ms, with journal_stats': withIndex, 'queueStats ms, without': withoutIndex, records: (await store.journal.queueStats()).depthRecords }]);
   await store.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });

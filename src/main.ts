@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createDemoTenant, demoBanner, forgetDemoTenant } from './cli/demo.js';
+import { createDemoTenant, demoBanner, forgetDemoTenant } from './demo.js';
 import type { Config } from './config/config.js';
 import { DirectoryCache } from './domain/directory.js';
 import { ProfileReader } from './domain/profile-reads.js';
@@ -16,8 +16,8 @@ import type { AppliedWriteTransaction } from './queue/worker.js';
 import type { WorkerPool } from './queue/worker-pool.js';
 import { WriterThread } from './queue/writer-thread.js';
 import { createLogger, IDEMPOTENCY_WINDOW_MS, onBackgroundError, openMigratedStore, storeLocation, workerPool } from './runtime.js';
-import { describeStore } from './storage/open-storage.js';
-import type { Storage } from './storage/storage.js';
+import { describeStore } from './open-store.js';
+import type { Store } from './storage/ports.js';
 
 export { createLogger } from './runtime.js';
 
@@ -25,7 +25,7 @@ const QUEUE_REFRESH_MS = 1000;
 
 export interface Server {
   app: FastifyInstance;
-  storage: Storage;
+  storage: Store;
   directory: DirectoryCache;
   /** The ids of the queue workers this process runs (none with `--no-worker`). */
   workerIds: string[];
@@ -42,10 +42,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   // Before the server answers, so that its key is in demo.env by then; taken back below if this
   // start cannot serve, so that the first start that serves shows the key.
   const demo = config.isDemoEnabled ? await createDemoTenant(storage, config.dataDir) : null;
-  const directory = new DirectoryCache(storage);
+  const directory = new DirectoryCache(storage.directory);
   await directory.reload();
 
-  const monitor = new QueueMonitor(storage, config.maxQueueRecords, Math.min(config.queueSoftLimitRecords, config.maxQueueRecords));
+  const monitor = new QueueMonitor(storage.journal, config.maxQueueRecords, Math.min(config.queueSoftLimitRecords, config.maxQueueRecords));
   await monitor.refresh();
   const metrics = new Metrics(monitor);
   const events = new AppliedEvents();
@@ -67,11 +67,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   await applier?.start();
   const lifecycle = { isShuttingDown: false };
   const services = {
-    storage,
+    store: storage.directory,
     directory,
-    reader: new ProfileReader(storage, directory),
+    reader: new ProfileReader(storage.profiles, directory),
     acceptor: new WriteAcceptor(directory, writer, monitor),
-    status: new StatusReader(storage, events),
+    status: new StatusReader(storage.journal, events),
     metrics,
     lifecycle,
   };

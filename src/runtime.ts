@@ -1,8 +1,8 @@
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { WorkerPool, type WorkerPoolOptions } from './queue/worker-pool.js';
-import { openStorage, type StoreLocation } from './storage/open-storage.js';
-import type { Storage } from './storage/storage.js';
+import { openStore, type StoreLocation } from './open-store.js';
+import type { Store } from './storage/ports.js';
 
 /** Pieces shared by the composition roots: the server (`main.ts`) and the embedded writer thread. */
 
@@ -33,8 +33,8 @@ export const storeLocation = (config: Config, logger?: Logger): StoreLocation =>
  */
 const READER_CACHE_MIB = 8;
 
-export async function openMigratedStore(config: Config, logger: Logger, options: { isReader?: boolean } = {}): Promise<Storage> {
-  const storage = openStorage({ ...storeLocation(config, logger), ...(options.isReader && { cacheSizeMiB: READER_CACHE_MIB }) });
+export async function openMigratedStore(config: Config, logger: Logger, options: { isReader?: boolean } = {}): Promise<Store> {
+  const storage = openStore({ ...storeLocation(config, logger), ...(options.isReader && { cacheSizeMiB: READER_CACHE_MIB }) });
   const migrated = await storage.migrate();
   if (migrated.applied.length) logger.info({ applied: migrated.applied, version: migrated.version }, 'store migrated');
   return storage;
@@ -46,11 +46,11 @@ const SERVER_BATCH = 256;
 
 export function workerPool(
   config: Config,
-  storage: Storage,
+  storage: Store,
   logger: Logger,
   onApplied: WorkerPoolOptions['onApplied'],
 ): WorkerPool {
-  if (config.workerConcurrency > 1 && !storage.capabilities.hasConcurrentClaims) {
+  if (config.workerConcurrency > 1 && !storage.appliers.hasConcurrentClaims) {
     logger.warn({ concurrency: config.workerConcurrency }, 'this store is applied by one worker (SQLite: one per store); running 1, not the concurrency asked for');
   }
   return new WorkerPool(storage, {

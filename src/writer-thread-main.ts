@@ -3,8 +3,9 @@ import { GroupCommitter } from './queue/group-commit.js';
 import { scheduleRetention } from './queue/retention.js';
 import type { FromWriter, ToWriter, WriterThreadData } from './queue/writer-thread.js';
 import { createLogger, onBackgroundError, storeLocation, workerPool } from './runtime.js';
-import { openStorage } from './storage/open-storage.js';
-import { type EnqueueResult, StorageUnavailableError } from './storage/storage.js';
+import { openStore } from './open-store.js';
+import type { EnqueueResult } from './model/write-transaction.js';
+import { StorageUnavailableError } from './storage/ports.js';
 
 /**
  * Composition root of the server's writer threads (see `queue/writer-thread.ts`): each has its own
@@ -24,13 +25,13 @@ const port = parentPort!;
 const post = (msg: FromWriter) => port.postMessage(msg);
 const logger = createLogger(config.logLevel).child({ thread: isCommitter ? 'writer' : 'applier' });
 
-const storage = openStorage({
+const storage = openStore({
   ...storeLocation(config, logger),
   // The committer writes the journal; of the store it reads only idempotency keys.
   ...(isCommitter && { cacheSizeMiB: COMMITTER_STORE_CACHE_MIB }),
   ...(!isCommitter && { checkpoint: { everyMs: CHECKPOINT_EVERY_MS, onError: (err: Error) => logger.warn({ error: err.message }, 'WAL checkpoint thread') } }),
 });
-const committer: GroupCommitter | null = isCommitter ? new GroupCommitter(storage, idempotencyWindowMs, () => postAnswers()) : null;
+const committer: GroupCommitter | null = isCommitter ? new GroupCommitter(storage.journal, idempotencyWindowMs, () => postAnswers()) : null;
 const workers = isCommitter ? null : workerPool(config, storage, logger, (applied) => post({ type: 'applied', applied }));
 // Once per server, where the server applies (with `--no-worker`, `openprofiles worker` sweeps).
 const stopRetention = workers ? scheduleRetention(storage, config.retentionSweepMs, logger) : () => {};

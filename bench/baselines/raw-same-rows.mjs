@@ -43,9 +43,9 @@ const perSecond = (count, startedMs) => Math.round(count / ((performance.now() -
  * `updates` new customers (insert). Returns records/s per workload.
  */
 export async function rawSameRowsSqlite({ profiles, hot, updates }) {
-  const { SqliteStorage } = await import('../../dist/storage/sqlite/sqlite-storage.js');
+  const { openEmbeddedStore } = await import('../../dist/open-store.js');
   const dir = mkdtempSync(join(tmpdir(), 'openprofiles-raw-'));
-  const schema = new SqliteStorage({ dataDir: dir });
+  const schema = openEmbeddedStore({ dataDir: dir });
   await schema.migrate();
   await schema.close();
   const db = new Database(join(dir, 'openprofiles.db'));
@@ -96,8 +96,8 @@ export async function rawSameRowsSqlite({ profiles, hot, updates }) {
 
 /** The same on PostgreSQL, on a fresh database at `url` migrated by the service. */
 export async function rawSameRowsPostgres({ url, profiles, hot, updates }) {
-  const { openStorage } = await import('../../dist/storage/open-storage.js');
-  const schema = openStorage({ databaseUrl: url, poolSize: 1 });
+  const { openStore } = await import('../../dist/open-store.js');
+  const schema = openStore({ databaseUrl: url, poolSize: 1 });
   await schema.migrate();
   await schema.close();
   const client = new pg.Client({ connectionString: url });

@@ -1,6 +1,5 @@
 import { TenantAdmin } from '../domain/tenant-admin.js';
-import { openStorage, type StoreLocation } from '../storage/open-storage.js';
-import type { Storage } from '../storage/storage.js';
+import { type OpenedStore, openStore, type StoreLocation } from '../open-store.js';
 import type { Output } from './output.js';
 
 /** Options every command takes. */
@@ -11,7 +10,7 @@ export interface CommonOptions {
 }
 
 export interface CommandContext {
-  storage: Storage;
+  store: OpenedStore;
   admin: TenantAdmin;
   out: Output;
 }
@@ -27,11 +26,11 @@ export function locationOf(options: CommonOptions): StoreLocation {
 
 /** Runs `fn` against the store, closing it afterwards. */
 export async function withStore<T>(options: CommonOptions, fn: (ctx: CommandContext) => Promise<T>): Promise<T> {
-  const storage = openStorage(locationOf(options));
+  const store = openStore(locationOf(options));
   try {
-    await storage.migrate();
-    return await fn({ storage, admin: new TenantAdmin(storage), out: { isJson: Boolean(options.json) } });
+    await store.migrate();
+    return await fn({ store, admin: new TenantAdmin(store), out: { isJson: Boolean(options.json) } });
   } finally {
-    await storage.close();
+    await store.close();
   }
 }

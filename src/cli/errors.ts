@@ -1,5 +1,5 @@
 import { AdminError } from '../domain/tenant-admin.js';
-import { StorageError, StoreAccessError } from '../storage/storage.js';
+import { StorageError, StoreAccessError } from '../storage/ports.js';
 import { CliError } from './output.js';
 
 /** How the CLI reports a failure: one line, and what to do about it when that is known. */

@@ -1,4 +1,4 @@
-import type { RowCounts } from '../storage/storage.js';
+import type { RowCounts } from '../model/directory.js';
 
 /** How a command reports: one JSON object with --json, readable lines without. */
 export interface Output {

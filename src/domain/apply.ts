@@ -1,15 +1,6 @@
-import type {
-  AppProfileRow,
-  Attributes,
-  AttributeValue,
-  ClaimedWriteTransaction,
-  MasterProfileRow,
-  ProfileChanges,
-  ProfileKeys,
-  ProfileSnapshot,
-  RecordResult,
-  WriteRecord,
-} from '../storage/storage.js';
+import type { AppProfileRow, MasterProfileRow, ProfileChanges, ProfileKeys, ProfileSnapshot } from '../model/profile.js';
+import type { Attributes, AttributeValue } from '../model/directory.js';
+import type { ClaimedWriteTransaction, RecordResult, WriteRecord } from '../model/write-transaction.js';
 import { LIMITS } from './attributes.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { AttributeType, NewAttributeDefinition } from '../storage/storage.js';
-import { ATTRIBUTE_TYPES } from '../storage/storage.js';
+import type { AttributeType, NewAttributeDefinition } from '../model/directory.js';
+import { ATTRIBUTE_TYPES } from '../model/directory.js';
 
 /** Per-profile limits (contract §6). */
 export const LIMITS = Object.freeze({

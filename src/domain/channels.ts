@@ -1,4 +1,4 @@
-import type { NewAttributeDefinition } from '../storage/storage.js';
+import type { NewAttributeDefinition } from '../model/directory.js';
 
 /**
  * Channels and their known app-profile attributes (contract §1, §6). An app belongs to one of a

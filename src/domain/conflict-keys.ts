@@ -1,4 +1,5 @@
-import type { ConflictKeys, WriteRecord, WriteTransactionHeader } from '../storage/storage.js';
+import type { ConflictKeys, Schedulable } from '../model/profile.js';
+import type { WriteRecord, WriteTransactionHeader } from '../model/write-transaction.js';
 
 /**
  * Conflict keys (see `ConflictKeys` in the storage contract). Every write to a customer, master or
@@ -17,13 +18,6 @@ export function conflictKeysOf(wt: Pick<WriteTransactionHeader, 'tenantId' | 'ap
 }
 
 const unique = (keys: string[]) => [...new Set(keys)];
-
-export interface Schedulable {
-  seq: number;
-  keys: ConflictKeys;
-  /** Its record count, for `schedule`'s `maxRecords`. */
-  records?: number;
-}
 
 /**
  * Chooses, in acceptance order, up to `limit` candidates that conflict with nothing in flight

@@ -1,4 +1,5 @@
-import type { App, AttributeDefinition, Directory, ProfileKey, Storage, Tenant } from '../storage/storage.js';
+import type { App, AttributeDefinition, DirectorySnapshot, ProfileKey, Tenant } from '../model/directory.js';
+import type { Directory } from '../storage/ports.js';
 import { AllowList } from './allow-list.js';
 import { hashProfileKey, isSameHash } from './keys.js';
 
@@ -24,18 +25,18 @@ export class DirectoryCache {
   private timer: NodeJS.Timeout | null = null;
   private reloading: Promise<void> | null = null;
 
-  constructor(private readonly storage: Storage) {}
+  constructor(private readonly store: Directory) {}
 
   /** Loads the directory now. */
   async reload(): Promise<void> {
-    this.install(await this.storage.loadDirectory());
+    this.install(await this.store.load());
   }
 
   /** Reloads when the store's config version moved; concurrent calls share one reload. */
   refreshIfChanged(): Promise<void> {
     this.reloading ??= (async () => {
       try {
-        if ((await this.storage.configVersion()) !== this.version) await this.reload();
+        if ((await this.store.configVersion()) !== this.version) await this.reload();
       } finally {
         this.reloading = null;
       }
@@ -54,7 +55,7 @@ export class DirectoryCache {
     this.timer = null;
   }
 
-  private install(directory: Directory): void {
+  private install(directory: DirectorySnapshot): void {
     // Loads may finish out of order (a poll and an explicit reload): never go back in time.
     if (directory.version < this.version) return;
     const definitions = new Map<string, Map<string, AttributeDefinition>>();
@@ -101,7 +102,7 @@ export class DirectoryCache {
 
   /** Defines, as strings, the names an app has not seen yet; updates this cache at once. */
   async defineAppAttributes(tenantId: number, appid: string, names: string[]): Promise<void> {
-    const created = await this.storage.defineAttributes(
+    const created = await this.store.defineAttributes(
       tenantId,
       appid,
       names.map((name) => ({ name, type: 'string' })),

@@ -1,4 +1,6 @@
-import type { App, AppProfileRow, AttributeDefinition, Attributes, AttributeValue, MasterProfileRow, Storage } from '../storage/storage.js';
+import type { App, AttributeDefinition, Attributes, AttributeValue } from '../model/directory.js';
+import type { AppProfileRow, MasterProfileRow } from '../model/profile.js';
+import type { Profiles } from '../storage/ports.js';
 import type { DirectoryCache, TenantContext } from './directory.js';
 
 /** One attribute on the wire: `ID` names its definition, the same for every customer (contract §4). */
@@ -35,7 +37,7 @@ const KEY_APP_ATTRIBUTES = new Set(['customerId', 'deviceId', 'userId', 'status'
 /** Reads profiles for a tenant and shapes them as the vendor's read API does. */
 export class ProfileReader {
   constructor(
-    private readonly storage: Storage,
+    private readonly profiles: Profiles,
     private readonly directory: DirectoryCache,
   ) {}
 
@@ -43,9 +45,9 @@ export class ProfileReader {
   async readMasters(ctx: TenantContext, customerIds: string[], level: InwardLinkLevel): Promise<{ records: ProfileRecord[]; notFound: string[] }> {
     const tenantId = ctx.tenant.id;
     const unique = [...new Set(customerIds)];
-    const rows = await this.storage.getMasterProfiles(tenantId, unique);
+    const rows = await this.profiles.getMasterProfiles(tenantId, unique);
     const byId = new Map(rows.map((row) => [row.customerId, row]));
-    const links = level === 0 ? [] : await this.storage.getAppProfilesOfCustomers(tenantId, rows.map((r) => r.customerId));
+    const links = level === 0 ? [] : await this.profiles.getAppProfilesOfCustomers(tenantId, rows.map((r) => r.customerId));
     const records: ProfileRecord[] = [];
     const notFound: string[] = [];
     for (const id of unique) {
@@ -66,7 +68,7 @@ export class ProfileReader {
   /** App profiles of those customers (one record per device on rt apps), and the ids not found. */
   async readAppsByCustomer(ctx: TenantContext, app: App, customerIds: string[]): Promise<{ records: ProfileRecord[]; notFound: string[] }> {
     const unique = [...new Set(customerIds)];
-    const rows = await this.storage.getAppProfiles(ctx.tenant.id, app.appid, unique);
+    const rows = await this.profiles.getAppProfiles(ctx.tenant.id, app.appid, unique);
     const found = new Set(rows.map((r) => r.customerId));
     const ordered = unique.flatMap((id) => rows.filter((r) => r.customerId === id));
     return { records: await this.appRecords(ctx, app, ordered), notFound: unique.filter((id) => !found.has(id)) };
@@ -74,12 +76,12 @@ export class ProfileReader {
 
   /** App profiles whose `userId` attribute is `userId`. */
   async readAppsByUserId(ctx: TenantContext, app: App, userId: string): Promise<ProfileRecord[]> {
-    return this.appRecords(ctx, app, await this.storage.findAppProfilesByUserId(ctx.tenant.id, app.appid, userId));
+    return this.appRecords(ctx, app, await this.profiles.findAppProfilesByUserId(ctx.tenant.id, app.appid, userId));
   }
 
   private async appRecords(ctx: TenantContext, app: App, rows: AppProfileRow[]): Promise<ProfileRecord[]> {
     const customerIds = [...new Set(rows.map((r) => r.customerId))];
-    const masters = customerIds.length ? await this.storage.getMasterProfiles(ctx.tenant.id, customerIds) : [];
+    const masters = customerIds.length ? await this.profiles.getMasterProfiles(ctx.tenant.id, customerIds) : [];
     const masterById = new Map(masters.map((m) => [m.customerId, m]));
     const defs = this.directory.scope(ctx.tenant.id, app.appid);
     return rows.map((row) => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { App, AttributeDefinition, NewAttributeDefinition, Storage, Tenant, TenantSettings } from '../storage/storage.js';
+import type { App, AttributeDefinition, NewAttributeDefinition, Tenant, TenantSettings } from '../model/directory.js';
+import type { Store } from '../storage/ports.js';
 import { allowListEntryProblem } from './allow-list.js';
 import { attributeNameProblem, isAttributeType } from './attributes.js';
 import { CHANNELS, channelAttributes, defaultMasterAttributes, isKnownChannel } from './channels.js';
@@ -16,7 +17,7 @@ const TENANT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Tenants, keys, apps, attributes and allow lists: what operators change with the CLI. */
 export class TenantAdmin {
-  constructor(private readonly storage: Storage) {}
+  constructor(private readonly store: Pick<Store, 'directory' | 'keys'>) {}
 
   /** Creates a tenant with the default master schema and one profile key; the key is shown only here. */
   async createTenant(name: string, settings: Partial<TenantSettings> = {}): Promise<{ tenant: Tenant; keyId: string; key: string }> {
@@ -24,7 +25,7 @@ export class TenantAdmin {
     const merged = { ...DEFAULT_TENANT_SETTINGS, ...settings };
     const problem = settingsProblem(merged);
     if (problem) throw new AdminError(problem);
-    const tenant = await this.storage.createTenant(name, merged, defaultMasterAttributes());
+    const tenant = await this.store.directory.createTenant(name, merged, defaultMasterAttributes());
     const { keyId, key } = await this.createKey(tenant.id);
     return { tenant, keyId, key };
   }
@@ -32,13 +33,13 @@ export class TenantAdmin {
   async updateSettings(tenantId: number, patch: Partial<TenantSettings>): Promise<Tenant> {
     const problem = settingsProblem(patch);
     if (problem) throw new AdminError(problem);
-    return this.storage.updateTenantSettings(tenantId, patch);
+    return this.store.directory.updateTenantSettings(tenantId, patch);
   }
 
   /** A new profile key (192 random bits); only its hash is stored. */
   async createKey(tenantId: number): Promise<{ keyId: string; key: string }> {
     const issued = issueProfileKey();
-    await this.storage.createProfileKey(tenantId, issued.keyId, issued.hash);
+    await this.store.keys.createProfileKey(tenantId, issued.keyId, issued.hash);
     return { keyId: issued.keyId, key: issued.key };
   }
 
@@ -48,7 +49,7 @@ export class TenantAdmin {
     if (!APPID.test(id)) throw new AdminError('appids hold 1 to 64 letters, digits, "_", "." or "-", starting with a letter or digit');
     // Attribute definitions are scoped by appid, and "master" is the scope of the master schema.
     if (id === 'master') throw new AdminError('"master" names the master profile schema; choose another appid');
-    return this.storage.createApp(tenantId, id, channel, channelAttributes(channel));
+    return this.store.directory.createApp(tenantId, id, channel, channelAttributes(channel));
   }
 
   /** Adds a typed attribute to the tenant's master schema. */
@@ -57,7 +58,7 @@ export class TenantAdmin {
     if (nameProblem) throw new AdminError(nameProblem);
     if (!isAttributeType(definition.type)) throw new AdminError(`unknown type ${JSON.stringify(definition.type)}`);
     if (definition.type === 'enum' && !definition.values?.length) throw new AdminError('an enum attribute needs --values');
-    const [def] = await this.storage.defineAttributes(tenantId, 'master', [definition]);
+    const [def] = await this.store.directory.defineAttributes(tenantId, 'master', [definition]);
     if (def.type !== definition.type) throw new AdminError(`attribute ${def.name} is already defined with type ${def.type}`);
     return def;
   }
@@ -65,6 +66,6 @@ export class TenantAdmin {
   async setAllowList(tenantId: number, entries: string[]): Promise<Tenant> {
     const problems = entries.map(allowListEntryProblem).filter((p): p is string => p !== null);
     if (problems.length) throw new AdminError(problems.join('; '));
-    return this.storage.setAllowList(tenantId, entries.map((e) => e.trim()));
+    return this.store.directory.setAllowList(tenantId, entries.map((e) => e.trim()));
   }
 }

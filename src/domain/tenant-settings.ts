@@ -1,4 +1,4 @@
-import type { TenantSettings } from '../storage/storage.js';
+import type { TenantSettings } from '../model/directory.js';
 
 export const DEFAULT_TENANT_SETTINGS: Readonly<TenantSettings> = Object.freeze({
   responseFormat: 'legacy',

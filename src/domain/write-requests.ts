@@ -1,4 +1,5 @@
-import type { App, AttributeDefinition, AttributeValue, WriteRecord } from '../storage/storage.js';
+import type { App, AttributeDefinition, AttributeValue } from '../model/directory.js';
+import type { WriteRecord } from '../model/write-transaction.js';
 import { LIMITS, attributeNameProblem, valueProblem } from './attributes.js';
 import { isPerDeviceChannel } from './channels.js';
 import { ApiError, type Problem } from './errors.js';

@@ -4,13 +4,12 @@ import type { Server as TlsServer } from 'node:tls';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
-import type { DirectoryCache } from '../domain/directory.js';
 import { ApiError } from '../domain/errors.js';
-import type { ProfileReader } from '../domain/profile-reads.js';
-import { RETRY_AFTER_S, type WriteAcceptor } from '../queue/accept.js';
-import type { StatusReader } from '../queue/status.js';
-import { StorageUnavailableError, type ResponseFormat, type Storage } from '../storage/storage.js';
+import { RETRY_AFTER_S } from '../queue/accept.js';
+import { StorageUnavailableError } from '../storage/ports.js';
+import type { ResponseFormat } from '../model/directory.js';
 import { authenticator } from './auth.js';
+import type { Services } from './context.js';
 import { isLingering, lingerAfterAnswer } from './lingering-close.js';
 import { type Metrics, UNMATCHED_ROUTE, UNREADABLE_ROUTE } from './metrics.js';
 import { answerPlainHttp } from './plain-http.js';
@@ -23,17 +22,6 @@ import { opsRoutes } from './routes/ops.js';
 import { profileRoutes } from './routes/profiles.js';
 import { statusRoutes } from './routes/status.js';
 import { openApiOptions } from './schemas.js';
-
-/** What the routes use. Built by the composition root (src/main.ts) or a test. */
-export interface Services {
-  storage: Storage;
-  directory: DirectoryCache;
-  reader: ProfileReader;
-  acceptor: WriteAcceptor;
-  status: StatusReader;
-  metrics: Metrics;
-  lifecycle: { isShuttingDown: boolean };
-}
 
 export interface AppOptions {
   logger: Logger;

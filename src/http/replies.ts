@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { API_CODES, type ApiCode, type ApiError, type Problem } from '../domain/errors.js';
-import type { RecordResult, ResponseFormat, WriteTransactionStatus } from '../storage/storage.js';
+import type { RecordResult, WriteTransactionStatus } from '../model/write-transaction.js';
+import type { ResponseFormat } from '../model/directory.js';
 
 /**
  * The wire shapes of answers (contract §4, §5, §7). The vendor's field names stay the vendor's

@@ -1,7 +1,7 @@
 import type { DirectoryCache, TenantContext } from '../domain/directory.js';
 import { ApiError } from '../domain/errors.js';
 import { parseWriteBody, storedBody, type WriteTarget } from '../domain/write-requests.js';
-import type { NewWriteTransaction, WriteOperation, WriteRecord } from '../storage/storage.js';
+import type { NewWriteTransaction, WriteOperation, WriteRecord } from '../model/write-transaction.js';
 import type { Committer } from './group-commit.js';
 import type { QueueMonitor } from './queue-monitor.js';
 

@@ -1,4 +1,5 @@
-import type { EnqueueResult, NewWriteTransaction, Storage } from '../storage/storage.js';
+import type { EnqueueResult, NewWriteTransaction } from '../model/write-transaction.js';
+import type { Journal } from '../storage/ports.js';
 
 /** Takes accepted write transactions and answers once they are durably queued. */
 export interface Committer {
@@ -42,7 +43,7 @@ export class GroupCommitter implements Committer {
   readonly isAvailable = true;
 
   constructor(
-    private readonly storage: Storage,
+    private readonly journal: Journal,
     private readonly idempotencyWindowMs: number,
     /** Hears each commit, after its write transactions' callbacks (wakes the in-process worker). */
     private readonly onCommitted: (count: number) => void = () => {},
@@ -89,7 +90,7 @@ export class GroupCommitter implements Committer {
       const batch = this.nextTurn();
       budget -= batch.length;
       try {
-        const results = await this.storage.enqueue(batch.map((p) => p.wt), this.idempotencyWindowMs);
+        const results = await this.journal.enqueue(batch.map((p) => p.wt), this.idempotencyWindowMs);
         batch.forEach((p, i) => p.resolve(results[i]));
         this.onCommitted(batch.length);
       } catch (err) {

@@ -1,4 +1,5 @@
-import type { QueueStats, Storage } from '../storage/storage.js';
+import type { QueueStats } from '../model/write-transaction.js';
+import type { Journal } from '../storage/ports.js';
 
 interface Waiter {
   records: number;
@@ -22,7 +23,7 @@ export class QueueMonitor {
   private readonly waiters = new Map<number, Waiter[]>();
 
   constructor(
-    private readonly storage: Storage,
+    private readonly journal: Journal,
     /** Most records the queue holds before writes are refused with 7902. */
     readonly maxRecords: number,
     /** Past this many queued records, writes wait for the workers before they are queued. */
@@ -30,7 +31,7 @@ export class QueueMonitor {
   ) {}
 
   async refresh(): Promise<void> {
-    this.stats = await this.storage.queueStats();
+    this.stats = await this.journal.queueStats();
     this.acceptedSinceRefresh = 0;
     this.appliedSinceRefresh = 0;
     this.tenantDelta.clear();

@@ -1,4 +1,5 @@
-import type { Storage, WriteTransactionStatus } from '../storage/storage.js';
+import type { Journal } from '../storage/ports.js';
+import type { WriteTransactionStatus } from '../model/write-transaction.js';
 import type { AppliedEvents } from './applied-events.js';
 
 /** Longest `Prefer: wait` (contract §8). */
@@ -9,12 +10,12 @@ const POLL_MS = 200;
 /** Reads write transaction status for a tenant; can wait for one to finish. */
 export class StatusReader {
   constructor(
-    private readonly storage: Storage,
+    private readonly journal: Journal,
     private readonly events: AppliedEvents,
   ) {}
 
   get(tenantId: number, transid: string): Promise<WriteTransactionStatus | null> {
-    return this.storage.getWriteTransactionStatus(tenantId, transid);
+    return this.journal.getWriteTransactionStatus(tenantId, transid);
   }
 
   /** The status once `done`, or as it is after `ms`. */

@@ -1,4 +1,4 @@
-import type { Storage } from '../storage/storage.js';
+import type { Store } from '../storage/ports.js';
 import { QueueWorker, type WorkerOptions } from './worker.js';
 
 export interface WorkerPoolOptions extends WorkerOptions {
@@ -12,16 +12,17 @@ export class WorkerPool {
   private unwatch: (() => Promise<void>) | null = null;
 
   constructor(
-    private readonly storage: Storage,
+    private readonly store: Pick<Store, 'appliers' | 'capabilities' | 'journal'>,
     options: WorkerPoolOptions,
   ) {
-    const count = storage.capabilities.hasConcurrentClaims ? options.concurrency : 1;
-    this.workers = Array.from({ length: count }, () => new QueueWorker(storage, options));
+    const count = store.appliers.hasConcurrentClaims ? options.concurrency : 1;
+    this.workers = Array.from({ length: count }, () => new QueueWorker(store.appliers, options));
   }
 
   async start(onWatchError: (err: unknown) => void): Promise<void> {
-    if (this.storage.capabilities.canNotifyWorkers && this.storage.watchForWork) {
-      this.unwatch = await this.storage.watchForWork(() => this.wake()).catch((err) => {
+    const { journal } = this.store;
+    if (this.store.capabilities.canNotifyWorkers && journal.watchForWork) {
+      this.unwatch = await journal.watchForWork(() => this.wake()).catch((err) => {
         onWatchError(err);
         return null;
       });

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { keysOf, reduceWriteTransactions } from '../domain/apply.js';
-import { type ApplyReducer, type RecordResult, type Storage, WorkerLockedError } from '../storage/storage.js';
+import type { ApplyReducer } from '../model/profile.js';
+import type { RecordResult } from '../model/write-transaction.js';
+import { type Applier, type Appliers, WorkerLockedError } from '../storage/ports.js';
 
 /** How often a standing-by worker tries the store's worker lock, ms. */
 const STANDBY_POLL_MS = 1000;
@@ -36,7 +38,7 @@ function countCodes(results: readonly RecordResult[]): Record<string, number> {
 
 /**
  * Applies the oldest queued write transactions with their results in one database transaction,
- * and repeats (`Storage.applyNext`). With one worker per store (SQLite), taking the oldest not yet
+ * and repeats (`Applier.applyNext`). With one worker per store (SQLite), taking the oldest not yet
  * applied keeps every customer's writes in acceptance order, and a crash leaves nothing to take
  * back. Where several claim (PostgreSQL), a dead worker's claims are taken back when their lease
  * expires.
@@ -50,10 +52,15 @@ export class QueueWorker {
   /** Another process holds the store's worker lock (SQLite): waiting for it, said once. */
   private isStandingBy = false;
 
+  /** This worker's applier: its own claims where workers claim, else the store's one applier. */
+  private readonly applier: Applier;
+
   constructor(
-    private readonly storage: Storage,
+    appliers: Appliers,
     private readonly options: WorkerOptions,
-  ) {}
+  ) {
+    this.applier = appliers.hasConcurrentClaims ? appliers.claim(this.workerId, options.leaseMs) : appliers.applier;
+  }
 
   start(): void {
     this.running ??= this.loop();
@@ -100,14 +107,14 @@ export class QueueWorker {
 
   /** Applies one batch; returns how many write transactions it applied. */
   async runOnce(): Promise<number> {
-    const { batchSize, leaseMs, onApplied } = this.options;
+    const { batchSize, onApplied } = this.options;
     const results = new Map<string, RecordResult[]>();
     const reduce: ApplyReducer = (batch, snapshot, now) => {
       const out = reduceWriteTransactions(batch, snapshot, now);
       for (const [transid, own] of out.results) results.set(transid, own);
       return out;
     };
-    const applied = await this.storage.applyNext(this.workerId, batchSize, leaseMs, keysOf, reduce);
+    const applied = await this.applier.applyNext(batchSize, keysOf, reduce);
     if (applied.length > 0) {
       onApplied(applied.map(({ transid, tenantId, acceptedAt }) => ({ transid, tenantId, acceptedAt, codeCounts: countCodes(results.get(transid) ?? []) })));
     }

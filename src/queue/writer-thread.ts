@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
-import { type EnqueueResult, type NewWriteTransaction, StorageError, StorageUnavailableError } from '../storage/storage.js';
+import type { EnqueueResult, NewWriteTransaction } from '../model/write-transaction.js';
+import { StorageError, StorageUnavailableError } from '../storage/ports.js';
 import { threadEntry } from '../thread-entry.js';
 import type { Committer } from './group-commit.js';
 import type { AppliedWriteTransaction } from './worker.js';

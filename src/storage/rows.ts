@@ -4,21 +4,9 @@
  * booleans (SQLite: integers; pg: bigint as text, real booleans), so the mappers convert both.
  * No driver types here.
  */
-import { recordsOfStored } from '../domain/write-requests.js';
-import type {
-  App,
-  AppProfileRow,
-  AttributeDefinition,
-  AttributeType,
-  ClaimedWriteTransaction,
-  MasterProfileRow,
-  ProfileKey,
-  QueueStats,
-  RowCounts,
-  Tenant,
-  WriteOperation,
-  WriteTransactionStatus,
-} from './storage.js';
+import type { App, AttributeDefinition, AttributeType, ProfileKey, RowCounts, Tenant } from '../model/directory.js';
+import type { AppProfileRow, MasterProfileRow } from '../model/profile.js';
+import type { ClaimedWriteTransaction, QueueStats, WriteOperation, WriteRecord, WriteTransactionStatus } from '../model/write-transaction.js';
 
 type Int = number | string;
 type Flag = number | boolean;
@@ -140,13 +128,14 @@ export const toAppProfile = (r: AppRecord): AppProfileRow => ({
   updatedAt: Number(r.updated_at),
 });
 
-export const toClaimed = (r: QueueRow): ClaimedWriteTransaction => ({
+/** Reads queue rows, their records with `recordsOf` (`StoreRules`). */
+export const claimedOf = (recordsOf: (json: string) => WriteRecord[]) => (r: QueueRow): ClaimedWriteTransaction => ({
   seq: Number(r.seq),
   transid: r.transid,
   tenantId: r.tenant_id,
   operation: r.operation as WriteOperation,
   appid: r.appid,
-  records: recordsOfStored(r.records),
+  records: recordsOf(r.records),
   isUpsert: Boolean(r.is_upsert),
   isCascade: Boolean(r.is_cascade),
   idempotencyKey: r.idempotency_key,

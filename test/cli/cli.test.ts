@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysOf, reduceWriteTransactions } from '../../src/domain/apply.js';
 import { channelAttributes } from '../../src/domain/channels.js';
-import { openStorage } from '../../src/storage/open-storage.js';
-import type { RowCounts, Storage } from '../../src/storage/storage.js';
+import { openStore } from '../../src/open-store.js';
+import type { RowCounts } from '../../src/model/directory.js';
+import type { Store } from '../../src/storage/ports.js';
 import { runCli } from '../support/process.js';
+import { applierOf } from '../support/storage-backends.js';
 import { freshStoreEnv } from '../support/test-db.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 
@@ -19,8 +21,8 @@ describe('the openprofiles CLI, spawned', () => {
   afterAll(() => store.dispose());
 
   /** Runs `fn` on the CLI's store, opened from this process (as a server beside the CLI would). */
-  const onStore = async <T>(fn: (storage: Storage) => Promise<T>): Promise<T> => {
-    const storage = openStorage({ dataDir: store.dataDir, databaseUrl: store.env.PROFILES_DATABASE_URL || undefined, poolSize: 2 });
+  const onStore = async <T>(fn: (storage: Store) => Promise<T>): Promise<T> => {
+    const storage = openStore({ dataDir: store.dataDir, databaseUrl: store.env.PROFILES_DATABASE_URL || undefined, poolSize: 2 });
     try {
       return await fn(storage);
     } finally {
@@ -39,7 +41,7 @@ describe('the openprofiles CLI, spawned', () => {
     await cli('app', 'create', String(t.id), '--channel', 'rt', '--appid', rt);
     const customers = ['c1', 'c2', 'c3'];
     await onStore(async (storage) => {
-      await storage.enqueue(
+      await storage.journal.enqueue(
         [
           newWriteTransaction(t.id, customers.map((customerId) => ({ customerId, attributes: { name: customerId } }))),
           newWriteTransaction(t.id, customers.map((customerId) => ({ customerId, attributes: { psid: customerId } })), { operation: 'createAppProfile', appid: fb }),
@@ -51,13 +53,13 @@ describe('the openprofiles CLI, spawned', () => {
         ],
         DAY,
       );
-      await storage.applyNext('cli-test', 10, 60_000, keysOf, reduceWriteTransactions);
-      await storage.enqueue([newWriteTransaction(t.id, [{ customerId: 'c4' }])], DAY);
+      await applierOf(storage, 'cli-test').applyNext(10, keysOf, reduceWriteTransactions);
+      await storage.journal.enqueue([newWriteTransaction(t.id, [{ customerId: 'c4' }])], DAY);
     });
     return { id: t.id as number, fb, rt };
   };
-  const rowsOf = (tenantId: number) => onStore((storage) => storage.countTenantRows(tenantId));
-  const appRowsOf = (tenantId: number, appid: string) => onStore((storage) => storage.countAppRows(tenantId, appid));
+  const rowsOf = (tenantId: number) => onStore((storage) => storage.erasure.countTenantRows(tenantId));
+  const appRowsOf = (tenantId: number, appid: string) => onStore((storage) => storage.erasure.countAppRows(tenantId, appid));
   const NO_ROWS: RowCounts = { profileKeys: 0, apps: 0, attributeDefinitions: 0, masterProfiles: 0, appProfiles: 0, writeTransactions: 0 };
 
   it('migrate prints the applied migrations, then nothing left to apply', async () => {
@@ -160,7 +162,7 @@ describe('the openprofiles CLI, spawned', () => {
     expect(text.stdout).toBe(`app ${t.fb} of tenant ${t.id} erased: 1 app, ${channelAttributes('fb').length} attribute definitions, 3 app profiles\n`);
     const again = await cli('app', 'create', String(t.id), '--channel', 'rt', '--appid', t.rt);
     expect(again.code).toBe(0);
-    expect(await onStore((storage) => storage.getAppProfiles(t.id, t.rt, ['c1', 'c2', 'c3']))).toEqual([]);
+    expect(await onStore((storage) => storage.profiles.getAppProfiles(t.id, t.rt, ['c1', 'c2', 'c3']))).toEqual([]);
   });
 
   it("app delete refuses another tenant's appid and an unknown one, and erases nothing", async () => {
@@ -198,7 +200,7 @@ describe('the openprofiles CLI, spawned', () => {
     expect(erased.code).toBe(0);
     expect(erased.json).toEqual({ tenantId: t.id, erased: before });
     expect(await rowsOf(t.id)).toEqual(NO_ROWS);
-    expect(await onStore((storage) => storage.getMasterProfiles(t.id, ['c1', 'c2', 'c3']))).toEqual([]);
+    expect(await onStore((storage) => storage.profiles.getMasterProfiles(t.id, ['c1', 'c2', 'c3']))).toEqual([]);
     expect((await cli('tenant', 'list')).json.tenants.map((x: { id: number }) => x.id)).not.toContain(t.id);
     expect(await rowsOf(other.id)).toEqual(otherBefore);
     const gone = await cli('tenant', 'delete', String(t.id), '--erase');
@@ -208,7 +210,7 @@ describe('the openprofiles CLI, spawned', () => {
 
   it('tenant delete finishes an erase interrupted after the tenant left the directory', async () => {
     const t = await populatedTenant('tenant-interrupted');
-    await onStore((storage) => storage.removeTenant(t.id));
+    await onStore((storage) => storage.directory.removeTenant(t.id));
     const dry = await cli('tenant', 'delete', String(t.id));
     expect(dry.code).toBe(0);
     expect(dry.json).toEqual({ tenantId: t.id, isDryRun: true, isInDirectory: false, wouldErase: { ...NO_ROWS, masterProfiles: 3, appProfiles: 9, writeTransactions: 4 } });

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explain } from '../../src/cli/errors.js';
 import { translatePostgresError } from '../../src/storage/postgres/postgres-errors.js';
-import { StoreAccessError } from '../../src/storage/storage.js';
+import { StoreAccessError } from '../../src/storage/ports.js';
 import { runCli, spawnServer } from '../support/process.js';
 import { createDatabase, freshStoreEnv, selectedBackends } from '../support/test-db.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { redactedConfig, loadConfig, secretsInEnv } from '../../src/config/config.js';
 import { redactSecrets, redactUrl, secretsOfUrl } from '../../src/config/secrets.js';
-import { describeStore } from '../../src/storage/open-storage.js';
+import { describeStore } from '../../src/open-store.js';
 
 describe('secrets in settings', () => {
   const URL_WITH_SECRETS = 'postgres://app:s3cret%40pw@db.example:5432/profiles?sslmode=require&sslpassword=k3ypass';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { keysOf, reduceWriteTransactions } from '../../src/domain/apply.js';
-import type { ClaimedWriteTransaction, ProfileSnapshot, WriteOperation, WriteRecord } from '../../src/storage/storage.js';
+import type { ClaimedWriteTransaction, WriteOperation, WriteRecord } from '../../src/model/write-transaction.js';
+import type { ProfileSnapshot } from '../../src/model/profile.js';
 
 let seq = 0;
 function wt(operation: WriteOperation, records: WriteRecord[], extra: Partial<ClaimedWriteTransaction> = {}): ClaimedWriteTransaction {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attributeNameProblem, valueProblem } from '../../src/domain/attributes.js';
-import type { AttributeType } from '../../src/storage/storage.js';
+import type { AttributeType } from '../../src/model/directory.js';
 
 const def = (type: AttributeType, extra = {}) => ({ name: 'a', type, ...extra });
 

@@ -1,7 +1,7 @@
 /** A create's or update's records, validated on acceptance and derived again from the queue's text. */
 import { describe, expect, it } from 'vitest';
 import { parseWriteBody, recordsOfStored, storedBody, type WriteTarget } from '../../src/domain/write-requests.js';
-import type { AttributeDefinition } from '../../src/storage/storage.js';
+import type { AttributeDefinition } from '../../src/model/directory.js';
 
 const def = (name: string): AttributeDefinition => ({ id: 1, tenantId: 1, scope: '', name, type: 'string' });
 const schema = new Map(['customerId', 'name', 'email', 'userId', 'deviceId'].map((n) => [n, def(n)]));

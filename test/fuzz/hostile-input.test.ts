@@ -102,7 +102,7 @@ describe('hostile input on every route', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...ROUTES), appid, nasty, nasty, body, contentType, async (route, app, id, other, payload, type) => {
         cases++;
-        const before = (await t.server.storage.queueStats()).depth;
+        const before = (await t.server.storage.journal.queueStats()).depth;
         const res = await t.server.app.inject({
           method: route.method as 'GET',
           url: `/resources/v2${route.path(enc(app), enc(id), enc(other))}`,
@@ -115,7 +115,7 @@ describe('hostile input on every route', () => {
         expect(documented.has(code), `${res.statusCode} ${res.body.slice(0, 200)}`).toBe(true);
         // 7012 is 413 for an oversized body; otherwise the registry's status.
         if (!(code === '7012' && res.statusCode === 413)) expect(res.statusCode).toBe(code === '1000' && res.statusCode === 202 ? 202 : documented.get(code));
-        const after = (await t.server.storage.queueStats()).depth;
+        const after = (await t.server.storage.journal.queueStats()).depth;
         expect(after - before, `${route.method} ${res.statusCode}`).toBe(res.statusCode === 202 ? 1 : 0);
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
         expect(({} as Record<string, unknown>).admin).toBeUndefined();

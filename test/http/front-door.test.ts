@@ -51,7 +51,7 @@ describe('the front door', () => {
 
   describe('content types of a body', () => {
     const body = (id: string) => JSON.stringify({ Records: [{ customerId: id, Attributes: { name: 'N' } }] });
-    const depth = async () => (await t.server.storage.queueStats()).depth;
+    const depth = async () => (await t.server.storage.journal.queueStats()).depth;
 
     it.each([
       ['application/json', 'application/json'],

@@ -104,7 +104,7 @@ describe('extensions', () => {
       const second = await t2.api('POST', '/customerprofile', { key: b.key, body: one('i1', { name: 'A' }), headers });
       expect(second.status).toBe(202);
       expect(second.body.response.transid).toBe(first.body.response.transid);
-      expect((await t2.server.storage.queueStats()).depth).toBe(1);
+      expect((await t2.server.storage.journal.queueStats()).depth).toBe(1);
     } finally {
       await t2.close();
     }

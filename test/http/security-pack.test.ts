@@ -63,7 +63,7 @@ describe('security pack over every route', () => {
     transid = st.body.transid;
     const extra = await t.admin.createKey(owner.id);
     revokedKey = extra.key;
-    await t.server.storage.revokeProfileKey(owner.id, extra.keyId);
+    await t.server.storage.keys.revokeProfileKey(owner.id, extra.keyId);
     await t.refresh();
     before = await snapshot();
   });

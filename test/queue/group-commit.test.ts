@@ -5,8 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keysOf, reduceWriteTransactions } from '../../src/domain/apply.js';
 import { GroupCommitter } from '../../src/queue/group-commit.js';
-import type { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
-import type { EnqueueResult, NewWriteTransaction } from '../../src/storage/storage.js';
+import type { SqliteStore } from '../../src/storage/sqlite/sqlite-storage.js';
+import type { EnqueueResult, NewWriteTransaction } from '../../src/model/write-transaction.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 import { freshSqliteStore } from '../support/test-db.js';
 import { waitFor } from '../support/wait.js';
@@ -23,7 +23,7 @@ const bytesOf = (count: number) => records(1, count).recordsJson.length;
 const budget = () => 4.5 * bytesOf(100);
 
 describe('GroupCommitter', () => {
-  let store: SqliteStorage;
+  let store: SqliteStore;
   let dispose: () => Promise<void>;
   beforeEach(async () => {
     ({ store, dispose } = await freshSqliteStore());
@@ -32,7 +32,7 @@ describe('GroupCommitter', () => {
 
   it('commits what waits oldest first, in turns of at most its budget, and answers each write after its own turn', async () => {
     const commits: number[] = [];
-    const committer = new GroupCommitter(store, 86_400_000, (count) => commits.push(count), budget());
+    const committer = new GroupCommitter(store.journal, 86_400_000, (count) => commits.push(count), budget());
     const answered: string[] = [];
     const submit = (name: string, wt: NewWriteTransaction) =>
       committer.submit(wt).then((r: EnqueueResult) => {
@@ -54,15 +54,15 @@ describe('GroupCommitter', () => {
       'quiet after commit 2',
     ]);
     // Queued in the order they came.
-    const stats = await store.queueStats();
+    const stats = await store.journal.queueStats();
     expect(stats.recordsByTenant).toEqual(new Map([[1, 600], [2, 1]]));
-    const order = (await store.applyNext('w', 100, 60_000, keysOf, reduceWriteTransactions)).map((c) => `${c.tenantId}:${c.records.length}`);
+    const order = (await store.appliers.applier.applyNext(100, keysOf, reduceWriteTransactions)).map((c) => `${c.tenantId}:${c.records.length}`);
     expect(order).toEqual(['1:100', '1:100', '1:100', '1:100', '1:100', '1:100', '2:1']);
   });
 
   it('lets a write that arrives between turns join the next turn', async () => {
     const commits: number[] = [];
-    const committer = new GroupCommitter(store, 86_400_000, (count) => {
+    const committer = new GroupCommitter(store.journal, 86_400_000, (count) => {
       commits.push(count);
       // As a message from the server's thread would: in a later turn of the event loop.
       if (commits.length === 1) setImmediate(() => void submit('late', records(3, 1)));
@@ -79,7 +79,7 @@ describe('GroupCommitter', () => {
 
   it('commits waiting writes in turns of its budget, and many small ones in one', async () => {
     const commits: number[] = [];
-    const committer = new GroupCommitter(store, 86_400_000, (count) => commits.push(count), budget());
+    const committer = new GroupCommitter(store.journal, 86_400_000, (count) => commits.push(count), budget());
     await Promise.all(Array.from({ length: 6 }, () => committer.submit(records(1, 100))));
     expect(commits).toEqual([4, 2]);
     // Small writes: many to a commit.
@@ -90,9 +90,9 @@ describe('GroupCommitter', () => {
 
   it('commits a write larger than a turn on its own', async () => {
     const sizes: number[][] = [];
-    const committer = new GroupCommitter(store, 86_400_000, undefined, bytesOf(50));
-    const enqueue = store.enqueue.bind(store);
-    vi.spyOn(store, 'enqueue').mockImplementation((batch, windowMs) => {
+    const committer = new GroupCommitter(store.journal, 86_400_000, undefined, bytesOf(50));
+    const enqueue = store.journal.enqueue.bind(store.journal);
+    vi.spyOn(store.journal, 'enqueue').mockImplementation((batch, windowMs) => {
       sizes.push(batch.map((wt) => wt.recordCount));
       return enqueue(batch, windowMs);
     });

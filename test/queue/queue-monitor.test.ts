@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { QueueMonitor } from '../../src/queue/queue-monitor.js';
-import type { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import type { SqliteStore } from '../../src/storage/sqlite/sqlite-storage.js';
 import { freshSqliteStore } from '../support/test-db.js';
 
 /**
@@ -14,7 +14,7 @@ import { freshSqliteStore } from '../support/test-db.js';
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('QueueMonitor soft limit', () => {
-  let store: SqliteStorage;
+  let store: SqliteStore;
   let dispose: () => Promise<void>;
   beforeEach(async () => {
     ({ store, dispose } = await freshSqliteStore());
@@ -22,13 +22,13 @@ describe('QueueMonitor soft limit', () => {
   afterEach(() => dispose());
 
   it('admits at once below the soft limit', async () => {
-    const monitor = new QueueMonitor(store, 100, 10);
+    const monitor = new QueueMonitor(store.journal, 100, 10);
     monitor.noteAccepted(1, 9);
     expect(await monitor.admit(1, 5, 1000)).toBe(true);
   });
 
   it('holds a write past the soft limit until applied work makes room, then admits it', async () => {
-    const monitor = new QueueMonitor(store, 100, 10);
+    const monitor = new QueueMonitor(store.journal, 100, 10);
     monitor.noteAccepted(1, 12);
     let admitted: boolean | null = null;
     const waiting = monitor.admit(1, 5, 5000).then((a) => (admitted = a));
@@ -43,7 +43,7 @@ describe('QueueMonitor soft limit', () => {
   });
 
   it('admits waiters in arrival order, before a newcomer', async () => {
-    const monitor = new QueueMonitor(store, 100, 10);
+    const monitor = new QueueMonitor(store.journal, 100, 10);
     monitor.noteAccepted(1, 10);
     const order: string[] = [];
     const first = monitor.admit(1, 3, 5000).then(() => order.push('first'));
@@ -55,7 +55,7 @@ describe('QueueMonitor soft limit', () => {
   });
 
   it('admits a tenant within its fair share at once, while a flooding tenant waits', async () => {
-    const monitor = new QueueMonitor(store, 1000, 10);
+    const monitor = new QueueMonitor(store.journal, 1000, 10);
     monitor.noteAccepted(1, 12); // tenant 1 alone is past the soft limit
     let flooder: boolean | null = null;
     const flood = monitor.admit(1, 2, 5000).then((a) => (flooder = a));
@@ -75,7 +75,7 @@ describe('QueueMonitor soft limit', () => {
   });
 
   it('keeps a tenant\'s writes in arrival order: a waiting tenant does not jump its own line', async () => {
-    const monitor = new QueueMonitor(store, 1000, 10);
+    const monitor = new QueueMonitor(store.journal, 1000, 10);
     monitor.noteAccepted(1, 10);
     monitor.noteAccepted(2, 10);
     const order: string[] = [];
@@ -88,7 +88,7 @@ describe('QueueMonitor soft limit', () => {
   });
 
   it('lets tenants past their share take turns: one tenant\'s backlog does not hold another\'s write behind it', async () => {
-    const monitor = new QueueMonitor(store, 1000, 10);
+    const monitor = new QueueMonitor(store.journal, 1000, 10);
     monitor.noteAccepted(1, 10);
     monitor.noteAccepted(2, 6);
     const order: string[] = [];
@@ -103,7 +103,7 @@ describe('QueueMonitor soft limit', () => {
   });
 
   it('gives up after its wait when nothing is applied', async () => {
-    const monitor = new QueueMonitor(store, 100, 10);
+    const monitor = new QueueMonitor(store.journal, 100, 10);
     monitor.noteAccepted(1, 50);
     expect(await monitor.admit(1, 1, 50)).toBe(false);
     // The one that gave up no longer blocks the next, once there is room.
@@ -112,7 +112,7 @@ describe('QueueMonitor soft limit', () => {
   });
 
   it('a refresh from the store (workers in other processes) also makes room', async () => {
-    const monitor = new QueueMonitor(store, 100, 10);
+    const monitor = new QueueMonitor(store.journal, 100, 10);
     monitor.noteAccepted(1, 30); // this process thinks 30 are queued; the store holds none
     const waiting = monitor.admit(1, 1, 5000);
     await monitor.refresh();

@@ -10,36 +10,36 @@ import { eraseApp } from '../../src/domain/erasure.js';
 import { TenantAdmin } from '../../src/domain/tenant-admin.js';
 import { type AppliedWriteTransaction, QueueWorker } from '../../src/queue/worker.js';
 import { workerPool } from '../../src/runtime.js';
-import type { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import type { SqliteStore } from '../../src/storage/sqlite/sqlite-storage.js';
 import { freshSqliteStore } from '../support/test-db.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 
 describe('queue worker', () => {
-  let store: SqliteStorage;
+  let store: SqliteStore;
   let dispose: () => Promise<void>;
   let tenantId: number;
   const creates = (name: string) => newWriteTransaction(tenantId, Array.from({ length: 150 }, (_, i) => ({ customerId: `${name}-${i}`, attributes: { name } })));
 
   beforeEach(async () => {
     ({ store, dispose } = await freshSqliteStore());
-    tenantId = (await store.createTenant('worker', { ...DEFAULT_TENANT_SETTINGS }, [])).id;
+    tenantId = (await store.directory.createTenant('worker', { ...DEFAULT_TENANT_SETTINGS }, [])).id;
   });
   afterEach(() => dispose());
 
   it('applies a batch whose apply failed next, from the same place, before newer write transactions and once only', async () => {
     const first = [creates('one'), creates('two')];
-    await store.enqueue(first, 86_400_000);
+    await store.journal.enqueue(first, 86_400_000);
     const applied: AppliedWriteTransaction[] = [];
-    const worker = new QueueWorker(store, { batchSize: 10, leaseMs: 60_000, idlePollMs: 1000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a) });
-    vi.spyOn(store, 'applyNext').mockRejectedValueOnce(new Error('disk hiccup'));
+    const worker = new QueueWorker(store.appliers, { batchSize: 10, leaseMs: 60_000, idlePollMs: 1000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a) });
+    vi.spyOn(store.appliers.applier, 'applyNext').mockRejectedValueOnce(new Error('disk hiccup'));
     await expect(worker.runOnce()).rejects.toThrow('disk hiccup');
     const later = creates('later');
-    await store.enqueue([later], 86_400_000);
+    await store.journal.enqueue([later], 86_400_000);
     expect(await worker.runOnce()).toBe(3);
     expect(await worker.runOnce()).toBe(0);
     expect(applied.map((a) => a.transid)).toEqual([...first, later].map((w) => w.transid));
     expect(applied.every((a) => a.codeCounts['1000'] === 150)).toBe(true);
-    for (const w of [...first, later]) expect((await store.getWriteTransactionStatus(tenantId, w.transid))?.state).toBe('done');
+    for (const w of [...first, later]) expect((await store.journal.getWriteTransactionStatus(tenantId, w.transid))?.state).toBe('done');
   });
 
   it('finishes a write queued before its app was deleted with a per-record 7018, and goes on with the next writes', async () => {
@@ -49,22 +49,22 @@ describe('queue worker', () => {
     const appWrite = (appid: string) => newWriteTransaction(tenantId, [{ customerId: 'c1', attributes: { psid: 'p' } }], { operation: 'createAppProfile', appid });
     const toGone = appWrite('gone');
     const toKept = appWrite('kept');
-    await store.enqueue([toGone, toKept], 86_400_000);
+    await store.journal.enqueue([toGone, toKept], 86_400_000);
     await eraseApp(store, tenantId, 'gone');
     const applied: AppliedWriteTransaction[] = [];
-    const worker = new QueueWorker(store, { batchSize: 10, leaseMs: 60_000, idlePollMs: 1000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a) });
+    const worker = new QueueWorker(store.appliers, { batchSize: 10, leaseMs: 60_000, idlePollMs: 1000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a) });
 
     expect(await worker.runOnce()).toBe(2);
-    expect(await store.getWriteTransactionStatus(tenantId, toGone.transid)).toMatchObject({
+    expect(await store.journal.getWriteTransactionStatus(tenantId, toGone.transid)).toMatchObject({
       state: 'done',
       results: [{ customerId: 'c1', code: '7018', reason: expect.stringMatching(/deleted/) }],
     });
-    expect((await store.getWriteTransactionStatus(tenantId, toKept.transid))?.results).toEqual([{ customerId: 'c1', code: '1000' }]);
+    expect((await store.journal.getWriteTransactionStatus(tenantId, toKept.transid))?.results).toEqual([{ customerId: 'c1', code: '1000' }]);
     expect(applied.map((a) => a.codeCounts)).toEqual([{ '7018': 1 }, { '1000': 1 }]);
-    expect(await store.getAppProfiles(tenantId, 'gone', ['c1'])).toEqual([]);
+    expect(await store.profiles.getAppProfiles(tenantId, 'gone', ['c1'])).toEqual([]);
 
     const next = appWrite('kept');
-    await store.enqueue([next], 86_400_000);
+    await store.journal.enqueue([next], 86_400_000);
     expect(await worker.runOnce()).toBe(1);
     expect(await worker.runOnce()).toBe(0);
   });

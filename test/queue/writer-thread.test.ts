@@ -12,7 +12,7 @@ import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import type { AppliedWriteTransaction } from '../../src/queue/worker.js';
 import { WriterThread } from '../../src/queue/writer-thread.js';
 import { workerPool } from '../../src/runtime.js';
-import { type Storage, StorageUnavailableError } from '../../src/storage/storage.js';
+import { type Store, StorageUnavailableError } from '../../src/storage/ports.js';
 import { openTestStore } from '../support/storage-backends.js';
 import { serverBackend } from '../support/test-db.js';
 import { waitFor } from '../support/wait.js';
@@ -24,7 +24,7 @@ const wt = (tenantId: number, customerId: string) =>
 
 describe(`writer thread (${serverBackend()})`, () => {
   let storeEnv: Record<string, string>;
-  let store: Storage;
+  let store: Store;
   let dispose: () => Promise<void>;
   let tenantId: number;
   let writer: WriterThread;
@@ -48,7 +48,7 @@ describe(`writer thread (${serverBackend()})`, () => {
   const appliedSoon = (transids: string[]) =>
     waitFor(
       async () => {
-        const statuses = await Promise.all(transids.map((t) => store.getWriteTransactionStatus(tenantId, t)));
+        const statuses = await Promise.all(transids.map((t) => store.journal.getWriteTransactionStatus(tenantId, t)));
         return statuses.every((s) => s?.state === 'done') && statuses;
       },
       { timeoutMs: 10_000, description: `${transids.length} write transaction(s) applied` },
@@ -59,7 +59,7 @@ describe(`writer thread (${serverBackend()})`, () => {
     storeEnv = opened.env;
     store = opened.storage;
     dispose = opened.dispose;
-    tenantId = (await store.createTenant('writer', { ...DEFAULT_TENANT_SETTINGS }, [])).id;
+    tenantId = (await store.directory.createTenant('writer', { ...DEFAULT_TENANT_SETTINGS }, [])).id;
     await startWriter();
   });
   afterEach(async () => {
@@ -71,11 +71,11 @@ describe(`writer thread (${serverBackend()})`, () => {
     const w = wt(tenantId, 'c1');
     expect(await writer.submit(w)).toEqual({ outcome: 'accepted', transid: w.transid });
     // Answered means committed: the queue row is there for any other connection.
-    expect(await store.getWriteTransactionStatus(tenantId, w.transid)).not.toBeNull();
+    expect(await store.journal.getWriteTransactionStatus(tenantId, w.transid)).not.toBeNull();
     await appliedSoon([w.transid]);
     // The thread reports it after its commit, in a message of its own.
     await waitFor(() => applied.some((a) => a.transid === w.transid), { timeoutMs: 5_000, description: 'the thread to report the write applied' });
-    const [master] = await store.getMasterProfiles(tenantId, ['c1']);
+    const [master] = await store.profiles.getMasterProfiles(tenantId, ['c1']);
     expect(master.attributes).toEqual({ name: w.records![0].attributes!.name });
     expect(applied.map((a) => a.transid)).toContain(w.transid);
     expect(applied.find((a) => a.transid === w.transid)!.codeCounts).toEqual({ '1000': 1 });
@@ -97,7 +97,7 @@ describe(`writer thread (${serverBackend()})`, () => {
     await stopWriter();
     expect((await Promise.all(answers)).every((r) => r.outcome === 'accepted')).toBe(true);
     // What was answered is in the store whether or not it was applied before the stop.
-    for (const w of batch) expect(await store.getWriteTransactionStatus(tenantId, w.transid)).not.toBeNull();
+    for (const w of batch) expect(await store.journal.getWriteTransactionStatus(tenantId, w.transid)).not.toBeNull();
     await startWriter();
     await appliedSoon(batch.map((w) => w.transid));
   });
@@ -135,7 +135,7 @@ describe(`writer thread (${serverBackend()})`, () => {
     const during = wt(tenantId, 'applier-during');
     expect(await writer.submit(during)).toEqual({ outcome: 'accepted', transid: during.transid });
     await appliedSoon([during.transid]);
-    const [master] = await store.getMasterProfiles(tenantId, ['applier-during']);
+    const [master] = await store.profiles.getMasterProfiles(tenantId, ['applier-during']);
     expect(master.attributes).toEqual({ name: during.records![0].attributes!.name });
   });
 
@@ -147,7 +147,7 @@ describe(`writer thread (${serverBackend()})`, () => {
     expect(await writer.submit(w)).toEqual({ outcome: 'accepted', transid: w.transid });
     // Committed, and nothing in the process applies it: no applying thread, no worker in the committing one.
     expect(writer.workerIds).toEqual([]);
-    expect((await store.getWriteTransactionStatus(tenantId, w.transid))!.state).toBe('queued');
+    expect((await store.journal.getWriteTransactionStatus(tenantId, w.transid))!.state).toBe('queued');
     // A worker on another connection (as `openprofiles worker` has) applies it.
     const workers = workerPool(loadConfig(storeEnv), store, pino({ level: 'silent' }), () => {});
     await workers.start((err) => {

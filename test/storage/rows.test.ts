@@ -1,6 +1,9 @@
 /** Row mapping shared by both adapters. */
 import { describe, expect, it } from 'vitest';
-import { toClaimed, type QueueRow } from '../../src/storage/rows.js';
+import { recordsOfStored } from '../../src/domain/write-requests.js';
+import { claimedOf, type QueueRow } from '../../src/storage/rows.js';
+
+const toClaimed = claimedOf(recordsOfStored);
 
 const row = (records: string): QueueRow => ({
   seq: '7',
@@ -16,7 +19,7 @@ const row = (records: string): QueueRow => ({
   accepted_at: '1700000000000',
 });
 
-describe('toClaimed', () => {
+describe('claimedOf', () => {
   it('maps the header and parses the records', () => {
     const claimed = toClaimed(row('[{"customerId":"a","Attributes":{"name":"Å"}}]'));
     expect(claimed).toMatchObject({ seq: 7, transid: 't-1', tenantId: 1, isUpsert: true, isCascade: false, acceptedAt: 1_700_000_000_000 });

@@ -14,8 +14,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keysOf as keysOfBatch, reduceWriteTransactions } from '../../src/domain/apply.js';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import { SqliteCheckpointer } from '../../src/storage/sqlite/sqlite-checkpointer.js';
-import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
-import { type ApplyReducer, type KeysOf, type NewWriteTransaction, StorageError, StorageUnavailableError } from '../../src/storage/storage.js';
+import { STORE_RULES } from '../../src/open-store.js';
+import { openSqliteConnections, openSqliteStore, type SqliteConnections, type SqliteStore } from '../../src/storage/sqlite/sqlite-storage.js';
+import type { ApplyReducer, KeysOf } from '../../src/model/profile.js';
+import type { NewWriteTransaction } from '../../src/model/write-transaction.js';
+import { StorageError, StorageUnavailableError } from '../../src/storage/ports.js';
 import { waitFor } from '../support/wait.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 
@@ -31,9 +34,13 @@ const oneFailure: ApplyReducer = (batch) => ({
 describe('SQLite adapter', () => {
   let root: string;
   let dir: string;
-  const opened: Array<SqliteStorage | Database.Database> = [];
-  const open = (options: { busyTimeoutMs?: number } = {}) => {
-    const s = new SqliteStorage({ dataDir: dir, ...options });
+  const opened: Array<SqliteStore | Database.Database> = [];
+  /** The adapter's own connections of each store `open` made, whose pragmas the tests read. */
+  const connections = new WeakMap<SqliteStore, SqliteConnections>();
+  const open = (options: { busyTimeoutMs?: number; checkpoint?: { everyMs: number; onError: (err: Error) => void } } = {}) => {
+    const own = openSqliteConnections({ dataDir: dir, ...options });
+    const s = openSqliteStore({ dataDir: dir, ...options }, STORE_RULES, own);
+    connections.set(s, own);
     opened.push(s);
     return s;
   };
@@ -50,8 +57,8 @@ describe('SQLite adapter', () => {
     return db;
   };
   /** Applies everything queued, as the worker does; returns the transids applied. */
-  const applyAll = async (s: SqliteStorage, reduce: ApplyReducer = reduceWriteTransactions, keys: KeysOf = keysOfBatch) =>
-    (await s.applyNext('w', 1000, 60_000, keys, reduce)).map((wt) => wt.transid);
+  const applyAll = async (s: SqliteStore, reduce: ApplyReducer = reduceWriteTransactions, keys: KeysOf = keysOfBatch) =>
+    (await s.appliers.applier.applyNext(1000, keys, reduce)).map((wt) => wt.transid);
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'openprofiles-sqlite-'));
@@ -70,16 +77,17 @@ describe('SQLite adapter', () => {
     dir = join(dir, 'nested', 'data');
     const s = open();
     await s.migrate();
-    expect(s.capabilities).toEqual({ hasConcurrentClaims: false, canNotifyWorkers: false, isEmbedded: true });
+    expect(s.capabilities).toEqual({ canNotifyWorkers: false, isEmbedded: true });
+    expect(s.appliers.hasConcurrentClaims).toBe(false);
     expect(rawConnection().pragma('journal_mode', { simple: true })).toBe('wal');
     // synchronous, foreign_keys and busy_timeout belong to the connection, so ask the adapter's own.
-    const db = (s as unknown as { db: Database.Database }).db;
+    const db = connections.get(s)!.db;
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(10_000);
     // The journal, a file of its own: also WAL, and fsync'd at every commit (a write is answered after it).
-    const journal = (s as unknown as { journal: Database.Database }).journal;
+    const journal = connections.get(s)!.journal;
     expect(journal.name).toBe(join(dir, 'openprofiles.db.journal'));
     expect(rawJournal().pragma('journal_mode', { simple: true })).toBe('wal');
     expect(journal.pragma('synchronous', { simple: true })).toBe(2);
@@ -123,21 +131,21 @@ describe('SQLite adapter', () => {
   it('answers StorageUnavailableError and stores nothing when another process holds the write lock past the busy timeout', async () => {
     const s = open({ busyTimeoutMs: 50 });
     await s.migrate();
-    const tenant = await s.createTenant('busy', { ...DEFAULT_TENANT_SETTINGS }, []);
+    const tenant = await s.directory.createTenant('busy', { ...DEFAULT_TENANT_SETTINGS }, []);
     const other = rawConnection();
     const otherJournal = rawJournal();
     other.exec('BEGIN IMMEDIATE');
     const item = wt(tenant.id);
     // The journal is a file of its own: the store's lock holds back no enqueue.
     const unheld = wt(tenant.id);
-    expect(await s.enqueue([unheld], DAY)).toEqual([{ outcome: 'accepted', transid: unheld.transid }]);
-    await expect(s.createApp(tenant.id, 'app', 'fb', [])).rejects.toBeInstanceOf(StorageUnavailableError);
+    expect(await s.journal.enqueue([unheld], DAY)).toEqual([{ outcome: 'accepted', transid: unheld.transid }]);
+    await expect(s.directory.createApp(tenant.id, 'app', 'fb', [])).rejects.toBeInstanceOf(StorageUnavailableError);
     otherJournal.exec('BEGIN IMMEDIATE');
-    await expect(s.enqueue([item], DAY)).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(s.journal.enqueue([item], DAY)).rejects.toBeInstanceOf(StorageUnavailableError);
     otherJournal.exec('ROLLBACK');
     other.exec('ROLLBACK');
-    expect(await s.getWriteTransactionStatus(tenant.id, item.transid)).toBeNull();
-    expect(await s.enqueue([item], DAY)).toEqual([{ outcome: 'accepted', transid: item.transid }]);
+    expect(await s.journal.getWriteTransactionStatus(tenant.id, item.transid)).toBeNull();
+    expect(await s.journal.enqueue([item], DAY)).toEqual([{ outcome: 'accepted', transid: item.transid }]);
   });
 
   it('answers StorageUnavailableError when another process keeps a fresh file locked past the busy timeout', () => {
@@ -204,11 +212,11 @@ describe('SQLite adapter', () => {
   it('keeps an applied write transaction in the store with its counts and results, and deletes its journal row once the apply is durable', async () => {
     const s = open();
     await s.migrate();
-    const tenant = await s.createTenant('counts', { ...DEFAULT_TENANT_SETTINGS }, []);
+    const tenant = await s.directory.createTenant('counts', { ...DEFAULT_TENANT_SETTINGS }, []);
     const item = wt(tenant.id);
-    await s.enqueue([item], DAY);
+    await s.journal.enqueue([item], DAY);
     expect(rawJournal().prepare('SELECT transid, total_count FROM journal').all()).toEqual([{ transid: item.transid, total_count: 2 }]);
-    expect(await s.getWriteTransactionStatus(tenant.id, item.transid)).toMatchObject({ state: 'queued', totalCount: 2, results: null });
+    expect(await s.journal.getWriteTransactionStatus(tenant.id, item.transid)).toMatchObject({ state: 'queued', totalCount: 2, results: null });
     // After a connection's first apply the store's files are fsync'd, so the journal row goes at once.
     expect(await applyAll(s, oneFailure, keysOf)).toEqual([item.transid]);
     const raw = rawConnection();
@@ -216,19 +224,18 @@ describe('SQLite adapter', () => {
     expect(row).toEqual({ seq: row.seq, total_count: 2, success_count: 1, failure_count: 1, state: 'done' });
     expect(raw.prepare('SELECT applied_seq FROM journal_state').get()).toEqual({ applied_seq: row.seq });
     expect(rawJournal().prepare('SELECT COUNT(*) AS n FROM journal').get()).toEqual({ n: 0 });
-    expect(await s.getWriteTransactionStatus(tenant.id, item.transid)).toMatchObject({ state: 'done', results: [{ code: '1000' }, { code: '7011' }] });
+    expect(await s.journal.getWriteTransactionStatus(tenant.id, item.transid)).toMatchObject({ state: 'done', results: [{ code: '1000' }, { code: '7011' }] });
   });
 
   it('checkpoints the WAL from a thread of its own when asked to, below the commit\'s own mark', async () => {
     const file = join(dir, 'openprofiles.db');
     const errors: Error[] = [];
-    const s = new SqliteStorage({ dataDir: dir, checkpoint: { everyMs: 20, onError: (err) => errors.push(err) } });
-    opened.push(s);
+    const s = open({ checkpoint: { everyMs: 20, onError: (err) => errors.push(err) } });
     await s.migrate();
-    const tenant = await s.createTenant('checkpoints', { ...DEFAULT_TENANT_SETTINGS }, []);
+    const tenant = await s.directory.createTenant('checkpoints', { ...DEFAULT_TENANT_SETTINGS }, []);
     const big = newWriteTransaction(tenant.id, Array.from({ length: 2000 }, (_, i) => ({ customerId: `c${i}`, attributes: { name: 'x'.repeat(200) } })));
     const before = statSync(file).size;
-    await s.enqueue([big], DAY);
+    await s.journal.enqueue([big], DAY);
     await applyAll(s);
     // About 500 KB of WAL: far below the commit's own checkpoint (10,000 pages), so only the
     // thread can have copied it into the database file.
@@ -248,12 +255,12 @@ describe('SQLite adapter', () => {
   it('applies without waiting for the disk, lets the journal go once a second and when drained, and is back at full sync after an apply, also one that failed', async () => {
     const s = open();
     await s.migrate();
-    const db = (s as unknown as { db: Database.Database }).db;
-    const tenant = await s.createTenant('sync', { ...DEFAULT_TENANT_SETTINGS }, []);
+    const db = connections.get(s)!.db;
+    const tenant = await s.directory.createTenant('sync', { ...DEFAULT_TENANT_SETTINGS }, []);
     const [first, second, third] = [wt(tenant.id), wt(tenant.id), wt(tenant.id)];
-    await s.enqueue([first, second, third], DAY);
+    await s.journal.enqueue([first, second, third], DAY);
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
-    const applyOne = (reduce: ApplyReducer) => s.applyNext('w', 1, 60_000, keysOf, reduce);
+    const applyOne = (reduce: ApplyReducer) => s.appliers.applier.applyNext(1, keysOf, reduce);
     const seen: unknown[] = [];
     const observing: ApplyReducer = (batch, snapshot, now) => {
       seen.push(db.pragma('synchronous', { simple: true }));
@@ -279,14 +286,14 @@ describe('SQLite adapter', () => {
   it('applies a batch in one database transaction, each write transaction reading what those before it wrote', async () => {
     const s = open();
     await s.migrate();
-    const tenant = await s.createTenant('order', { ...DEFAULT_TENANT_SETTINGS }, []);
+    const tenant = await s.directory.createTenant('order', { ...DEFAULT_TENANT_SETTINGS }, []);
     const creates = (name: string) => newWriteTransaction(tenant.id, Array.from({ length: 150 }, (_, i) => ({ customerId: `c${i}`, attributes: { name } })));
     const [first, again] = [creates('first'), creates('again')];
-    await s.enqueue([first, again], DAY);
+    await s.journal.enqueue([first, again], DAY);
     expect(await applyAll(s)).toEqual([first.transid, again.transid]);
-    expect((await s.getWriteTransactionStatus(tenant.id, first.transid))!.results!.every((r) => r.code === '1000')).toBe(true);
-    expect((await s.getWriteTransactionStatus(tenant.id, again.transid))!.results!.every((r) => r.code === '7015')).toBe(true);
-    expect((await s.getMasterProfiles(tenant.id, ['c149']))[0].attributes.name).toBe('first');
+    expect((await s.journal.getWriteTransactionStatus(tenant.id, first.transid))!.results!.every((r) => r.code === '1000')).toBe(true);
+    expect((await s.journal.getWriteTransactionStatus(tenant.id, again.transid))!.results!.every((r) => r.code === '7015')).toBe(true);
+    expect((await s.profiles.getMasterProfiles(tenant.id, ['c149']))[0].attributes.name).toBe('first');
   });
 
   it('keeps the records of queued write transactions when it upgrades a version 1 store (records move to their own table)', async () => {
@@ -306,23 +313,23 @@ describe('SQLite adapter', () => {
     const s = open();
     expect(await s.migrate()).toEqual({ applied: [2, 3], version: 3 });
     // The queued one moved to the journal, keeping its place; the next accepted follows it.
-    expect(await s.getWriteTransactionStatus(1, 't-queued')).toMatchObject({ state: 'queued', totalCount: 1 });
+    expect(await s.journal.getWriteTransactionStatus(1, 't-queued')).toMatchObject({ state: 'queued', totalCount: 1 });
     const next = wt(1);
-    await s.enqueue([next], DAY);
+    await s.journal.enqueue([next], DAY);
     expect(rawConnection().prepare("SELECT COUNT(*) AS n FROM write_transactions WHERE state <> 'done'").get()).toEqual({ n: 0 });
-    expect(await s.getWriteTransactionStatus(1, 't-done')).toMatchObject({ state: 'done', results: [{ customerId: 'a', code: '1000' }] });
-    const applied = await s.applyNext('w', 10, 60_000, keysOfBatch, reduceWriteTransactions);
+    expect(await s.journal.getWriteTransactionStatus(1, 't-done')).toMatchObject({ state: 'done', results: [{ customerId: 'a', code: '1000' }] });
+    const applied = await s.appliers.applier.applyNext(10, keysOfBatch, reduceWriteTransactions);
     expect(applied.map((c) => c.transid)).toEqual(['t-queued', next.transid]);
     expect(applied[0].records).toEqual([{ customerId: 'b', attributes: { name: 'B' } }]);
     expect(applied[1].seq).toBeGreaterThan(applied[0].seq);
-    expect((await s.getMasterProfiles(1, ['b']))[0].attributes).toEqual({ name: 'B' });
+    expect((await s.profiles.getMasterProfiles(1, ['b']))[0].attributes).toEqual({ name: 'B' });
   });
 
   it('refuses to open a store beside a journal that is not its own, or without its journal', async () => {
     const s = open();
     await s.migrate();
-    const tenant = await s.createTenant('own', { ...DEFAULT_TENANT_SETTINGS }, []);
-    await s.enqueue([wt(tenant.id)], DAY);
+    const tenant = await s.directory.createTenant('own', { ...DEFAULT_TENANT_SETTINGS }, []);
+    await s.journal.enqueue([wt(tenant.id)], DAY);
     await s.close();
     opened.splice(0);
     const journal = join(dir, 'openprofiles.db.journal');
@@ -339,12 +346,12 @@ describe('SQLite adapter', () => {
   it('releases an expired idempotency key from the old row so the new one can hold it', async () => {
     const s = open();
     await s.migrate();
-    const tenant = await s.createTenant('keys', { ...DEFAULT_TENANT_SETTINGS }, []);
+    const tenant = await s.directory.createTenant('keys', { ...DEFAULT_TENANT_SETTINGS }, []);
     const old = wt(tenant.id, { idempotencyKey: 'k', requestHash: 'h', acceptedAt: 1_000 });
     const renewed = wt(tenant.id, { idempotencyKey: 'k', requestHash: 'h', acceptedAt: 1_000 + DAY + 1 });
     const again = wt(tenant.id, { idempotencyKey: 'k', requestHash: 'h', acceptedAt: 1_000 + 2 * DAY + 2 });
-    await s.enqueue([old], DAY);
-    await s.enqueue([renewed], DAY);
+    await s.journal.enqueue([old], DAY);
+    await s.journal.enqueue([renewed], DAY);
     const keys = () => rawJournal().prepare('SELECT transid, idempotency_key FROM journal ORDER BY seq').all();
     expect(keys()).toEqual([
       { transid: old.transid, idempotency_key: null },
@@ -352,7 +359,7 @@ describe('SQLite adapter', () => {
     ]);
     // Applied, the key moves to the store's row, and a later reuse past the window takes it over there.
     await applyAll(s);
-    await s.enqueue([again], DAY);
+    await s.journal.enqueue([again], DAY);
     await applyAll(s);
     const rows = rawConnection().prepare('SELECT transid, idempotency_key FROM write_transactions ORDER BY seq').all();
     expect(rows).toEqual([

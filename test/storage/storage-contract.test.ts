@@ -3,20 +3,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import { REMOVAL_LOCK } from '../../src/storage/postgres/postgres-directory.js';
 import { CLAIM_RECORDS } from '../../src/storage/postgres/postgres-queue.js';
-import {
-  type AppProfileRow,
-  type ApplyReducer,
-  type ClaimedWriteTransaction,
-  ConflictError,
-  type KeysOf,
-  type NewWriteTransaction,
-  NotFoundError,
-  type ProfileSnapshot,
-  type RowCounts,
-  type Storage,
-  StorageUnavailableError,
-} from '../../src/storage/storage.js';
-import { openTestStore, selectedBackends, type TestStore } from '../support/storage-backends.js';
+import type { AppProfileRow, ApplyReducer, KeysOf, ProfileSnapshot } from '../../src/model/profile.js';
+import type { ClaimedWriteTransaction, NewWriteTransaction } from '../../src/model/write-transaction.js';
+import { ConflictError, NotFoundError, StorageUnavailableError } from '../../src/storage/ports.js';
+import type { RowCounts } from '../../src/model/directory.js';
+import type { OpenedStore } from '../../src/open-store.js';
+import { applierOf, openTestStore, selectedBackends, type TestStore } from '../support/storage-backends.js';
 import { waitFor } from '../support/wait.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 
@@ -48,7 +40,7 @@ const upsertEach: ApplyReducer = (batch, snapshot, now) => ({
 
 describe.each(selectedBackends())('storage contract: %s', (backend) => {
   let store: TestStore;
-  let s: Storage;
+  let s: OpenedStore;
   beforeEach(async () => {
     store = await openTestStore(backend);
     s = store.storage;
@@ -78,10 +70,10 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
 
   describe('directory', () => {
     it('creates tenants with their master attributes, and refuses a taken name with ConflictError', async () => {
-      const t = await s.createTenant('acme', settings, master);
+      const t = await s.directory.createTenant('acme', settings, master);
       expect(t).toMatchObject({ name: 'acme', settings, allowList: [] });
-      await expect(s.createTenant('acme', settings, master)).rejects.toBeInstanceOf(ConflictError);
-      const dir = await s.loadDirectory();
+      await expect(s.directory.createTenant('acme', settings, master)).rejects.toBeInstanceOf(ConflictError);
+      const dir = await s.directory.load();
       expect(dir.attributes.filter((a) => a.tenantId === t.id).map((a) => [a.scope, a.name])).toEqual([
         ['master', 'customerId'],
         ['master', 'name'],
@@ -89,110 +81,110 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
     });
 
     it('moves configVersion on every change', async () => {
-      const versions = [await s.configVersion()];
-      const t = await s.createTenant('v', settings, master);
-      versions.push(await s.configVersion());
-      await s.updateTenantSettings(t.id, { batchLimit: 5 });
-      versions.push(await s.configVersion());
-      await s.setAllowList(t.id, ['10.0.0.0/8']);
-      versions.push(await s.configVersion());
-      await s.createProfileKey(t.id, 'k1', 'ab'.repeat(32));
-      versions.push(await s.configVersion());
-      await s.revokeProfileKey(t.id, 'k1');
-      versions.push(await s.configVersion());
-      await s.createApp(t.id, 'app-1', 'fb', [{ name: 'psid', type: 'string' }]);
-      versions.push(await s.configVersion());
-      await s.defineAttributes(t.id, 'master', [{ name: 'dob', type: 'date' }]);
-      versions.push(await s.configVersion());
+      const versions = [await s.directory.configVersion()];
+      const t = await s.directory.createTenant('v', settings, master);
+      versions.push(await s.directory.configVersion());
+      await s.directory.updateTenantSettings(t.id, { batchLimit: 5 });
+      versions.push(await s.directory.configVersion());
+      await s.directory.setAllowList(t.id, ['10.0.0.0/8']);
+      versions.push(await s.directory.configVersion());
+      await s.keys.createProfileKey(t.id, 'k1', 'ab'.repeat(32));
+      versions.push(await s.directory.configVersion());
+      await s.keys.revokeProfileKey(t.id, 'k1');
+      versions.push(await s.directory.configVersion());
+      await s.directory.createApp(t.id, 'app-1', 'fb', [{ name: 'psid', type: 'string' }]);
+      versions.push(await s.directory.configVersion());
+      await s.directory.defineAttributes(t.id, 'master', [{ name: 'dob', type: 'date' }]);
+      versions.push(await s.directory.configVersion());
       expect(new Set(versions).size).toBe(versions.length);
-      await s.defineAttributes(t.id, 'master', [{ name: 'dob', type: 'date' }]);
-      expect(await s.configVersion()).toBe(versions.at(-1));
+      await s.directory.defineAttributes(t.id, 'master', [{ name: 'dob', type: 'date' }]);
+      expect(await s.directory.configVersion()).toBe(versions.at(-1));
     });
 
     it('merges settings patches and keeps allow lists', async () => {
-      const t = await s.createTenant('settings', settings, master);
-      const updated = await s.updateTenantSettings(t.id, { responseFormat: 'batch' });
+      const t = await s.directory.createTenant('settings', settings, master);
+      const updated = await s.directory.updateTenantSettings(t.id, { responseFormat: 'batch' });
       expect(updated.settings).toEqual({ ...settings, responseFormat: 'batch' });
-      await s.setAllowList(t.id, ['127.0.0.1', '::1/128']);
-      expect((await s.getTenant(t.id))!.allowList).toEqual(['127.0.0.1', '::1/128']);
+      await s.directory.setAllowList(t.id, ['127.0.0.1', '::1/128']);
+      expect((await s.directory.getTenant(t.id))!.allowList).toEqual(['127.0.0.1', '::1/128']);
     });
 
     it('answers NotFoundError for a tenant that does not exist', async () => {
-      await expect(s.updateTenantSettings(999, { batchLimit: 2 })).rejects.toBeInstanceOf(NotFoundError);
-      await expect(s.setAllowList(999, [])).rejects.toBeInstanceOf(NotFoundError);
-      await expect(s.createProfileKey(999, 'k', 'cd'.repeat(32))).rejects.toBeInstanceOf(NotFoundError);
-      await expect(s.createApp(999, 'x', 'fb', [])).rejects.toBeInstanceOf(NotFoundError);
-      await expect(s.defineAttributes(999, 'master', [])).rejects.toBeInstanceOf(NotFoundError);
-      expect(await s.getTenant(999)).toBeNull();
+      await expect(s.directory.updateTenantSettings(999, { batchLimit: 2 })).rejects.toBeInstanceOf(NotFoundError);
+      await expect(s.directory.setAllowList(999, [])).rejects.toBeInstanceOf(NotFoundError);
+      await expect(s.keys.createProfileKey(999, 'k', 'cd'.repeat(32))).rejects.toBeInstanceOf(NotFoundError);
+      await expect(s.directory.createApp(999, 'x', 'fb', [])).rejects.toBeInstanceOf(NotFoundError);
+      await expect(s.directory.defineAttributes(999, 'master', [])).rejects.toBeInstanceOf(NotFoundError);
+      expect(await s.directory.getTenant(999)).toBeNull();
     });
 
     it('keeps revoked keys out of the directory, and revokes only its own tenant\'s keys', async () => {
-      const a = await s.createTenant('a', settings, master);
-      const b = await s.createTenant('b', settings, master);
-      await s.createProfileKey(a.id, 'ka', '01'.repeat(32));
-      expect(await s.revokeProfileKey(b.id, 'ka')).toBe(false);
-      expect((await s.loadDirectory()).keys.map((k) => k.keyId)).toEqual(['ka']);
-      expect(await s.revokeProfileKey(a.id, 'ka')).toBe(true);
-      expect(await s.revokeProfileKey(a.id, 'ka')).toBe(false);
-      expect((await s.loadDirectory()).keys).toEqual([]);
-      expect((await s.listProfileKeys(a.id))[0].revokedAt).not.toBeNull();
+      const a = await s.directory.createTenant('a', settings, master);
+      const b = await s.directory.createTenant('b', settings, master);
+      await s.keys.createProfileKey(a.id, 'ka', '01'.repeat(32));
+      expect(await s.keys.revokeProfileKey(b.id, 'ka')).toBe(false);
+      expect((await s.directory.load()).keys.map((k) => k.keyId)).toEqual(['ka']);
+      expect(await s.keys.revokeProfileKey(a.id, 'ka')).toBe(true);
+      expect(await s.keys.revokeProfileKey(a.id, 'ka')).toBe(false);
+      expect((await s.directory.load()).keys).toEqual([]);
+      expect((await s.keys.listProfileKeys(a.id))[0].revokedAt).not.toBeNull();
     });
 
     it('refuses an appid taken by any tenant', async () => {
-      const a = await s.createTenant('a', settings, master);
-      const b = await s.createTenant('b', settings, master);
-      await s.createApp(a.id, 'shared', 'fb', []);
-      await expect(s.createApp(b.id, 'shared', 'fb', [])).rejects.toBeInstanceOf(ConflictError);
-      expect(await s.listApps(b.id)).toEqual([]);
+      const a = await s.directory.createTenant('a', settings, master);
+      const b = await s.directory.createTenant('b', settings, master);
+      await s.directory.createApp(a.id, 'shared', 'fb', []);
+      await expect(s.directory.createApp(b.id, 'shared', 'fb', [])).rejects.toBeInstanceOf(ConflictError);
+      expect(await s.directory.listApps(b.id)).toEqual([]);
     });
 
     it('keeps the directory across close and reopen', async () => {
-      const t = await s.createTenant('durable', settings, master);
-      await s.createProfileKey(t.id, 'kd', 'ef'.repeat(32));
-      await s.createApp(t.id, 'app-d', 'rt', [{ name: 'deviceId', type: 'string' }]);
-      const before = await s.loadDirectory();
+      const t = await s.directory.createTenant('durable', settings, master);
+      await s.keys.createProfileKey(t.id, 'kd', 'ef'.repeat(32));
+      await s.directory.createApp(t.id, 'app-d', 'rt', [{ name: 'deviceId', type: 'string' }]);
+      const before = await s.directory.load();
       await s.close();
       const reopened = store.reopen();
-      expect(await reopened.loadDirectory()).toEqual(before);
+      expect(await reopened.directory.load()).toEqual(before);
       expect((await reopened.migrate()).applied).toEqual([]);
     });
 
     it('answers StorageUnavailableError once closed', async () => {
       await s.close();
-      await expect(s.listTenants()).rejects.toBeInstanceOf(StorageUnavailableError);
-      await expect(s.enqueue([wt(1, 'a')], DAY)).rejects.toBeInstanceOf(StorageUnavailableError);
+      await expect(s.directory.listTenants()).rejects.toBeInstanceOf(StorageUnavailableError);
+      await expect(s.journal.enqueue([wt(1, 'a')], DAY)).rejects.toBeInstanceOf(StorageUnavailableError);
     });
 
     it('gives each attribute definition one id, kept when defined again', async () => {
-      const t = await s.createTenant('a', settings, master);
-      await s.createApp(t.id, 'app-x', 'web', []);
-      const [first] = await s.defineAttributes(t.id, 'app-x', [{ name: 'extra', type: 'string' }]);
-      const [again] = await s.defineAttributes(t.id, 'app-x', [{ name: 'extra', type: 'integer' }]);
+      const t = await s.directory.createTenant('a', settings, master);
+      await s.directory.createApp(t.id, 'app-x', 'web', []);
+      const [first] = await s.directory.defineAttributes(t.id, 'app-x', [{ name: 'extra', type: 'string' }]);
+      const [again] = await s.directory.defineAttributes(t.id, 'app-x', [{ name: 'extra', type: 'integer' }]);
       expect(again).toEqual(first);
     });
 
     it("refuses attribute definitions for an appid the tenant has no app of, another tenant's included", async () => {
-      const a = await s.createTenant('a', settings, master);
-      const b = await s.createTenant('b', settings, master);
-      await s.createApp(b.id, 'app-b', 'web', []);
-      await expect(s.defineAttributes(a.id, 'app-b', [{ name: 'x', type: 'string' }])).rejects.toBeInstanceOf(NotFoundError);
-      await expect(s.defineAttributes(a.id, 'nowhere', [{ name: 'x', type: 'string' }])).rejects.toBeInstanceOf(NotFoundError);
-      expect((await s.loadDirectory()).attributes.filter((d) => d.name === 'x')).toEqual([]);
+      const a = await s.directory.createTenant('a', settings, master);
+      const b = await s.directory.createTenant('b', settings, master);
+      await s.directory.createApp(b.id, 'app-b', 'web', []);
+      await expect(s.directory.defineAttributes(a.id, 'app-b', [{ name: 'x', type: 'string' }])).rejects.toBeInstanceOf(NotFoundError);
+      await expect(s.directory.defineAttributes(a.id, 'nowhere', [{ name: 'x', type: 'string' }])).rejects.toBeInstanceOf(NotFoundError);
+      expect((await s.directory.load()).attributes.filter((d) => d.name === 'x')).toEqual([]);
     });
   });
 
   describe('write transactions', () => {
     let tenantId: number;
     beforeEach(async () => {
-      tenantId = (await s.createTenant('q', settings, master)).id;
+      tenantId = (await s.directory.createTenant('q', settings, master)).id;
     });
 
     /** Applies the next batch with a reducer that only looks; returns the batch. */
-    const look = (limit = 10) => s.applyNext('w1', limit, 60_000, keysOf, upsertEach);
+    const look = (limit = 10) => applierOf(s, 'w1', 60_000).applyNext(limit, keysOf, upsertEach);
 
     it('applies in acceptance order, at most `limit` at a time, and returns the batch', async () => {
       const items = ['a', 'b', 'c'].map((c) => wt(tenantId, c));
-      await s.enqueue(items, DAY);
+      await s.journal.enqueue(items, DAY);
       const applied = await look(2);
       expect(applied.map((c) => c.transid)).toEqual(items.slice(0, 2).map((i) => i.transid));
       expect(applied[0].seq).toBeLessThan(applied[1].seq);
@@ -205,12 +197,12 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       // 27 write transactions of 1,000 records: the claim stops before the one that takes it past CLAIM_RECORDS.
       const thousand = (i: number) => Array.from({ length: 1000 }, (_, j) => ({ customerId: `c${i}-${j}` }));
       const items = Array.from({ length: 27 }, (_, i) => newWriteTransaction(tenantId, thousand(i)));
-      await s.enqueue(items, DAY);
+      await s.journal.enqueue(items, DAY);
       const lookOnly: ApplyReducer = () => ({ changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] }, results: new Map() });
-      const apply = async () => (await s.applyNext('w1', 100, 60_000, () => keysOf([]), lookOnly)).map((c) => c.transid);
+      const apply = async () => (await applierOf(s, 'w1', 60_000).applyNext(100, () => keysOf([]), lookOnly)).map((c) => c.transid);
       const sizes = [(await apply()).length, (await apply()).length];
       const first = Math.floor(CLAIM_RECORDS / 1000);
-      expect(sizes).toEqual(s.capabilities.hasConcurrentClaims ? [first, 27 - first] : [27, 0]);
+      expect(sizes).toEqual(s.appliers.hasConcurrentClaims ? [first, 27 - first] : [27, 0]);
     });
 
     it('stores the records from their JSON text alone (as the writer thread hands them over), and applies them parsed', async () => {
@@ -218,8 +210,8 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         { customerId: 'a', attributes: { name: 'Zoë 😀', gone: null } },
         { customerId: 'b', attributes: { name: 'B' } },
       ]);
-      await s.enqueue([asText], DAY);
-      expect((await s.queueStats()).depthRecords).toBe(2);
+      await s.journal.enqueue([asText], DAY);
+      expect((await s.journal.queueStats()).depthRecords).toBe(2);
       const [applied] = await look();
       expect(applied.records).toEqual(records);
     });
@@ -227,8 +219,8 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
     it('takes acceptance order from the order of enqueue calls and of items within a call', async () => {
       const first = [wt(tenantId, 'a'), wt(tenantId, 'b')];
       const second = [wt(tenantId, 'c')];
-      await s.enqueue(first, DAY);
-      await s.enqueue(second, DAY);
+      await s.journal.enqueue(first, DAY);
+      await s.journal.enqueue(second, DAY);
       const applied = await look();
       expect(applied.map((c) => c.transid)).toEqual([...first, ...second].map((i) => i.transid));
       const seqs = applied.map((c) => c.seq);
@@ -239,7 +231,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
 
     /** Waits until the claim on `transid` (PostgreSQL's, by lease) has run out; at once where nothing is claimed. */
     const leaseExpired = async (transid: string) => {
-      if (!s.capabilities.hasConcurrentClaims) return;
+      if (!s.appliers.hasConcurrentClaims) return;
       const db = new pg.Client({ connectionString: store.env.PROFILES_DATABASE_URL });
       await db.connect();
       try {
@@ -257,11 +249,11 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
     };
 
     it("applies a write transaction once when a stalled worker's expired claim is taken over before its apply", async () => {
-      const [item] = await s.enqueue([wt(tenantId, 'a')], DAY);
-      if (!s.capabilities.hasConcurrentClaims) {
+      const [item] = await s.journal.enqueue([wt(tenantId, 'a')], DAY);
+      if (!s.appliers.hasConcurrentClaims) {
         // One worker per store, and an apply reads its batch under the write lock: the next finds nothing.
-        expect((await s.applyNext('w-old', 10, 1, keysOf, upsertEach)).map((c) => c.transid)).toEqual([item.transid]);
-        expect(await s.applyNext('w-new', 10, 60_000, keysOf, upsertEach)).toEqual([]);
+        expect((await applierOf(s, 'w-old', 1).applyNext(10, keysOf, upsertEach)).map((c) => c.transid)).toEqual([item.transid]);
+        expect(await applierOf(s, 'w-new', 60_000).applyNext(10, keysOf, upsertEach)).toEqual([]);
         return;
       }
       // The removal lock, held here, stops each apply after its claim, before it reads what it holds.
@@ -270,10 +262,10 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       try {
         await other.query('SELECT pg_advisory_lock($1)', [REMOVAL_LOCK]);
         const claimedBy = async () => (await other.query('SELECT claimed_by FROM write_transactions WHERE transid = $1', [item.transid])).rows[0].claimed_by;
-        const stalled = s.applyNext('w-old', 10, 1, keysOf, upsertEach);
+        const stalled = applierOf(s, 'w-old', 1).applyNext(10, keysOf, upsertEach);
         await waitFor(async () => (await claimedBy()) === 'w-old', { timeoutMs: 5_000, description: 'w-old to claim it' });
         await leaseExpired(item.transid);
-        const takeover = s.applyNext('w-new', 10, 60_000, keysOf, upsertEach);
+        const takeover = applierOf(s, 'w-new', 60_000).applyNext(10, keysOf, upsertEach);
         await waitFor(async () => (await claimedBy()) === 'w-new', { timeoutMs: 5_000, description: 'w-new to take the claim over' });
         await other.query('SELECT pg_advisory_unlock($1)', [REMOVAL_LOCK]);
         expect(await stalled).toEqual([]);
@@ -281,21 +273,21 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       } finally {
         await other.end();
       }
-      expect(await s.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'done', results: [{ customerId: 'a', code: '1000' }] });
+      expect(await s.journal.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'done', results: [{ customerId: 'a', code: '1000' }] });
     });
 
     it('applies, once, a write transaction whose worker failed, after its claim expires (at once where nothing is claimed)', async () => {
-      const [item] = await s.enqueue([wt(tenantId, 'a')], DAY);
-      await expect(s.applyNext('w-old', 10, 1, keysOf, failing)).rejects.toThrow('boom');
+      const [item] = await s.journal.enqueue([wt(tenantId, 'a')], DAY);
+      await expect(applierOf(s, 'w-old', 1).applyNext(10, keysOf, failing)).rejects.toThrow('boom');
       await leaseExpired(item.transid);
-      expect((await s.applyNext('w-new', 10, 60_000, keysOf, upsertEach)).map((c) => c.transid)).toEqual([item.transid]);
-      expect(await s.applyNext('w-old', 10, 60_000, keysOf, upsertEach)).toEqual([]);
-      expect(await s.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'done' });
+      expect((await applierOf(s, 'w-new', 60_000).applyNext(10, keysOf, upsertEach)).map((c) => c.transid)).toEqual([item.transid]);
+      expect(await applierOf(s, 'w-old', 60_000).applyNext(10, keysOf, upsertEach)).toEqual([]);
+      expect(await s.journal.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'done' });
     });
 
     it('hands the reducer the stored rows it names, each app profile once, and stores deletes', async () => {
-      await s.createApp(tenantId, 'rt-1', 'rt', []);
-      await s.createApp(tenantId, 'fb-1', 'fb', []);
+      await s.directory.createApp(tenantId, 'rt-1', 'rt', []);
+      await s.directory.createApp(tenantId, 'fb-1', 'fb', []);
       const seed: ApplyReducer = (batch, _snapshot, now) => {
         const appUpserts: AppProfileRow[] = [
           { tenantId, appid: 'rt-1', customerId: 'a', deviceId: 'd1', userId: 'u', attributes: { deviceId: 'd1' }, createdAt: now, updatedAt: now },
@@ -312,8 +304,8 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
           results: new Map(batch.map((w) => [w.transid, []])),
         };
       };
-      await s.enqueue([wt(tenantId, 'a')], DAY);
-      await s.applyNext('w', 10, 60_000, keysOf, seed);
+      await s.journal.enqueue([wt(tenantId, 'a')], DAY);
+      await applierOf(s, 'w', 60_000).applyNext(10, keysOf, seed);
 
       const everyPath: KeysOf = () => ({
         masters: [{ tenantId, customerId: 'a' }, { tenantId, customerId: 'a' }, { tenantId, customerId: 'b' }, { tenantId, customerId: 'nobody' }],
@@ -335,21 +327,21 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
           results: new Map(batch.map((w) => [w.transid, []])),
         };
       };
-      await s.enqueue([wt(tenantId, 'b')], DAY);
-      await s.applyNext('w', 10, 60_000, everyPath, prune);
+      await s.journal.enqueue([wt(tenantId, 'b')], DAY);
+      await applierOf(s, 'w', 60_000).applyNext(10, everyPath, prune);
       const snapshot = seen as ProfileSnapshot | null;
       expect(snapshot!.masters.map((m) => m.customerId).sort()).toEqual(['a', 'b']);
       expect(snapshot!.masters.find((m) => m.customerId === 'a')).toMatchObject({ tenantId, attributes: { name: 'a' } });
       expect(snapshot!.apps.map((r) => `${r.appid}/${r.deviceId}`).sort()).toEqual(['fb-1/', 'rt-1/d1', 'rt-1/d2']);
       expect(snapshot!.apps.find((r) => r.deviceId === 'd1')).toMatchObject({ customerId: 'a', userId: 'u', attributes: { deviceId: 'd1' } });
 
-      expect((await s.getMasterProfiles(tenantId, ['a', 'b'])).map((r) => r.customerId)).toEqual(['a']);
-      expect((await s.getAppProfiles(tenantId, 'rt-1', ['a'])).map((r) => r.deviceId)).toEqual(['d2']);
+      expect((await s.profiles.getMasterProfiles(tenantId, ['a', 'b'])).map((r) => r.customerId)).toEqual(['a']);
+      expect((await s.profiles.getAppProfiles(tenantId, 'rt-1', ['a'])).map((r) => r.deviceId)).toEqual(['d2']);
     });
 
     it("hands the reducer every app profile of the userIds it names, in each app, and only those", async () => {
-      await s.createApp(tenantId, 'rt-1', 'rt', []);
-      await s.createApp(tenantId, 'rt-2', 'rt', []);
+      await s.directory.createApp(tenantId, 'rt-1', 'rt', []);
+      await s.directory.createApp(tenantId, 'rt-2', 'rt', []);
       const row = (appid: string, customerId: string, userId: string | null, now: number) =>
         ({ tenantId, appid, customerId, deviceId: 'd', userId, attributes: { deviceId: 'd' }, createdAt: now, updatedAt: now });
       const seed: ApplyReducer = (batch, _snapshot, now) => ({
@@ -361,8 +353,8 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         },
         results: new Map(batch.map((w) => [w.transid, []])),
       });
-      await s.enqueue([wt(tenantId, 'seed')], DAY);
-      await s.applyNext('w', 10, 60_000, keysOf, seed);
+      await s.journal.enqueue([wt(tenantId, 'seed')], DAY);
+      await applierOf(s, 'w', 60_000).applyNext(10, keysOf, seed);
 
       const byUser: KeysOf = () => ({
         masters: [],
@@ -376,14 +368,14 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         seen = snapshot;
         return { changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] }, results: new Map(batch.map((w) => [w.transid, []])) };
       };
-      await s.enqueue([wt(tenantId, 'look')], DAY);
-      await s.applyNext('w', 10, 60_000, byUser, look);
+      await s.journal.enqueue([wt(tenantId, 'look')], DAY);
+      await applierOf(s, 'w', 60_000).applyNext(10, byUser, look);
       const apps = (seen as ProfileSnapshot | null)!.apps;
       expect(apps.map((r) => `${r.appid}/${r.customerId}/${r.userId}`).sort()).toEqual(['rt-1/c1/u1', 'rt-1/c2/u1', 'rt-1/c3/u2']);
     });
 
     it('rewrites stored rows the batch loaded: attributes, and the userId index when the userId changes', async () => {
-      await s.createApp(tenantId, 'rt-1', 'rt', []);
+      await s.directory.createApp(tenantId, 'rt-1', 'rt', []);
       const write =
         (userIds: Record<string, string | null>, version: number): ApplyReducer =>
         (batch, _snapshot, now) => ({
@@ -407,20 +399,20 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       // The batch reads customer a's master and app rows, as an app write of a would.
       const ofA: KeysOf = () => ({ masters: [{ tenantId, customerId: 'a' }], appCustomers: [{ tenantId, appid: 'rt-1', customerId: 'a' }], appUsers: [], customerApps: [], appids: [] });
       const apply = async (reducer: ApplyReducer) => {
-        await s.enqueue([wt(tenantId, 'a')], DAY);
-        await s.applyNext('w', 10, 60_000, ofA, reducer);
+        await s.journal.enqueue([wt(tenantId, 'a')], DAY);
+        await applierOf(s, 'w', 60_000).applyNext(10, ofA, reducer);
       };
       await apply(write({ d1: 'u1', d2: 'u2', d3: null }, 1));
       // d1 keeps its userId, d2 moves to another, d3 gains one, d4 is new.
       await apply(write({ d1: 'u1', d2: 'u9', d3: 'u3', d4: 'u4' }, 2));
-      expect((await s.getMasterProfiles(tenantId, ['a']))[0].attributes).toEqual({ name: 'v2' });
-      expect((await s.getAppProfiles(tenantId, 'rt-1', ['a'])).map((r) => [r.deviceId, r.userId, r.attributes.version])).toEqual([
+      expect((await s.profiles.getMasterProfiles(tenantId, ['a']))[0].attributes).toEqual({ name: 'v2' });
+      expect((await s.profiles.getAppProfiles(tenantId, 'rt-1', ['a'])).map((r) => [r.deviceId, r.userId, r.attributes.version])).toEqual([
         ['d1', 'u1', 2],
         ['d2', 'u9', 2],
         ['d3', 'u3', 2],
         ['d4', 'u4', 2],
       ]);
-      const byUser = async (userId: string) => (await s.findAppProfilesByUserId(tenantId, 'rt-1', userId)).map((r) => r.deviceId);
+      const byUser = async (userId: string) => (await s.profiles.findAppProfilesByUserId(tenantId, 'rt-1', userId)).map((r) => r.deviceId);
       expect([await byUser('u1'), await byUser('u2'), await byUser('u9'), await byUser('u3')]).toEqual([['d1'], [], ['d2'], ['d3']]);
       // A userId removed leaves the index too.
       await apply(write({ d2: null }, 3));
@@ -429,10 +421,10 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
 
     it('records the finish time and keeps the record count once applied', async () => {
       const item = wt(tenantId, 'a', { records: [{ customerId: 'a' }, { customerId: 'b' }] });
-      await s.enqueue([item], DAY);
+      await s.journal.enqueue([item], DAY);
       const before = Date.now();
-      await s.applyNext('w', 10, 60_000, keysOf, upsertEach);
-      const status = await s.getWriteTransactionStatus(tenantId, item.transid);
+      await applierOf(s, 'w', 60_000).applyNext(10, keysOf, upsertEach);
+      const status = await s.journal.getWriteTransactionStatus(tenantId, item.transid);
       expect(status).toMatchObject({ transid: item.transid, state: 'done', totalCount: 2, acceptedAt: item.acceptedAt });
       expect(status!.results!.map((r) => r.customerId)).toEqual(['a', 'b']);
       expect(status!.finishedAt).toBeGreaterThanOrEqual(before);
@@ -440,36 +432,36 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
 
     it('applies changes and results in one database transaction and marks them done', async () => {
       const items = [wt(tenantId, 'a'), wt(tenantId, 'b')];
-      await s.enqueue(items, DAY);
+      await s.journal.enqueue(items, DAY);
       expect((await look()).map((c) => c.transid)).toEqual(items.map((i) => i.transid));
-      const status = await s.getWriteTransactionStatus(tenantId, items[0].transid);
+      const status = await s.journal.getWriteTransactionStatus(tenantId, items[0].transid);
       expect(status).toMatchObject({ state: 'done', totalCount: 1, results: [{ customerId: 'a', code: '1000' }] });
-      expect((await s.getMasterProfiles(tenantId, ['a', 'b'])).map((r) => r.customerId)).toEqual(['a', 'b']);
+      expect((await s.profiles.getMasterProfiles(tenantId, ['a', 'b'])).map((r) => r.customerId)).toEqual(['a', 'b']);
       expect(await look()).toEqual([]);
-      expect(await s.queueStats()).toEqual({ depth: 0, depthRecords: 0, oldestAcceptedAt: null, recordsByTenant: new Map() });
+      expect(await s.journal.queueStats()).toEqual({ depth: 0, depthRecords: 0, oldestAcceptedAt: null, recordsByTenant: new Map() });
     });
 
     it('stores nothing and leaves the queue as it was when the reducer throws; the same worker applies the same batch next', async () => {
       const items = [wt(tenantId, 'a'), wt(tenantId, 'b')];
-      await s.enqueue(items, DAY);
-      await expect(s.applyNext('w1', 1, 60_000, keysOf, failing)).rejects.toThrow('boom');
-      expect(await s.getMasterProfiles(tenantId, ['a'])).toEqual([]);
+      await s.journal.enqueue(items, DAY);
+      await expect(applierOf(s, 'w1', 60_000).applyNext(1, keysOf, failing)).rejects.toThrow('boom');
+      expect(await s.profiles.getMasterProfiles(tenantId, ['a'])).toEqual([]);
       // Claimed where several workers claim; queued where one applies (SQLite claims nothing).
-      expect((await s.getWriteTransactionStatus(tenantId, items[0].transid))!.state).toBe(s.capabilities.hasConcurrentClaims ? 'processing' : 'queued');
+      expect((await s.journal.getWriteTransactionStatus(tenantId, items[0].transid))!.state).toBe(s.appliers.hasConcurrentClaims ? 'processing' : 'queued');
       expect((await look()).map((c) => c.transid)).toEqual(items.map((i) => i.transid));
-      expect((await s.getMasterProfiles(tenantId, ['a', 'b'])).map((r) => r.customerId)).toEqual(['a', 'b']);
+      expect((await s.profiles.getMasterProfiles(tenantId, ['a', 'b'])).map((r) => r.customerId)).toEqual(['a', 'b']);
     });
 
     it("lets a second worker apply only what conflicts with nothing another worker holds (stores with concurrent claims)", async () => {
       const items = [wt(tenantId, 'x'), wt(tenantId, 'x'), wt(tenantId, 'y')];
-      await s.enqueue(items, DAY);
+      await s.journal.enqueue(items, DAY);
       // w1 fails its batch of one: where workers claim, it holds the first write to x until its lease ends.
-      await expect(s.applyNext('w1', 1, 60_000, keysOf, failing)).rejects.toThrow('boom');
-      const second = await s.applyNext('w2', 10, 60_000, keysOf, upsertEach);
-      if (s.capabilities.hasConcurrentClaims) {
+      await expect(applierOf(s, 'w1', 60_000).applyNext(1, keysOf, failing)).rejects.toThrow('boom');
+      const second = await applierOf(s, 'w2', 60_000).applyNext(10, keysOf, upsertEach);
+      if (s.appliers.hasConcurrentClaims) {
         // The second write to x waits for the first; y is independent.
         expect(second.map((c) => c.transid)).toEqual([items[2].transid]);
-        expect(await s.applyNext('w2', 10, 60_000, keysOf, upsertEach)).toEqual([]);
+        expect(await applierOf(s, 'w2', 60_000).applyNext(10, keysOf, upsertEach)).toEqual([]);
         // w1 takes back its own batch first, then the write that waited for it.
         expect((await look(1)).map((c) => c.transid)).toEqual([items[0].transid]);
         expect((await look(1)).map((c) => c.transid)).toEqual([items[1].transid]);
@@ -481,22 +473,22 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
 
     it('replays the same idempotency key and request, refuses another request, forgets keys past the window', async () => {
       const first = wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h1' });
-      const [accepted] = await s.enqueue([first], DAY);
+      const [accepted] = await s.journal.enqueue([first], DAY);
       expect(accepted).toEqual({ outcome: 'accepted', transid: first.transid });
-      const [replayed, conflict] = await s.enqueue(
+      const [replayed, conflict] = await s.journal.enqueue(
         [wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h1' }), wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h2' })],
         DAY,
       );
       expect(replayed).toEqual({ outcome: 'replayed', transid: first.transid });
       expect(conflict).toEqual({ outcome: 'conflict', transid: first.transid });
       const later = wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h2', acceptedAt: first.acceptedAt + DAY + 1 });
-      expect((await s.enqueue([later], DAY))[0]).toEqual({ outcome: 'accepted', transid: later.transid });
-      expect((await s.queueStats()).depth).toBe(2);
+      expect((await s.journal.enqueue([later], DAY))[0]).toEqual({ outcome: 'accepted', transid: later.transid });
+      expect((await s.journal.queueStats()).depth).toBe(2);
     });
 
     it('lets a later item of the same enqueue call see an earlier one with the same idempotency key', async () => {
       const first = wt(tenantId, 'a', { idempotencyKey: 'same', requestHash: 'h1' });
-      const results = await s.enqueue(
+      const results = await s.journal.enqueue(
         [first, wt(tenantId, 'a', { idempotencyKey: 'same', requestHash: 'h1' }), wt(tenantId, 'a', { idempotencyKey: 'same', requestHash: 'h2' })],
         DAY,
       );
@@ -505,61 +497,61 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         { outcome: 'replayed', transid: first.transid },
         { outcome: 'conflict', transid: first.transid },
       ]);
-      expect((await s.queueStats()).depth).toBe(1);
+      expect((await s.journal.queueStats()).depth).toBe(1);
     });
 
     it('hands an expired idempotency key over to the write transaction that reuses it', async () => {
       const old = wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h1', acceptedAt: 1_000 });
-      await s.enqueue([old], 60_000);
+      await s.journal.enqueue([old], 60_000);
       const renewed = wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h2', acceptedAt: 1_000 + 60_001 });
-      expect(await s.enqueue([renewed], 60_000)).toEqual([{ outcome: 'accepted', transid: renewed.transid }]);
+      expect(await s.journal.enqueue([renewed], 60_000)).toEqual([{ outcome: 'accepted', transid: renewed.transid }]);
       const retry = wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h2', acceptedAt: renewed.acceptedAt + 10 });
-      expect(await s.enqueue([retry], 60_000)).toEqual([{ outcome: 'replayed', transid: renewed.transid }]);
+      expect(await s.journal.enqueue([retry], 60_000)).toEqual([{ outcome: 'replayed', transid: renewed.transid }]);
       // The old write transaction itself stays queued.
-      expect(await s.getWriteTransactionStatus(tenantId, old.transid)).toMatchObject({ state: 'queued' });
+      expect(await s.journal.getWriteTransactionStatus(tenantId, old.transid)).toMatchObject({ state: 'queued' });
     });
 
     it('keeps idempotency keys per tenant', async () => {
-      const other = (await s.createTenant('other', settings, master)).id;
-      await s.enqueue([wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h' })], DAY);
-      expect((await s.enqueue([wt(other, 'a', { idempotencyKey: 'k', requestHash: 'h' })], DAY))[0].outcome).toBe('accepted');
+      const other = (await s.directory.createTenant('other', settings, master)).id;
+      await s.journal.enqueue([wt(tenantId, 'a', { idempotencyKey: 'k', requestHash: 'h' })], DAY);
+      expect((await s.journal.enqueue([wt(other, 'a', { idempotencyKey: 'k', requestHash: 'h' })], DAY))[0].outcome).toBe('accepted');
     });
 
     it("answers a status only to the write transaction's own tenant", async () => {
-      const other = (await s.createTenant('other', settings, master)).id;
+      const other = (await s.directory.createTenant('other', settings, master)).id;
       const item = wt(tenantId, 'a');
-      await s.enqueue([item], DAY);
-      expect(await s.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'queued', totalCount: 1, results: null });
-      expect(await s.getWriteTransactionStatus(other, item.transid)).toBeNull();
+      await s.journal.enqueue([item], DAY);
+      expect(await s.journal.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'queued', totalCount: 1, results: null });
+      expect(await s.journal.getWriteTransactionStatus(other, item.transid)).toBeNull();
     });
 
     it('reports queue depth, records (in all and per tenant) and the oldest acceptance time', async () => {
-      const other = (await s.createTenant('other', settings, master)).id;
+      const other = (await s.directory.createTenant('other', settings, master)).id;
       const first = wt(tenantId, 'a', { acceptedAt: 1000 });
       const second = wt(tenantId, 'b', { acceptedAt: 2000, records: [{ customerId: 'b' }, { customerId: 'c' }] });
       const third = wt(other, 'x', { acceptedAt: 1500 });
-      await s.enqueue([first, second, third], DAY);
-      expect(await s.queueStats()).toEqual({ depth: 3, depthRecords: 4, oldestAcceptedAt: 1000, recordsByTenant: new Map([[tenantId, 3], [other, 1]]) });
+      await s.journal.enqueue([first, second, third], DAY);
+      expect(await s.journal.queueStats()).toEqual({ depth: 3, depthRecords: 4, oldestAcceptedAt: 1000, recordsByTenant: new Map([[tenantId, 3], [other, 1]]) });
     });
 
     it('purges finished write transactions of one tenant, older than the cut-off, in batches', async () => {
       const items = ['a', 'b', 'c'].map((c) => wt(tenantId, c));
-      await s.enqueue(items, DAY);
-      await s.applyNext('w', 10, 60_000, keysOf, upsertEach);
-      expect(await s.purgeWriteTransactions(tenantId + 1, Date.now() + 1, 10)).toBe(0);
-      expect(await s.purgeWriteTransactions(tenantId, Date.now() - DAY, 10)).toBe(0);
-      expect(await s.purgeWriteTransactions(tenantId, Date.now() + 1, 2)).toBe(2);
-      expect(await s.purgeWriteTransactions(tenantId, Date.now() + 1, 2)).toBe(1);
-      expect(await s.getWriteTransactionStatus(tenantId, items[0].transid)).toBeNull();
+      await s.journal.enqueue(items, DAY);
+      await applierOf(s, 'w', 60_000).applyNext(10, keysOf, upsertEach);
+      expect(await s.journal.purgeWriteTransactions(tenantId + 1, Date.now() + 1, 10)).toBe(0);
+      expect(await s.journal.purgeWriteTransactions(tenantId, Date.now() - DAY, 10)).toBe(0);
+      expect(await s.journal.purgeWriteTransactions(tenantId, Date.now() + 1, 2)).toBe(2);
+      expect(await s.journal.purgeWriteTransactions(tenantId, Date.now() + 1, 2)).toBe(1);
+      expect(await s.journal.getWriteTransactionStatus(tenantId, items[0].transid)).toBeNull();
     });
 
     it('keeps what was enqueued across close and reopen', async () => {
       const item = wt(tenantId, 'a');
-      await s.enqueue([item], DAY);
+      await s.journal.enqueue([item], DAY);
       await s.close();
       const reopened = store.reopen();
-      expect(await reopened.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'queued' });
-      const applied: ClaimedWriteTransaction[] = await reopened.applyNext('w', 10, 60_000, keysOf, upsertEach);
+      expect(await reopened.journal.getWriteTransactionStatus(tenantId, item.transid)).toMatchObject({ state: 'queued' });
+      const applied: ClaimedWriteTransaction[] = await applierOf(reopened, 'w', 60_000).applyNext(10, keysOf, upsertEach);
       expect(applied.map((c) => c.transid)).toEqual([item.transid]);
     });
   });
@@ -586,8 +578,8 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         results: new Map(batch.map((w) => [w.transid, []])),
       });
       const item = wt(tenantId, 'seed', { idempotencyKey: 'seed', requestHash: 'h' });
-      await s.enqueue([item], DAY);
-      expect((await s.applyNext('w', 10, 60_000, keysOf, write)).map((c) => c.transid)).toEqual([item.transid]);
+      await s.journal.enqueue([item], DAY);
+      expect((await applierOf(s, 'w', 60_000).applyNext(10, keysOf, write)).map((c) => c.transid)).toEqual([item.transid]);
     };
     /**
      * Tenants with one key, two apps (2 definitions each), 3 master profiles, 4 app profiles, 1
@@ -596,13 +588,13 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
     const populated = async (...names: string[]) => {
       const ids: number[] = [];
       for (const name of names) {
-        const t = await s.createTenant(name, settings, master);
-        await s.createProfileKey(t.id, `key-${name}`, Buffer.from(name).toString('hex').padEnd(64, '0'));
-        for (const appid of [`${name}-fb`, `${name}-rt`]) await s.createApp(t.id, appid, appid.endsWith('rt') ? 'rt' : 'fb', [{ name: 'one', type: 'string' }, { name: 'two', type: 'string' }]);
+        const t = await s.directory.createTenant(name, settings, master);
+        await s.keys.createProfileKey(t.id, `key-${name}`, Buffer.from(name).toString('hex').padEnd(64, '0'));
+        for (const appid of [`${name}-fb`, `${name}-rt`]) await s.directory.createApp(t.id, appid, appid.endsWith('rt') ? 'rt' : 'fb', [{ name: 'one', type: 'string' }, { name: 'two', type: 'string' }]);
         await seed(t.id, ['a', 'b', 'c'], [[`${name}-fb`, 'a', ''], [`${name}-rt`, 'a', 'd1'], [`${name}-rt`, 'a', 'd2'], [`${name}-rt`, 'b', 'd1']]);
         ids.push(t.id);
       }
-      for (const id of ids) await s.enqueue([wt(id, 'queued')], DAY);
+      for (const id of ids) await s.journal.enqueue([wt(id, 'queued')], DAY);
       return ids;
     };
     const everything = rows({ profileKeys: 1, apps: 2, attributeDefinitions: 6, masterProfiles: 3, appProfiles: 4, writeTransactions: 2 });
@@ -619,89 +611,89 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
 
     it("counts a tenant's rows, removes its directory entries in one step that moves configVersion, and removes nothing the second time", async () => {
       const [a, b] = await populated('a', 'b');
-      expect(await s.countTenantRows(a)).toEqual(everything);
-      const before = await s.configVersion();
-      expect(await s.removeTenant(a)).toEqual(rows({ profileKeys: 1, apps: 2, attributeDefinitions: 6 }));
-      expect(await s.configVersion()).toBeGreaterThan(before);
-      expect(await s.getTenant(a)).toBeNull();
-      const dir = await s.loadDirectory();
+      expect(await s.erasure.countTenantRows(a)).toEqual(everything);
+      const before = await s.directory.configVersion();
+      expect(await s.directory.removeTenant(a)).toEqual(rows({ profileKeys: 1, apps: 2, attributeDefinitions: 6 }));
+      expect(await s.directory.configVersion()).toBeGreaterThan(before);
+      expect(await s.directory.getTenant(a)).toBeNull();
+      const dir = await s.directory.load();
       expect([...dir.tenants, ...dir.keys, ...dir.apps, ...dir.attributes].filter((x) => ('tenantId' in x ? x.tenantId : x.id) === a)).toEqual([]);
       // The data is still there, found by tenant id, for the erase to finish.
-      expect(await s.countTenantRows(a)).toEqual(rows({ masterProfiles: 3, appProfiles: 4, writeTransactions: 2 }));
-      const after = await s.configVersion();
-      expect(await s.removeTenant(a)).toEqual(rows({}));
-      expect(await s.configVersion()).toBe(after);
-      expect(await s.countTenantRows(b)).toEqual(everything);
+      expect(await s.erasure.countTenantRows(a)).toEqual(rows({ masterProfiles: 3, appProfiles: 4, writeTransactions: 2 }));
+      const after = await s.directory.configVersion();
+      expect(await s.directory.removeTenant(a)).toEqual(rows({}));
+      expect(await s.directory.configVersion()).toBe(after);
+      expect(await s.erasure.countTenantRows(b)).toEqual(everything);
     });
 
     it("erases a removed tenant's rows at most `limit` at a time, and leaves other tenants alone", async () => {
       const [a, b] = await populated('a', 'b');
-      await s.removeTenant(a);
-      expect(await eraseAll(() => s.eraseTenantRows(a, 2), 2)).toBe(3 + 4 + 2);
-      expect(await s.countTenantRows(a)).toEqual(rows({}));
-      expect(await s.countTenantRows(b)).toEqual(everything);
-      expect((await s.getMasterProfiles(b, ['a', 'b', 'c'])).length).toBe(3);
-      expect(await s.queueStats()).toMatchObject({ depth: 1, recordsByTenant: new Map([[b, 1]]) });
+      await s.directory.removeTenant(a);
+      expect(await eraseAll(() => s.erasure.eraseTenantRows(a, 2), 2)).toBe(3 + 4 + 2);
+      expect(await s.erasure.countTenantRows(a)).toEqual(rows({}));
+      expect(await s.erasure.countTenantRows(b)).toEqual(everything);
+      expect((await s.profiles.getMasterProfiles(b, ['a', 'b', 'c'])).length).toBe(3);
+      expect(await s.journal.queueStats()).toMatchObject({ depth: 1, recordsByTenant: new Map([[b, 1]]) });
     });
 
     it("never gives a removed tenant's id to a new tenant", async () => {
-      await s.createTenant('first', settings, master);
-      const last = await s.createTenant('last', settings, master);
-      await s.removeTenant(last.id);
-      expect((await s.createTenant('next', settings, master)).id).toBeGreaterThan(last.id);
+      await s.directory.createTenant('first', settings, master);
+      const last = await s.directory.createTenant('last', settings, master);
+      await s.directory.removeTenant(last.id);
+      expect((await s.directory.createTenant('next', settings, master)).id).toBeGreaterThan(last.id);
     });
 
     it('drops, instead of applying, write transactions of a removed tenant, and counts them as applied', async () => {
-      const a = (await s.createTenant('a', settings, master)).id;
-      const b = (await s.createTenant('b', settings, master)).id;
+      const a = (await s.directory.createTenant('a', settings, master)).id;
+      const b = (await s.directory.createTenant('b', settings, master)).id;
       const items = [wt(a, 'x'), wt(b, 'y'), wt(a, 'z')];
-      await s.enqueue(items, DAY);
-      await s.removeTenant(a);
-      expect((await s.applyNext('w', 10, 60_000, keysOf, upsertEach)).map((c) => c.transid)).toEqual(items.map((i) => i.transid));
-      expect(await s.getWriteTransactionStatus(a, items[0].transid)).toBeNull();
-      expect(await s.getMasterProfiles(a, ['x', 'z'])).toEqual([]);
-      expect((await s.getWriteTransactionStatus(b, items[1].transid))!.state).toBe('done');
-      expect(await s.countTenantRows(a)).toEqual(rows({}));
+      await s.journal.enqueue(items, DAY);
+      await s.directory.removeTenant(a);
+      expect((await applierOf(s, 'w', 60_000).applyNext(10, keysOf, upsertEach)).map((c) => c.transid)).toEqual(items.map((i) => i.transid));
+      expect(await s.journal.getWriteTransactionStatus(a, items[0].transid)).toBeNull();
+      expect(await s.profiles.getMasterProfiles(a, ['x', 'z'])).toEqual([]);
+      expect((await s.journal.getWriteTransactionStatus(b, items[1].transid))!.state).toBe('done');
+      expect(await s.erasure.countTenantRows(a)).toEqual(rows({}));
     });
 
     it('has nothing to apply of a removed tenant once its rows are erased', async () => {
-      const a = (await s.createTenant('a', settings, master)).id;
-      await s.enqueue([wt(a, 'x')], DAY);
-      await s.removeTenant(a);
-      await eraseAll(() => s.eraseTenantRows(a, 10), 10);
-      expect(await s.applyNext('w', 10, 60_000, keysOf, upsertEach)).toEqual([]);
-      expect(await s.getMasterProfiles(a, ['x'])).toEqual([]);
+      const a = (await s.directory.createTenant('a', settings, master)).id;
+      await s.journal.enqueue([wt(a, 'x')], DAY);
+      await s.directory.removeTenant(a);
+      await eraseAll(() => s.erasure.eraseTenantRows(a, 10), 10);
+      expect(await applierOf(s, 'w', 60_000).applyNext(10, keysOf, upsertEach)).toEqual([]);
+      expect(await s.profiles.getMasterProfiles(a, ['x'])).toEqual([]);
     });
 
     it("removes an app and its definitions, erases its app profiles at most `limit` at a time, and leaves the tenant's other apps alone", async () => {
       const [a] = await populated('a');
-      expect(await s.countAppRows(a, 'a-rt')).toEqual(rows({ apps: 1, attributeDefinitions: 2, appProfiles: 3 }));
-      const before = await s.configVersion();
-      expect(await s.removeApp(a, 'a-rt')).toEqual(rows({ apps: 1, attributeDefinitions: 2 }));
-      expect(await s.configVersion()).toBeGreaterThan(before);
-      expect((await s.listApps(a)).map((x) => x.appid)).toEqual(['a-fb']);
-      expect((await s.loadDirectory()).attributes.filter((d) => d.scope === 'a-rt')).toEqual([]);
-      expect(await s.countAppRows(a, 'a-rt')).toEqual(rows({ appProfiles: 3 }));
-      expect(await eraseAll(() => s.eraseAppRows(a, 'a-rt', 2), 2)).toBe(3);
-      expect(await s.getAppProfilesOfCustomers(a, ['a', 'b'])).toEqual([expect.objectContaining({ appid: 'a-fb', customerId: 'a' })]);
-      expect(await s.countTenantRows(a)).toEqual(rows({ profileKeys: 1, apps: 1, attributeDefinitions: 4, masterProfiles: 3, appProfiles: 1, writeTransactions: 2 }));
-      const after = await s.configVersion();
-      expect(await s.removeApp(a, 'a-rt')).toEqual(rows({}));
-      expect(await s.configVersion()).toBe(after);
+      expect(await s.erasure.countAppRows(a, 'a-rt')).toEqual(rows({ apps: 1, attributeDefinitions: 2, appProfiles: 3 }));
+      const before = await s.directory.configVersion();
+      expect(await s.directory.removeApp(a, 'a-rt')).toEqual(rows({ apps: 1, attributeDefinitions: 2 }));
+      expect(await s.directory.configVersion()).toBeGreaterThan(before);
+      expect((await s.directory.listApps(a)).map((x) => x.appid)).toEqual(['a-fb']);
+      expect((await s.directory.load()).attributes.filter((d) => d.scope === 'a-rt')).toEqual([]);
+      expect(await s.erasure.countAppRows(a, 'a-rt')).toEqual(rows({ appProfiles: 3 }));
+      expect(await eraseAll(() => s.erasure.eraseAppRows(a, 'a-rt', 2), 2)).toBe(3);
+      expect(await s.profiles.getAppProfilesOfCustomers(a, ['a', 'b'])).toEqual([expect.objectContaining({ appid: 'a-fb', customerId: 'a' })]);
+      expect(await s.erasure.countTenantRows(a)).toEqual(rows({ profileKeys: 1, apps: 1, attributeDefinitions: 4, masterProfiles: 3, appProfiles: 1, writeTransactions: 2 }));
+      const after = await s.directory.configVersion();
+      expect(await s.directory.removeApp(a, 'a-rt')).toEqual(rows({}));
+      expect(await s.directory.configVersion()).toBe(after);
     });
 
     it("leaves another tenant's app alone when asked to remove or erase its appid", async () => {
-      const a = (await s.createTenant('a', settings, master)).id;
+      const a = (await s.directory.createTenant('a', settings, master)).id;
       const [b] = await populated('b');
-      expect(await s.countAppRows(a, 'b-rt')).toEqual(rows({}));
-      expect(await s.removeApp(a, 'b-rt')).toEqual(rows({}));
-      expect(await s.eraseAppRows(a, 'b-rt', 10)).toEqual(rows({}));
-      expect(await s.countAppRows(b, 'b-rt')).toEqual(rows({ apps: 1, attributeDefinitions: 2, appProfiles: 3 }));
+      expect(await s.erasure.countAppRows(a, 'b-rt')).toEqual(rows({}));
+      expect(await s.directory.removeApp(a, 'b-rt')).toEqual(rows({}));
+      expect(await s.erasure.eraseAppRows(a, 'b-rt', 10)).toEqual(rows({}));
+      expect(await s.erasure.countAppRows(b, 'b-rt')).toEqual(rows({ apps: 1, attributeDefinitions: 2, appProfiles: 3 }));
     });
 
     it('hands the reducer, of the apps a batch writes to, those still in the directory', async () => {
       const [a, b] = await populated('a', 'b');
-      await s.removeApp(a, 'a-rt');
+      await s.directory.removeApp(a, 'a-rt');
       let seen: ProfileSnapshot | null = null;
       const look: ApplyReducer = (batch, snapshot) => {
         seen = snapshot;
@@ -714,30 +706,30 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         customerApps: [],
         appids: [{ tenantId: a, appid: 'a-fb' }, { tenantId: a, appid: 'a-rt' }, { tenantId: a, appid: 'b-fb' }, { tenantId: b, appid: 'b-fb' }],
       });
-      await s.applyNext('w', 10, 60_000, named, look);
+      await applierOf(s, 'w', 60_000).applyNext(10, named, look);
       expect((seen as ProfileSnapshot | null)!.appids).toEqual([{ tenantId: a, appid: 'a-fb' }, { tenantId: b, appid: 'b-fb' }]);
     });
 
     it('refuses to create an appid again while the tenant still holds app profiles of the deleted app, and lets another tenant take it', async () => {
       const [a] = await populated('a');
-      await s.removeApp(a, 'a-rt');
-      await expect(s.createApp(a, 'a-rt', 'rt', [])).rejects.toBeInstanceOf(ConflictError);
-      expect(await s.listApps(a)).toHaveLength(1);
-      const b = (await s.createTenant('b', settings, master)).id;
-      await s.createApp(b, 'a-rt', 'rt', []);
-      expect(await s.getAppProfiles(b, 'a-rt', ['a', 'b'])).toEqual([]);
-      await s.removeApp(b, 'a-rt');
-      await eraseAll(() => s.eraseAppRows(a, 'a-rt', 10), 10);
-      expect((await s.createApp(a, 'a-rt', 'rt', [])).appid).toBe('a-rt');
-      expect(await s.getAppProfiles(a, 'a-rt', ['a', 'b'])).toEqual([]);
+      await s.directory.removeApp(a, 'a-rt');
+      await expect(s.directory.createApp(a, 'a-rt', 'rt', [])).rejects.toBeInstanceOf(ConflictError);
+      expect(await s.directory.listApps(a)).toHaveLength(1);
+      const b = (await s.directory.createTenant('b', settings, master)).id;
+      await s.directory.createApp(b, 'a-rt', 'rt', []);
+      expect(await s.profiles.getAppProfiles(b, 'a-rt', ['a', 'b'])).toEqual([]);
+      await s.directory.removeApp(b, 'a-rt');
+      await eraseAll(() => s.erasure.eraseAppRows(a, 'a-rt', 10), 10);
+      expect((await s.directory.createApp(a, 'a-rt', 'rt', [])).appid).toBe('a-rt');
+      expect(await s.profiles.getAppProfiles(a, 'a-rt', ['a', 'b'])).toEqual([]);
     });
   });
 
   describe('profile reads', () => {
     it('reads masters and app profiles only within the tenant', async () => {
-      const a = (await s.createTenant('a', settings, master)).id;
-      const b = (await s.createTenant('b', settings, master)).id;
-      await s.createApp(a, 'rt-a', 'rt', []);
+      const a = (await s.directory.createTenant('a', settings, master)).id;
+      const b = (await s.directory.createTenant('b', settings, master)).id;
+      await s.directory.createApp(a, 'rt-a', 'rt', []);
       const devices: ApplyReducer = (batch, _snapshot, now) => ({
         changes: {
           masterUpserts: [{ tenantId: a, customerId: 'c', attributes: { name: 'C' }, createdAt: now, updatedAt: now }],
@@ -747,15 +739,15 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         },
         results: new Map(batch.map((w) => [w.transid, []])),
       });
-      await s.enqueue([wt(a, 'c')], DAY);
-      await s.applyNext('w', 1, 60_000, keysOf, devices);
-      expect((await s.getMasterProfiles(a, ['c', 'nobody'])).map((r) => r.attributes)).toEqual([{ name: 'C' }]);
-      expect(await s.getMasterProfiles(b, ['c'])).toEqual([]);
-      expect((await s.getAppProfiles(a, 'rt-a', ['c'])).map((r) => r.deviceId)).toEqual(['d1', 'd2']);
-      expect((await s.findAppProfilesByUserId(a, 'rt-a', 'u')).map((r) => r.deviceId)).toEqual(['d1', 'd2']);
-      expect(await s.findAppProfilesByUserId(b, 'rt-a', 'u')).toEqual([]);
-      expect((await s.getAppProfilesOfCustomers(a, ['c'])).length).toBe(2);
-      expect(await s.getAppProfilesOfCustomers(b, ['c'])).toEqual([]);
+      await s.journal.enqueue([wt(a, 'c')], DAY);
+      await applierOf(s, 'w', 60_000).applyNext(1, keysOf, devices);
+      expect((await s.profiles.getMasterProfiles(a, ['c', 'nobody'])).map((r) => r.attributes)).toEqual([{ name: 'C' }]);
+      expect(await s.profiles.getMasterProfiles(b, ['c'])).toEqual([]);
+      expect((await s.profiles.getAppProfiles(a, 'rt-a', ['c'])).map((r) => r.deviceId)).toEqual(['d1', 'd2']);
+      expect((await s.profiles.findAppProfilesByUserId(a, 'rt-a', 'u')).map((r) => r.deviceId)).toEqual(['d1', 'd2']);
+      expect(await s.profiles.findAppProfilesByUserId(b, 'rt-a', 'u')).toEqual([]);
+      expect((await s.profiles.getAppProfilesOfCustomers(a, ['c'])).length).toBe(2);
+      expect(await s.profiles.getAppProfilesOfCustomers(b, ['c'])).toEqual([]);
     });
   });
 });

@@ -8,26 +8,26 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
 const dist = new URL('../../dist/', import.meta.url);
-const { SqliteStorage } = await import(new URL('storage/sqlite/sqlite-storage.js', dist).href);
+const { openEmbeddedStore } = await import(new URL('open-store.js', dist).href);
 const { keysOf, reduceWriteTransactions } = await import(new URL('domain/apply.js', dist).href);
 const { DEFAULT_TENANT_SETTINGS } = await import(new URL('domain/tenant-settings.js', dist).href);
 
 const [dir, rounds] = [process.argv[2], Number(process.argv[3])];
 const phase = openSync(join(dir, 'phase'), 'w');
-const storage = new SqliteStorage({ dataDir: join(dir, 'data') });
+const storage = openEmbeddedStore({ dataDir: join(dir, 'data') });
 await storage.migrate();
-const tenant = await storage.createTenant('durability', { ...DEFAULT_TENANT_SETTINGS }, []);
+const tenant = await storage.directory.createTenant('durability', { ...DEFAULT_TENANT_SETTINGS }, []);
 let applied = 0;
 for (let round = 1; round <= rounds; round++) {
   writeSync(phase, 'enqueue\n');
   const records = [{ customerId: `c${round}`, attributes: { name: `round ${round}` } }];
   const transid = `00000000-0000-4000-8000-${String(round).padStart(12, '0')}`;
-  await storage.enqueue(
+  await storage.journal.enqueue(
     [{ transid, tenantId: tenant.id, operation: 'createProfile', appid: null, isUpsert: false, isCascade: false, idempotencyKey: null, requestHash: null, acceptedAt: Date.now(), recordsJson: JSON.stringify(records), recordCount: 1 }],
     86_400_000,
   );
   writeSync(phase, 'apply\n');
-  for (let batch; (batch = await storage.applyNext('w', 100, 60_000, keysOf, reduceWriteTransactions)).length > 0; ) applied += batch.length;
+  for (let batch; (batch = await storage.appliers.applier.applyNext(100, keysOf, reduceWriteTransactions)).length > 0; ) applied += batch.length;
 }
 writeSync(phase, 'done\n');
 await storage.close();

@@ -1,7 +1,8 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import formatsModule from 'ajv-formats';
 import pino from 'pino';
-import { buildApp, type Services } from '../../src/http/app.js';
+import { buildApp } from '../../src/http/app.js';
+import type { Services } from '../../src/http/context.js';
 
 /**
  * The OpenAPI document as data, and its schemas as validators (ajv, JSON Schema 2020-12 as

@@ -1,15 +1,15 @@
-import { openStorage } from '../../src/storage/open-storage.js';
-import type { Storage } from '../../src/storage/storage.js';
+import { type OpenedStore, openStore } from '../../src/open-store.js';
+import type { Applier, Store } from '../../src/storage/ports.js';
 import { type Backend, freshStoreEnv } from './test-db.js';
 
 export { selectedBackends, type Backend } from './test-db.js';
 
 export interface TestStore {
-  storage: Storage;
+  storage: OpenedStore;
   /** The store's settings (`PROFILES_DATA_DIR`, `PROFILES_DATABASE_URL`), for a config, a thread or a process on it. */
   env: Record<string, string>;
   /** Opens the same store again (after close), as a restart would. */
-  reopen(): Storage;
+  reopen(): OpenedStore;
   dispose(): Promise<void>;
 }
 
@@ -17,9 +17,9 @@ export interface TestStore {
 export async function openTestStore(backend: Backend): Promise<TestStore> {
   const fresh = await freshStoreEnv(backend);
   const location = { dataDir: fresh.dataDir, databaseUrl: fresh.env.PROFILES_DATABASE_URL || undefined, poolSize: 4 };
-  const opened: Storage[] = [];
+  const opened: OpenedStore[] = [];
   const open = () => {
-    const s = openStorage(location);
+    const s = openStore(location);
     opened.push(s);
     return s;
   };
@@ -35,3 +35,7 @@ export async function openTestStore(backend: Backend): Promise<TestStore> {
     },
   };
 }
+
+/** The applier a worker named `workerId` uses: its own claims for `leaseMs` where workers claim, else the store's one applier. */
+export const applierOf = (store: Pick<Store, 'appliers'>, workerId = 'w', leaseMs = 60_000): Applier =>
+  store.appliers.hasConcurrentClaims ? store.appliers.claim(workerId, leaseMs) : store.appliers.applier;

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import { openEmbeddedStore } from '../../src/open-store.js';
+import type { SqliteStore } from '../../src/storage/sqlite/sqlite-storage.js';
 
 /** The PostgreSQL server tests create their databases on (trust auth on this machine). */
 export const TEST_DATABASE_URL = process.env.PROFILES_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -65,9 +66,9 @@ export async function freshStoreEnv(backend: Backend = serverBackend()): Promise
 }
 
 /** A migrated SQLite store in a fresh temporary directory; `dispose` closes it and removes the directory. */
-export async function freshSqliteStore(): Promise<{ dir: string; store: SqliteStorage; dispose(): Promise<void> }> {
+export async function freshSqliteStore(): Promise<{ dir: string; store: SqliteStore; dispose(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'openprofiles-store-'));
-  const store = new SqliteStorage({ dataDir: dir });
+  const store = openEmbeddedStore({ dataDir: dir });
   await store.migrate();
   return {
     dir,

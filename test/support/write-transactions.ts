@@ -1,4 +1,4 @@
-import type { NewWriteTransaction, WriteRecord } from '../../src/storage/storage.js';
+import type { NewWriteTransaction, WriteRecord } from '../../src/model/write-transaction.js';
 
 let n = 0;
 

@@ -21,8 +21,8 @@ export function appCommand(program: Command, common: (cmd: Command) => Command):
   );
 
   common(app.command('list <tenantId>').description("list a tenant's apps")).action((id: string, options: CommonOptions) =>
-    withStore(options, async ({ storage, out }) => {
-      const apps = await storage.listApps(parseTenantId(id));
+    withStore(options, async ({ store, out }) => {
+      const apps = await store.directory.listApps(parseTenantId(id));
       print(out, { apps }, apps.map((a) => `${a.appid}\t${a.channel}`).join('\n') || 'no apps');
     }),
   );
@@ -33,12 +33,12 @@ export function appCommand(program: Command, common: (cmd: Command) => Command):
       .description('erase an app, its attribute definitions and every app profile of it (all devices); its writes still queued finish with 7018')
       .option('--erase', 'confirm: without it, the command only says what it would erase'),
   ).action((id: string, appid: string, options: CommonOptions & { erase?: boolean }) =>
-    withStore(options, async ({ storage, out }) => {
+    withStore(options, async ({ store, out }) => {
       const tenantId = parseTenantId(id);
-      const plan = await planAppErase(storage, tenantId, appid);
+      const plan = await planAppErase(store, tenantId, appid);
       const what = `app ${appid} of tenant ${tenantId}`;
       if (!options.erase) return printErasePlan(out, { tenantId, appid }, what, plan.app !== null, plan.rows);
-      const erased = await eraseApp(storage, tenantId, appid, progressOnStderr(what));
+      const erased = await eraseApp(store, tenantId, appid, progressOnStderr(what));
       print(out, { tenantId, appid, erased }, `${what} erased: ${describeRows(erased)}`);
     }),
   );

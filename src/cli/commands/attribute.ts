@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ATTRIBUTE_TYPES, type AttributeType } from '../../storage/storage.js';
+import { ATTRIBUTE_TYPES, type AttributeType } from '../../model/directory.js';
 import { type CommonOptions, withStore } from '../context.js';
 import { parseInteger, parseTenantId, print } from '../output.js';
 
@@ -26,9 +26,9 @@ export function attributeCommand(program: Command, common: (cmd: Command) => Com
   );
 
   common(attribute.command('list <tenantId>').description('list the master profile schema')).action((id: string, options: CommonOptions) =>
-    withStore(options, async ({ storage, out }) => {
+    withStore(options, async ({ store, out }) => {
       const tenantId = parseTenantId(id);
-      const attributes = (await storage.loadDirectory()).attributes.filter((a) => a.tenantId === tenantId && a.scope === 'master');
+      const attributes = (await store.directory.load()).attributes.filter((a) => a.tenantId === tenantId && a.scope === 'master');
       print(out, { attributes }, attributes.map((a) => `${a.id}\t${a.name}\t${a.type}`).join('\n'));
     }),
   );

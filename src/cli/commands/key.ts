@@ -15,17 +15,17 @@ export function keyCommand(program: Command, common: (cmd: Command) => Command):
 
   common(key.command('list <tenantId>').description("list a tenant's keys (ids and dates, never the keys)")).action(
     (id: string, options: CommonOptions) =>
-      withStore(options, async ({ storage, out }) => {
-        const keys = (await storage.listProfileKeys(parseTenantId(id))).map(({ keyId, createdAt, revokedAt }) => ({ keyId, createdAt, revokedAt }));
+      withStore(options, async ({ store, out }) => {
+        const keys = (await store.keys.listProfileKeys(parseTenantId(id))).map(({ keyId, createdAt, revokedAt }) => ({ keyId, createdAt, revokedAt }));
         print(out, { keys }, keys.map((k) => `${k.keyId}\tcreated ${k.createdAt}${k.revokedAt ? `\trevoked ${k.revokedAt}` : ''}`).join('\n') || 'no keys');
       }),
   );
 
   common(key.command('revoke <tenantId> <keyId>').description('revoke a key; requests with it get 7001 within a second')).action(
     (id: string, keyId: string, options: CommonOptions) =>
-      withStore(options, async ({ storage, out }) => {
+      withStore(options, async ({ store, out }) => {
         const tenantId = parseTenantId(id);
-        if (!(await storage.revokeProfileKey(tenantId, keyId))) throw new CliError(`tenant ${tenantId} has no active key ${keyId}`);
+        if (!(await store.keys.revokeProfileKey(tenantId, keyId))) throw new CliError(`tenant ${tenantId} has no active key ${keyId}`);
         print(out, { tenantId, keyId, revoked: true }, `key ${keyId} revoked`);
       }),
   );

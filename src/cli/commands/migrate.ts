@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { openStorage } from '../../storage/open-storage.js';
+import { openStore } from '../../open-store.js';
 import { type CommonOptions, locationOf } from '../context.js';
 import { print } from '../output.js';
 
 export function migrateCommand(program: Command, common: (cmd: Command) => Command): void {
   common(program.command('migrate').description("apply the store's pending migrations")).action(async (options: CommonOptions) => {
-    const storage = openStorage(locationOf(options));
+    const storage = openStore(locationOf(options));
     try {
       const report = await storage.migrate();
       const done = report.applied.length ? `applied ${report.applied.join(', ')}; ` : 'nothing to apply; ';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { eraseTenant, planTenantErase } from '../../domain/erasure.js';
-import type { Tenant, TenantSettings } from '../../storage/storage.js';
+import type { Tenant, TenantSettings } from '../../model/directory.js';
 import { type CommonOptions, withStore } from '../context.js';
 import { CliError, describeRows, parseBoolean, parseInteger, parseTenantId, print, printErasePlan, progressOnStderr } from '../output.js';
 
@@ -20,8 +20,8 @@ export function tenantCommand(program: Command, common: (cmd: Command) => Comman
   );
 
   common(tenant.command('list').description('list tenants and their settings')).action((options: CommonOptions) =>
-    withStore(options, async ({ storage, out }) => {
-      const tenants = await storage.listTenants();
+    withStore(options, async ({ store, out }) => {
+      const tenants = await store.directory.listTenants();
       print(out, { tenants }, tenants.length ? tenants.map(describe).join('\n') : 'no tenants');
     }),
   );
@@ -59,12 +59,12 @@ export function tenantCommand(program: Command, common: (cmd: Command) => Comman
       .description('erase a tenant and everything it owns: keys, apps, attribute definitions, profiles, write transactions (queued ones too)')
       .option('--erase', 'confirm: without it, the command only says what it would erase'),
   ).action((id: string, options: CommonOptions & { erase?: boolean }) =>
-    withStore(options, async ({ storage, out }) => {
+    withStore(options, async ({ store, out }) => {
       const tenantId = parseTenantId(id);
-      const plan = await planTenantErase(storage, tenantId);
+      const plan = await planTenantErase(store, tenantId);
       const what = plan.tenant ? `tenant ${tenantId} (${plan.tenant.name})` : `tenant ${tenantId}`;
       if (!options.erase) return printErasePlan(out, { tenantId }, what, plan.tenant !== null, plan.rows);
-      const erased = await eraseTenant(storage, tenantId, progressOnStderr(what));
+      const erased = await eraseTenant(store, tenantId, progressOnStderr(what));
       print(out, { tenantId, erased }, `${what} erased: ${describeRows(erased)}`);
     }),
   );

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../app.js';
+import type { Services } from '../context.js';
 import { opsRefusals, serviceState } from '../schemas.js';
 
 /** Operations endpoints: liveness, readiness, Prometheus metrics, the OpenAPI document. None takes a key. */
-export function opsRoutes(app: FastifyInstance, { storage, metrics, lifecycle, acceptor }: Services): void {
+export function opsRoutes(app: FastifyInstance, { store, metrics, lifecycle, acceptor }: Services): void {
   const common = { tags: ['Operations'], security: [] };
 
   app.get(
@@ -26,7 +26,7 @@ export function opsRoutes(app: FastifyInstance, { storage, metrics, lifecycle, a
       if (lifecycle.isShuttingDown) return reply.code(503).send({ status: 'shutting down' });
       if (!acceptor.canAccept) return reply.code(503).send({ status: 'writer restarting' });
       try {
-        await storage.configVersion();
+        await store.configVersion();
         return { status: 'ready' };
       } catch (err) {
         reply.log.warn({ err }, 'readiness check: the store does not answer');

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../domain/errors.js';
 import type { InwardLinkLevel } from '../../domain/profile-reads.js';
 import { parseIds } from '../../domain/write-requests.js';
-import type { Services } from '../app.js';
+import type { Services } from '../context.js';
 import { sendRead } from '../replies.js';
 import { cascade, customerIdsQuery, idSchema, LINK_LEVELS, pathParams, readResponses, showInwardLinks, writeBody, writeHeaders, writeResponses } from '../schemas.js';
 import { handleWrite } from '../write-handler.js';

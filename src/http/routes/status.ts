@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../app.js';
+import type { Services } from '../context.js';
 import { send, statusBody } from '../replies.js';
 import { pathParams, statusResponses } from '../schemas.js';
 

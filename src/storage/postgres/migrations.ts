@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { MigrationReport } from '../storage.js';
+import type { MigrationReport } from '../ports.js';
 import initial from './migrations/0001-initial.js';
 import queueVacuum from './migrations/0002-queue-vacuum.js';
 import queueLz4 from './migrations/0003-queue-lz4.js';

@@ -1,7 +1,7 @@
 import { type AppRow, type AttributeRow, type KeyRow, type TenantRow, toApp, toAttribute, toKey, toRowCounts, toTenant } from '../rows.js';
-import type { App, AttributeDefinition, Directory, NewAttributeDefinition, ProfileKey, RowCounts, Tenant, TenantSettings } from '../storage.js';
-import { ConflictError, NotFoundError } from '../storage.js';
-import type { Atomically, Queryable } from './postgres-storage.js';
+import type { App, AttributeDefinition, DirectorySnapshot, NewAttributeDefinition, ProfileKey, RowCounts, Tenant, TenantSettings } from '../../model/directory.js';
+import { ConflictError, NotFoundError } from '../ports.js';
+import type { Atomically, Queryable } from './postgres-pool.js';
 import { translatePostgresError } from './postgres-errors.js';
 
 const BUMP = "UPDATE meta SET value = value + 1 WHERE key = 'config_version'";
@@ -60,7 +60,7 @@ export class PostgresDirectory {
     return Number(rows[0].value);
   }
 
-  load(): Promise<Directory> {
+  load(): Promise<DirectorySnapshot> {
     return this.atomically(async (c) => {
       await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const version = await c.query<{ value: string }>("SELECT value FROM meta WHERE key = 'config_version'");

@@ -1,6 +1,6 @@
 import { type RowCountsRow, toRowCounts } from '../rows.js';
-import type { RowCounts } from '../storage.js';
-import type { Queryable } from './postgres-storage.js';
+import type { RowCounts } from '../../model/directory.js';
+import type { Queryable } from './postgres-pool.js';
 
 /**
  * Deletes of one kind of a tenant's rows, at most $2 each, in the order a chunk tries them. Write
@@ -19,7 +19,7 @@ const TENANT_CHUNKS: Array<[keyof RowCountsRow, string]> = [
 ];
 
 /**
- * Counts and chunked deletes of what a tenant or an app holds (see "erase" in `storage.ts`). Each
+ * Counts and chunked deletes of what a tenant or an app holds (the two steps of an erase in `storage/ports.ts`). Each
  * delete is one statement, so one database transaction of its own.
  */
 export class PostgresErasure {

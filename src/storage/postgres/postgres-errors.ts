@@ -1,4 +1,4 @@
-import { ConflictError, StorageError, StorageUnavailableError, StoreAccessError } from '../storage.js';
+import { ConflictError, StorageError, StorageUnavailableError, StoreAccessError } from '../ports.js';
 
 /** SQLSTATE classes and codes that mean "try again later": connection, resources, shutdown, serialization. */
 const UNAVAILABLE = /^(08|53|57P0[1-4]|40001|40P01|55P03|58)/;

@@ -1,19 +1,10 @@
-import { conflictKeysOf, schedule } from '../../domain/conflict-keys.js';
-import { recordsOfStored } from '../../domain/write-requests.js';
-import type {
-  ApplyReducer,
-  ClaimedWriteTransaction,
-  EnqueueResult,
-  KeysOf,
-  NewWriteTransaction,
-  QueueStats,
-  RecordResult,
-  WriteTransactionStatus,
-} from '../storage.js';
-import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
+import type { ApplyReducer, KeysOf } from '../../model/profile.js';
+import type { ClaimedWriteTransaction, EnqueueResult, NewWriteTransaction, QueueStats, RecordResult, WriteTransactionStatus } from '../../model/write-transaction.js';
+import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, claimedOf, toQueueStats, toStatus } from '../rows.js';
 import { REMOVAL_LOCK } from './postgres-directory.js';
-import type { PostgresProfiles } from './postgres-profiles.js';
-import type { Atomically, Queryable } from './postgres-storage.js';
+import type { StoreRules } from '../ports.js';
+import type { Atomically, Queryable } from './postgres-pool.js';
+import { lockedSnapshot, writeChanges } from './postgres-profiles.js';
 
 /** Advisory locks (any constants): enqueues take one so that `seq` order is commit order; claims take the other. */
 const ENQUEUE_LOCK = 0x0b9e_0001;
@@ -34,7 +25,7 @@ export class PostgresQueue {
   constructor(
     private readonly pool: Queryable,
     private readonly atomically: Atomically,
-    private readonly profiles: PostgresProfiles,
+    private readonly rules: Pick<StoreRules, 'conflictKeysOf' | 'recordsOf'>,
   ) {}
 
   enqueue(batch: NewWriteTransaction[], windowMs: number): Promise<EnqueueResult[]> {
@@ -70,7 +61,8 @@ export class PostgresQueue {
         results[i] = { outcome: 'accepted', transid: wt.transid };
       }
       if (inserts.length) {
-        const keys = inserts.map((w) => conflictKeysOf({ ...w, records: recordsOfStored(w.recordsJson) }));
+        const { conflictKeysOf, recordsOf } = this.rules;
+        const keys = inserts.map((w) => conflictKeysOf({ ...w, records: recordsOf(w.recordsJson) }));
         // The records and the key lists travel as one JSON array each (arrays of arrays do not pass
         // through unnest, and in a text[] the driver escapes every quote of the records in JavaScript).
         await c.query(
@@ -105,12 +97,52 @@ export class PostgresQueue {
     });
   }
 
+  async getWriteTransactionStatus(tenantId: number, transid: string): Promise<WriteTransactionStatus | null> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(transid)) return null;
+    const { rows } = await this.pool.query<StatusRow>(
+      'SELECT transid, state, total_count, results, accepted_at, finished_at FROM write_transactions WHERE tenant_id = $1 AND transid = $2',
+      [tenantId, transid],
+    );
+    return rows[0] ? toStatus(rows[0]) : null;
+  }
+
+  async queueStats(): Promise<QueueStats> {
+    const { rows } = await this.pool.query<TenantQueueRow>(
+      "SELECT tenant_id, COUNT(*) AS depth, SUM(total_count) AS records, MIN(accepted_at) AS oldest FROM write_transactions WHERE state <> 'done' GROUP BY tenant_id",
+    );
+    return toQueueStats(rows);
+  }
+
+  async purgeWriteTransactions(tenantId: number, before: number, limit: number): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      `DELETE FROM write_transactions WHERE seq IN (
+         SELECT seq FROM write_transactions WHERE tenant_id = $1 AND state = 'done' AND finished_at < $2 LIMIT $3)`,
+      [tenantId, before, limit],
+    );
+    return rowCount ?? 0;
+  }
+}
+
+/**
+ * One worker's applier: claims (`claim`) as `workerId`, for `leaseMs`, then applies what it still
+ * holds. A batch it failed to apply comes back to it first.
+ */
+export class PostgresApplier {
+  constructor(
+    private readonly atomically: Atomically,
+    private readonly toClaimed: ReturnType<typeof claimedOf>,
+    private readonly schedule: StoreRules['schedule'],
+    private readonly workerId: string,
+    private readonly leaseMs: number,
+  ) {}
+
   /**
    * Claims, for `leaseMs`, up to `limit` (and `CLAIM_RECORDS` records) of the oldest write transactions
    * that are queued, already claimed by this worker (a batch it failed to apply comes back first), or
    * whose claim expired, leaving out any that conflict with earlier work another worker holds, in order.
    */
-  private claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedWriteTransaction[]> {
+  private claim(limit: number): Promise<ClaimedWriteTransaction[]> {
+    const { workerId, leaseMs } = this;
     return this.atomically(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
       const now = Date.now();
@@ -128,7 +160,7 @@ export class PostgresQueue {
         [now, inFlight.rows.length > 0 ? limit * SCAN_FACTOR : limit, workerId],
       );
       const asSchedulable = (r: KeyRow) => ({ seq: Number(r.seq), records: r.total_count, keys: { exclusive: r.exclusive_keys, shared: r.shared_keys } });
-      const chosen = schedule(inFlight.rows.map(asSchedulable), candidates.rows.map(asSchedulable), limit, CLAIM_RECORDS);
+      const chosen = this.schedule(inFlight.rows.map(asSchedulable), candidates.rows.map(asSchedulable), limit, CLAIM_RECORDS);
       if (chosen.length === 0) return [];
       const { rows } = await c.query<QueueRow>(
         `UPDATE write_transactions SET state = 'processing', claimed_by = $1, lease_until = $2
@@ -136,7 +168,7 @@ export class PostgresQueue {
          RETURNING ${QUEUE_COLUMNS}`,
         [workerId, now + leaseMs, chosen.map((x) => x.seq), now],
       );
-      return rows.map(toClaimed).sort((a, b) => a.seq - b.seq);
+      return rows.map(this.toClaimed).sort((a, b) => a.seq - b.seq);
     });
   }
 
@@ -144,14 +176,14 @@ export class PostgresQueue {
    * Claims the next batch (`claim`), then applies, in one database transaction, what this worker
    * still holds of it: a claim that expired meanwhile may have been taken over.
    */
-  async applyNext(workerId: string, limit: number, leaseMs: number, keysOf: KeysOf, reduce: ApplyReducer): Promise<ClaimedWriteTransaction[]> {
-    const batch = await this.claim(workerId, limit, leaseMs);
+  async applyNext(limit: number, keysOf: KeysOf, reduce: ApplyReducer): Promise<ClaimedWriteTransaction[]> {
+    const batch = await this.claim(limit);
     if (batch.length === 0) return batch;
     return this.atomically(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock_shared($1)', [REMOVAL_LOCK]);
       const { rows } = await c.query<{ seq: string }>(
         "SELECT seq FROM write_transactions WHERE seq = ANY($1::bigint[]) AND state = 'processing' AND claimed_by = $2 FOR UPDATE",
-        [batch.map((wt) => wt.seq), workerId],
+        [batch.map((wt) => wt.seq), this.workerId],
       );
       const held = new Set(rows.map((r) => Number(r.seq)));
       const kept = batch.filter((wt) => held.has(wt.seq));
@@ -175,8 +207,8 @@ export class PostgresQueue {
   /** Applies held write transactions of present tenants, and finishes them. */
   private async applyLive(c: Queryable, kept: readonly ClaimedWriteTransaction[], keysOf: KeysOf, reduce: ApplyReducer): Promise<void> {
     const now = Date.now();
-    const { changes, results } = reduce(kept, await this.profiles.snapshot(c, keysOf(kept)), now);
-    await this.profiles.write(c, changes);
+    const { changes, results } = reduce(kept, await lockedSnapshot(c, keysOf(kept)), now);
+    await writeChanges(c, changes);
     const own = kept.map((wt): RecordResult[] => results.get(wt.transid) ?? []);
     await c.query(
       `UPDATE write_transactions w SET state = 'done', results = v.results::text, success_count = v.ok, failure_count = v.failed,
@@ -191,30 +223,5 @@ export class PostgresQueue {
         now,
       ],
     );
-  }
-
-  async getStatus(tenantId: number, transid: string): Promise<WriteTransactionStatus | null> {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(transid)) return null;
-    const { rows } = await this.pool.query<StatusRow>(
-      'SELECT transid, state, total_count, results, accepted_at, finished_at FROM write_transactions WHERE tenant_id = $1 AND transid = $2',
-      [tenantId, transid],
-    );
-    return rows[0] ? toStatus(rows[0]) : null;
-  }
-
-  async queueStats(): Promise<QueueStats> {
-    const { rows } = await this.pool.query<TenantQueueRow>(
-      "SELECT tenant_id, COUNT(*) AS depth, SUM(total_count) AS records, MIN(accepted_at) AS oldest FROM write_transactions WHERE state <> 'done' GROUP BY tenant_id",
-    );
-    return toQueueStats(rows);
-  }
-
-  async purgeFinished(tenantId: number, before: number, limit: number): Promise<number> {
-    const { rowCount } = await this.pool.query(
-      `DELETE FROM write_transactions WHERE seq IN (
-         SELECT seq FROM write_transactions WHERE tenant_id = $1 AND state = 'done' AND finished_at < $2 LIMIT $3)`,
-      [tenantId, before, limit],
-    );
-    return rowCount ?? 0;
   }
 }

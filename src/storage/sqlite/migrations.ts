@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { MigrationReport } from '../storage.js';
+import type { MigrationReport } from '../ports.js';
 import initial from './migrations/0001-initial.js';
 import queueRecords from './migrations/0002-queue-records.js';
 import journal from './migrations/0003-journal.js';

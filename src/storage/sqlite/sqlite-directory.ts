@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { type AppRow, type AttributeRow, type KeyRow, type TenantRow, toApp, toAttribute, toKey, toRowCounts, toTenant } from '../rows.js';
-import type { App, AttributeDefinition, Directory, NewAttributeDefinition, ProfileKey, RowCounts, Tenant, TenantSettings } from '../storage.js';
-import { ConflictError, NotFoundError } from '../storage.js';
+import type { App, AttributeDefinition, DirectorySnapshot, NewAttributeDefinition, ProfileKey, RowCounts, Tenant, TenantSettings } from '../../model/directory.js';
+import { ConflictError, NotFoundError } from '../ports.js';
 import { translateSqliteError } from './sqlite-errors.js';
 
 /** Runs `fn`; a uniqueness violation becomes a ConflictError saying `what` is taken. */
@@ -79,7 +79,7 @@ export class SqliteDirectory {
     return this.s.version.get()!.value;
   }
 
-  load(): Directory {
+  load(): DirectorySnapshot {
     return this.consistently(() => ({
       version: this.configVersion(),
       tenants: this.s.allTenants.all().map(toTenant),

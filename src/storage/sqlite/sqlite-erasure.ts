@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { type RowCountsRow, toRowCounts } from '../rows.js';
-import type { RowCounts } from '../storage.js';
+import type { RowCounts } from '../../model/directory.js';
 
 /**
  * A tenant's write transactions, found through the partial indexes: `write_transactions` has no
@@ -9,7 +9,7 @@ import type { RowCounts } from '../storage.js';
  */
 const FINISHED_OF_TENANT = "SELECT seq FROM write_transactions WHERE tenant_id = @tenantId AND state = 'done' LIMIT @limit";
 
-/** Counts and chunked deletes of what a tenant or an app holds (see "erase" in `storage.ts`). */
+/** Counts and chunked deletes of what a tenant or an app holds (the two steps of an erase in `storage/ports.ts`). */
 export class SqliteErasure {
   private readonly countTenant;
   private readonly countApp;

@@ -1,4 +1,4 @@
-import { ConflictError, StorageError, StorageUnavailableError } from '../storage.js';
+import { ConflictError, StorageError, StorageUnavailableError } from '../ports.js';
 
 /** Result codes (primary and extended) after which retrying later can help. */
 const UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|NOMEM|PROTOCOL)/;

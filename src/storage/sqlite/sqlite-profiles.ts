@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { type AppRecord, type MasterRecord, toAppProfile as toApp, toMaster } from '../rows.js';
-import type { AppProfileRow, MasterProfileRow, ProfileChanges, ProfileKeys, ProfileSnapshot } from '../storage.js';
+import type { AppProfileRow, MasterProfileRow, ProfileChanges, ProfileKeys, ProfileSnapshot } from '../../model/profile.js';
 
 const APP_COLUMNS = 'tenant_id, appid, customer_id, device_id, user_id, attributes, created_at, updated_at';
 
@@ -74,7 +74,7 @@ export class SqliteProfiles {
     this.s = statementsOf(db);
   }
 
-  masters(tenantId: number, customerIds: string[]): MasterProfileRow[] {
+  getMasterProfiles(tenantId: number, customerIds: string[]): MasterProfileRow[] {
     const rows: MasterProfileRow[] = [];
     for (const id of new Set(customerIds)) {
       const r = this.s.master.get(tenantId, id);
@@ -83,15 +83,15 @@ export class SqliteProfiles {
     return rows;
   }
 
-  apps(tenantId: number, appid: string, customerIds: string[]): AppProfileRow[] {
+  getAppProfiles(tenantId: number, appid: string, customerIds: string[]): AppProfileRow[] {
     return [...new Set(customerIds)].flatMap((id) => this.s.appsOfCustomer.all(tenantId, appid, id).map(toApp));
   }
 
-  appsByUserId(tenantId: number, appid: string, userId: string): AppProfileRow[] {
+  findAppProfilesByUserId(tenantId: number, appid: string, userId: string): AppProfileRow[] {
     return this.s.appsOfUser.all(tenantId, appid, userId).map(toApp);
   }
 
-  appsOfCustomers(tenantId: number, customerIds: string[]): AppProfileRow[] {
+  getAppProfilesOfCustomers(tenantId: number, customerIds: string[]): AppProfileRow[] {
     return [...new Set(customerIds)].flatMap((id) => this.s.appsOfCustomerAnyApp.all(tenantId, id).map(toApp));
   }
 

@@ -1,18 +1,10 @@
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import type Database from 'better-sqlite3';
-import type {
-  ApplyReducer,
-  ClaimedWriteTransaction,
-  EnqueueResult,
-  KeysOf,
-  NewWriteTransaction,
-  QueueStats,
-  RecordResult,
-  WriteTransactionHeader,
-  WriteTransactionStatus,
-} from '../storage.js';
-import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, toClaimed, toQueueStats, toStatus } from '../rows.js';
-import { StorageError, StorageUnavailableError, WorkerLockedError } from '../storage.js';
+import type { ApplyReducer, KeysOf } from '../../model/profile.js';
+import type { ClaimedWriteTransaction, EnqueueResult, NewWriteTransaction, QueueStats, RecordResult, WriteRecord } from '../../model/write-transaction.js';
+import type { WriteTransactionHeader, WriteTransactionStatus } from '../../model/write-transaction.js';
+import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, claimedOf, toQueueStats, toStatus } from '../rows.js';
+import { StorageError, StorageUnavailableError, WorkerLockedError } from '../ports.js';
 import { syncPath, writeFileDurably } from '../private-files.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
 
@@ -82,7 +74,8 @@ const statementsOf = (db: Database.Database, journal: Database.Database) => ({
  */
 export class SqliteQueue {
   private readonly s: ReturnType<typeof statementsOf>;
-  private readonly enqueueAll;
+  /** `Journal.enqueue`: one database transaction of the journal, which takes the write lock first. */
+  readonly enqueue: (batch: NewWriteTransaction[], windowMs: number) => EnqueueResult[];
   private readonly applyAll;
   /** When the store's files were last fsync'd for the journal (see DURABLE_EVERY_MS). */
   private lastDurableAt = 0;
@@ -95,10 +88,13 @@ export class SqliteQueue {
     private readonly db: Database.Database,
     private readonly journal: Database.Database,
     private readonly profiles: SqliteProfiles,
+    private readonly workerLock: WorkerLock,
+    recordsOf: (json: string) => WriteRecord[],
   ) {
+    const toClaimed = claimedOf(recordsOf);
     this.s = statementsOf(db, journal);
     this.storeFiles = [`${db.name}-wal`, db.name];
-    this.enqueueAll = journal.transaction((batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] =>
+    this.enqueue = journal.transaction((batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] =>
       batch.map((wt) => {
         if (wt.idempotencyKey !== null) {
           // The journal first: its rows are deleted only once applied, so a key not found there
@@ -114,7 +110,7 @@ export class SqliteQueue {
         this.s.append.run(...headerValues(wt, wt.recordCount), wt.recordsJson);
         return { outcome: 'accepted', transid: wt.transid };
       }),
-    );
+    ).immediate;
 
     this.applyAll = db.transaction((limit: number, keysOf: KeysOf, reduce: ApplyReducer): ClaimedWriteTransaction[] => {
       // Read under the store's write lock: what lies past the cursor is the next batch.
@@ -142,12 +138,8 @@ export class SqliteQueue {
     });
   }
 
-  enqueue(batch: NewWriteTransaction[], windowMs: number): EnqueueResult[] {
-    return this.enqueueAll.immediate(batch, windowMs);
-  }
-
   /**
-   * Applies the next batch (the oldest write transactions not yet applied: one worker per store,
+   * Takes the store's worker lock, then applies the next batch (the oldest write transactions not yet applied: one worker per store,
    * nothing is claimed) in one database transaction. Its commit does not wait for the disk
    * (`synchronous=NORMAL`): nothing answered depends on it while the journal keeps its write
    * transactions. If the machine loses power first, the store comes back as it was before,
@@ -156,6 +148,7 @@ export class SqliteQueue {
    * makes the applies durable and then lets the journal's rows go.
    */
   applyNext(limit: number, keysOf: KeysOf, reduce: ApplyReducer): ClaimedWriteTransaction[] {
+    this.workerLock.acquire();
     // Pragmas, not prepared statements: SQLite applies this one when a statement is prepared.
     this.db.pragma('synchronous = NORMAL');
     let applied: ClaimedWriteTransaction[];
@@ -182,7 +175,7 @@ export class SqliteQueue {
     this.truncatedTo = cursor;
   }
 
-  getStatus(tenantId: number, transid: string): WriteTransactionStatus | null {
+  getWriteTransactionStatus(tenantId: number, transid: string): WriteTransactionStatus | null {
     // The journal first: a row is deleted from it only after it is applied, in the store.
     const queued = this.s.queuedStatus.get(tenantId, transid);
     const done = this.s.status.get(tenantId, transid);
@@ -195,7 +188,7 @@ export class SqliteQueue {
     return toQueueStats(this.s.journalStats.all(this.s.cursor.get()!));
   }
 
-  purgeFinished(tenantId: number, before: number, limit: number): number {
+  purgeWriteTransactions(tenantId: number, before: number, limit: number): number {
     return this.s.purge.run(tenantId, before, limit).changes;
   }
 

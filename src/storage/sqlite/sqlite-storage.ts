@@ -1,17 +1,9 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { DIRECTORY_METHODS, ERASURE_METHODS, JOURNAL_METHODS, KEYS_METHODS, APPLIER_METHODS, PROFILES_METHODS, promised } from '../roles.js';
 import { ensurePrivateDir, ensurePrivateFile, publishDurably, temporaryNameOf } from '../private-files.js';
-import { StorageError } from '../storage.js';
-import type {
-  ApplyReducer,
-  KeysOf,
-  NewAttributeDefinition,
-  NewWriteTransaction,
-  Storage,
-  StorageCapabilities,
-  TenantSettings,
-} from '../storage.js';
+import { type Applier, type Directory, type Erasure, type Journal, type Keys, type Profiles, type Store, type StoreRules, StorageError } from '../ports.js';
 import { migrate } from './migrations.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteDirectory } from './sqlite-directory.js';
@@ -54,7 +46,7 @@ function switchToWal(db: Database.Database, busyTimeoutMs: number): void {
       return;
     } catch (err) {
       if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
-      // The constructor is synchronous, like every call of this adapter.
+      // Opening is synchronous, like every call of this adapter.
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
     }
   }
@@ -82,149 +74,121 @@ function openDatabase(file: string, busyTimeoutMs: number, configure: (db: Datab
   });
 }
 
-/**
- * The embedded store: two better-sqlite3 connections (synchronous, so calls run one at a time),
- * one to the store and one to its journal (`sqlite-journal.ts`), both in WAL mode with
- * `synchronous=FULL`, so that an enqueue's commit is fsync'd before a write is answered (applies
- * commit without it, most of the time: `SqliteQueue.applyNext`).
- */
-export class SqliteStorage implements Storage {
-  readonly capabilities: StorageCapabilities = { hasConcurrentClaims: false, canNotifyWorkers: false, isEmbedded: true };
-  private readonly db: Database.Database;
-  /** The journal of accepted write transactions, a file of its own (`sqlite-journal.ts`). */
-  private readonly journal!: Database.Database;
-  private readonly journalFile: string;
-  private readonly journalId!: string;
-  private readonly workerLock: WorkerLock;
-  private parts: { directory: SqliteDirectory; erasure: SqliteErasure; profiles: SqliteProfiles; queue: SqliteQueue } | null = null;
-  private readonly checkpointer: SqliteCheckpointer | null;
-
-  constructor(options: SqliteOptions) {
-    const file = join(options.dataDir, STORE_FILE);
-    const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000));
-    this.journalFile = journalFileOf(file);
-    this.db = openDatabase(file, busyTimeoutMs, (db) => {
-      // Checkpoint every ~40 MB of WAL instead of SQLite's 4 MB: a checkpoint runs inside the
-      // commit that crosses the mark, and the apply rewrites the same hot pages batch after
-      // batch, which a rarer checkpoint copies once (docs/performance.md: a third less commit time).
-      db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
-      db.pragma('foreign_keys = ON');
-      db.pragma(`cache_size = -${Math.max(1, Math.trunc(options.cacheSizeMiB ?? 64)) * 1024}`);
-    });
-    try {
-      this.journal = openDatabase(this.journalFile, busyTimeoutMs, () => {});
-      this.journalId = translated(() => prepareJournal(this.journal));
-    } catch (err) {
-      this.db.close();
-      throw err;
-    }
-    this.workerLock = new WorkerLock(join(options.dataDir, `${STORE_FILE}.worker-lock`));
-    this.checkpointer = options.checkpoint ? new SqliteCheckpointer(file, options.checkpoint.everyMs, options.checkpoint.onError) : null;
-  }
-
-  /** Statements are prepared after migration, once the tables exist. */
-  private get p() {
-    if (!this.parts) {
-      const profiles = new SqliteProfiles(this.db);
-      this.parts = { directory: new SqliteDirectory(this.db), erasure: new SqliteErasure(this.db, this.journal), profiles, queue: new SqliteQueue(this.db, this.journal, profiles) };
-    }
-    return this.parts;
-  }
-
-  private run<T>(fn: () => T): Promise<T> {
-    try {
-      return Promise.resolve(fn());
-    } catch (err) {
-      return Promise.reject(translateSqliteError(err));
-    }
-  }
-
-  /** Migrates the store, then checks its journal and moves to it what the store's own tables still queue. */
-  migrate = () =>
-    this.run(() => {
-      const report = migrate(this.db);
-      this.p.queue.adoptQueued(this.journalId, this.journalFile);
-      return report;
-    });
-
-  async close(): Promise<void> {
-    await this.checkpointer?.stop();
-    return this.run(() => {
-      this.workerLock.release();
-      if (this.db.open) this.db.close();
-      if (this.journal.open) this.journal.close();
-    });
-  }
-
+/** The embedded store, with its one extra: an online backup. */
+export interface SqliteStore extends Store {
+  /** One worker applies a SQLite store: its applier takes the store's worker lock, and nothing is claimed. */
+  readonly appliers: { readonly hasConcurrentClaims: false; readonly applier: Applier };
   /**
    * Writes a consistent copy of the whole store (queue included) to `file`, a new file (mode 0600),
    * while servers go on using the store: `VACUUM INTO` reads one snapshot, which in WAL mode blocks
    * no writer. The copy is made under a temporary name and is durable before it takes `file`'s
    * name (`publishDurably`): a backup reported written survives a power cut. Returns its size in bytes.
    */
-  backup = (file: string) =>
-    this.run(() => {
-      if (existsSync(file)) throw new StorageError(`${file} exists already; a backup is written to a new file`);
-      const temp = temporaryNameOf(file);
-      ensurePrivateFile(temp);
-      try {
-        // The journal first: its rows are deleted only once applied, so every write transaction
-        // the copy has not applied is among these (`carryQueued`).
-        const queued = this.p.queue.unapplied();
-        this.db.prepare('VACUUM INTO ?').run(temp);
-        const copy = new Database(temp);
+  backup(file: string): Promise<number>;
+}
+
+/** The store's two connections (`openSqliteConnections`). */
+export type SqliteConnections = ReturnType<typeof openSqliteConnections>;
+
+/**
+ * Opens the store's database file and its journal (`sqlite-journal.ts`), both in WAL mode with
+ * `synchronous=FULL`; `journalId` is the journal's own id, which the store records (`SqliteQueue.adoptQueued`).
+ */
+export function openSqliteConnections(options: SqliteOptions) {
+  const file = join(options.dataDir, STORE_FILE);
+  const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000));
+  const db = openDatabase(file, busyTimeoutMs, (db) => {
+    // Checkpoint every ~40 MB of WAL instead of SQLite's 4 MB: a checkpoint runs inside the
+    // commit that crosses the mark, and the apply rewrites the same hot pages batch after
+    // batch, which a rarer checkpoint copies once (docs/performance.md: a third less commit time).
+    db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+    db.pragma('foreign_keys = ON');
+    db.pragma(`cache_size = -${Math.max(1, Math.trunc(options.cacheSizeMiB ?? 64)) * 1024}`);
+  });
+  try {
+    const journal = openDatabase(journalFileOf(file), busyTimeoutMs, () => {});
+    return { db, journal, journalId: translated(() => prepareJournal(journal)) } as const;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/**
+ * Opens the embedded store: two better-sqlite3 connections (synchronous, so calls run one at a
+ * time), one to the store and one to its journal (`sqlite-journal.ts`), both in WAL mode with
+ * `synchronous=FULL`, so that an enqueue's commit is fsync'd before a write is answered (applies
+ * commit without it, most of the time: `SqliteQueue.applyNext`). One worker applies a store (the
+ * worker lock), so nothing is claimed.
+ */
+export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 'recordsOf'>, connections = openSqliteConnections(options)): SqliteStore {
+  const { db, journal, journalId } = connections;
+  const file = join(options.dataDir, STORE_FILE);
+  const journalFile = journalFileOf(file);
+  const workerLock = new WorkerLock(join(options.dataDir, `${STORE_FILE}.worker-lock`));
+  const checkpointer = options.checkpoint ? new SqliteCheckpointer(file, options.checkpoint.everyMs, options.checkpoint.onError) : null;
+
+  /** Statements are prepared after migration, once the tables exist. */
+  let made: { directory: SqliteDirectory; erasure: SqliteErasure; profiles: SqliteProfiles; queue: SqliteQueue } | null = null;
+  const parts = () => {
+    if (!made) {
+      const profiles = new SqliteProfiles(db);
+      const queue = new SqliteQueue(db, journal, profiles, workerLock, rules.recordsOf);
+      made = { directory: new SqliteDirectory(db), erasure: new SqliteErasure(db, journal), profiles, queue };
+    }
+    return made;
+  };
+  const t = translateSqliteError;
+  const applier = promised<Applier>(() => parts().queue, APPLIER_METHODS, t);
+
+  return {
+    capabilities: { canNotifyWorkers: false, isEmbedded: true },
+    directory: promised<Directory>(() => parts().directory, DIRECTORY_METHODS, t),
+    keys: promised<Keys>(() => parts().directory, KEYS_METHODS, t),
+    profiles: promised<Profiles>(() => parts().profiles, PROFILES_METHODS, t),
+    journal: promised<Journal>(() => parts().queue, JOURNAL_METHODS, t),
+    appliers: { hasConcurrentClaims: false, applier },
+    erasure: promised<Erasure>(() => parts().erasure, ERASURE_METHODS, t),
+
+    /** Migrates the store, then checks its journal and moves to it what the store's own tables still queue. */
+    migrate: async () =>
+      translated(() => {
+        const report = migrate(db);
+        parts().queue.adoptQueued(journalId, journalFile);
+        return report;
+      }),
+
+    async close() {
+      await checkpointer?.stop();
+      translated(() => {
+        workerLock.release();
+        if (db.open) db.close();
+        if (journal.open) journal.close();
+      });
+    },
+
+    backup: async (to: string) =>
+      translated(() => {
+        if (existsSync(to)) throw new StorageError(`${to} exists already; a backup is written to a new file`);
+        const temp = temporaryNameOf(to);
+        ensurePrivateFile(temp);
         try {
-          carryQueued(copy, queued);
-        } finally {
-          copy.close();
+          // The journal first: its rows are deleted only once applied, so every write transaction
+          // the copy has not applied is among these (`carryQueued`).
+          const queued = parts().queue.unapplied();
+          db.prepare('VACUUM INTO ?').run(temp);
+          const copy = new Database(temp);
+          try {
+            carryQueued(copy, queued);
+          } finally {
+            copy.close();
+          }
+        } catch (err) {
+          rmSync(temp, { force: true });
+          throw err;
         }
-      } catch (err) {
-        rmSync(temp, { force: true });
-        throw err;
-      }
-      publishDurably(temp, file, { isExclusive: true });
-      return statSync(file).size;
-    });
-
-  configVersion = () => this.run(() => this.p.directory.configVersion());
-  loadDirectory = () => this.run(() => this.p.directory.load());
-  createTenant = (name: string, settings: TenantSettings, master: NewAttributeDefinition[]) =>
-    this.run(() => this.p.directory.createTenant(name, settings, master));
-  listTenants = () => this.run(() => this.p.directory.listTenants());
-  getTenant = (tenantId: number) => this.run(() => this.p.directory.getTenant(tenantId));
-  updateTenantSettings = (tenantId: number, patch: Partial<TenantSettings>) => this.run(() => this.p.directory.updateTenantSettings(tenantId, patch));
-  setAllowList = (tenantId: number, entries: string[]) => this.run(() => this.p.directory.setAllowList(tenantId, entries));
-  createProfileKey = (tenantId: number, keyId: string, hash: string) => this.run(() => this.p.directory.createProfileKey(tenantId, keyId, hash));
-  listProfileKeys = (tenantId: number) => this.run(() => this.p.directory.listProfileKeys(tenantId));
-  revokeProfileKey = (tenantId: number, keyId: string) => this.run(() => this.p.directory.revokeProfileKey(tenantId, keyId));
-  createApp = (tenantId: number, appid: string, channel: string, attributes: NewAttributeDefinition[]) =>
-    this.run(() => this.p.directory.createApp(tenantId, appid, channel, attributes));
-  listApps = (tenantId: number) => this.run(() => this.p.directory.listApps(tenantId));
-  defineAttributes = (tenantId: number, scope: string, definitions: NewAttributeDefinition[]) =>
-    this.run(() => this.p.directory.defineAttributes(tenantId, scope, definitions));
-
-  countTenantRows = (tenantId: number) => this.run(() => this.p.erasure.countTenantRows(tenantId));
-  countAppRows = (tenantId: number, appid: string) => this.run(() => this.p.erasure.countAppRows(tenantId, appid));
-  removeTenant = (tenantId: number) => this.run(() => this.p.directory.removeTenant(tenantId));
-  eraseTenantRows = (tenantId: number, limit: number) => this.run(() => this.p.erasure.eraseTenantRows(tenantId, limit));
-  removeApp = (tenantId: number, appid: string) => this.run(() => this.p.directory.removeApp(tenantId, appid));
-  eraseAppRows = (tenantId: number, appid: string, limit: number) => this.run(() => this.p.erasure.eraseAppRows(tenantId, appid, limit));
-
-  enqueue = (batch: NewWriteTransaction[], windowMs: number) => this.run(() => this.p.queue.enqueue(batch, windowMs));
-
-  /** Takes the store's worker lock first: one worker applies a SQLite store, so nothing is claimed. */
-  applyNext = (_workerId: string, limit: number, _leaseMs: number, keysOf: KeysOf, reduce: ApplyReducer) =>
-    this.run(() => {
-      this.workerLock.acquire();
-      return this.p.queue.applyNext(limit, keysOf, reduce);
-    });
-
-  getWriteTransactionStatus = (tenantId: number, transid: string) => this.run(() => this.p.queue.getStatus(tenantId, transid));
-  queueStats = () => this.run(() => this.p.queue.queueStats());
-  purgeWriteTransactions = (tenantId: number, before: number, limit: number) => this.run(() => this.p.queue.purgeFinished(tenantId, before, limit));
-
-  getMasterProfiles = (tenantId: number, customerIds: string[]) => this.run(() => this.p.profiles.masters(tenantId, customerIds));
-  getAppProfiles = (tenantId: number, appid: string, customerIds: string[]) => this.run(() => this.p.profiles.apps(tenantId, appid, customerIds));
-  findAppProfilesByUserId = (tenantId: number, appid: string, userId: string) => this.run(() => this.p.profiles.appsByUserId(tenantId, appid, userId));
-  getAppProfilesOfCustomers = (tenantId: number, customerIds: string[]) => this.run(() => this.p.profiles.appsOfCustomers(tenantId, customerIds));
+        publishDurably(temp, to, { isExclusive: true });
+        return statSync(to).size;
+      }),
+  };
 }

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { TenantAdmin } from '../domain/tenant-admin.js';
-import { eraseTenant } from '../domain/erasure.js';
-import { ensurePrivateDir, removeFileDurably, writeFileDurably } from '../storage/private-files.js';
-import type { Storage } from '../storage/storage.js';
+import { TenantAdmin } from './domain/tenant-admin.js';
+import { eraseTenant } from './domain/erasure.js';
+import { ensurePrivateDir, removeFileDurably, writeFileDurably } from './storage/private-files.js';
+import type { Store } from './storage/ports.js';
 
 /** The demo tenant's apps: one per channel, with fixed appids so the README's commands work as written. */
 export const DEMO_APPS = [
@@ -25,9 +25,9 @@ export interface DemoTenant {
  * `<dataDir>/demo.env` (mode 0600, durably) so the README's commands work. Returns null when the store
  * already has tenants.
  */
-export async function createDemoTenant(storage: Storage, dataDir: string): Promise<DemoTenant | null> {
-  if ((await storage.listTenants()).length > 0) return null;
-  const admin = new TenantAdmin(storage);
+export async function createDemoTenant(store: Pick<Store, 'directory' | 'keys'>, dataDir: string): Promise<DemoTenant | null> {
+  if ((await store.directory.listTenants()).length > 0) return null;
+  const admin = new TenantAdmin(store);
   const { tenant, key } = await admin.createTenant('demo');
   const appids: Record<string, string> = {};
   for (const [channel, appid] of DEMO_APPS) appids[channel] = (await admin.createApp(tenant.id, channel, appid)).appid;
@@ -38,8 +38,8 @@ export async function createDemoTenant(storage: Storage, dataDir: string): Promi
 }
 
 /** Takes back a demo tenant this start created and could not show (the server did not start): the next start creates it again and shows its key. */
-export async function forgetDemoTenant(storage: Storage, demo: DemoTenant): Promise<void> {
-  await eraseTenant(storage, demo.tenantId);
+export async function forgetDemoTenant(store: Pick<Store, 'directory' | 'erasure'>, demo: DemoTenant): Promise<void> {
+  await eraseTenant(store, demo.tenantId);
   removeFileDurably(demo.envFile);
 }
 

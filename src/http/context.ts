@@ -1,0 +1,18 @@
+import type { DirectoryCache } from '../domain/directory.js';
+import type { ProfileReader } from '../domain/profile-reads.js';
+import type { WriteAcceptor } from '../queue/accept.js';
+import type { StatusReader } from '../queue/status.js';
+import type { Directory } from '../storage/ports.js';
+import type { Metrics } from './metrics.js';
+
+/** The HTTP context: what the routes use. Built by the composition root (src/main.ts) or a test. */
+export interface Services {
+  /** The store's directory role, which readiness asks for its config version. */
+  store: Directory;
+  directory: DirectoryCache;
+  reader: ProfileReader;
+  acceptor: WriteAcceptor;
+  status: StatusReader;
+  metrics: Metrics;
+  lifecycle: { isShuttingDown: boolean };
+}

@@ -1,0 +1,236 @@
+/**
+ * The storage ports: the roles a store plays, each a small interface, and the errors every adapter
+ * translates its driver's errors into. An adapter (`sqlite/`, `postgres/`) is a factory of role
+ * objects (`Store`); callers take the role they need. No driver types appear here.
+ *
+ * Every per-tenant method takes the tenant id first, so a query that crosses tenants cannot be
+ * written by accident.
+ *
+ * Erasing a tenant or an app happens in two steps, so that no database transaction holds the
+ * store for long:
+ *   1. `Directory.removeTenant` / `removeApp` delete the directory entries in one database
+ *      transaction and bump `configVersion`: servers stop accepting the tenant's keys (or the
+ *      appid) at their next directory reload, and from the commit on nothing new is stored for
+ *      them (a write that was queued or accepted meanwhile is dropped when its tenant was removed,
+ *      and finishes with per-record `7018` when its app was: see `Applier.applyNext`).
+ *   2. `Erasure.eraseTenantRows` / `eraseAppRows` delete the data, at most `limit` rows per
+ *      database transaction, until they return all zeros.
+ * Data is found by tenant id (and appid), not through the directory, so an erase interrupted
+ * after step 1 is finished by running both steps again (step 1 then removes nothing). A removed
+ * tenant's id is never given to a new tenant, and an appid whose app profiles are not all erased
+ * cannot be created again by the same tenant, so left-over rows never reach a new owner. Write
+ * transactions of a removed app are kept (they finish with `7018` and are purged with the
+ * tenant's retention); if the tenant creates the appid again before they are applied, they apply
+ * to the new app.
+ */
+import type { App, AttributeDefinition, DirectorySnapshot, NewAttributeDefinition, ProfileKey, RowCounts, Tenant, TenantSettings } from '../model/directory.js';
+import type { AppProfileRow, ApplyReducer, ConflictKeys, KeysOf, MasterProfileRow, Schedulable } from '../model/profile.js';
+import type { ClaimedWriteTransaction, EnqueueResult, NewWriteTransaction, QueueStats, WriteRecord, WriteTransactionHeader, WriteTransactionStatus } from '../model/write-transaction.js';
+
+/** Tenants, apps, attribute schema and allow lists: what servers cache (`load`). Every change bumps `configVersion`. */
+export interface Directory {
+  /** A number that grows whenever the directory changes (from any process). */
+  configVersion(): Promise<number>;
+  load(): Promise<DirectorySnapshot>;
+  /** Creates a tenant with the given master attribute definitions. Throws `ConflictError` when the name is taken. */
+  createTenant(name: string, settings: TenantSettings, masterAttributes: NewAttributeDefinition[]): Promise<Tenant>;
+  listTenants(): Promise<Tenant[]>;
+  /** Null when there is no such tenant. */
+  getTenant(tenantId: number): Promise<Tenant | null>;
+  /** Throws `NotFoundError` when there is no such tenant. */
+  updateTenantSettings(tenantId: number, patch: Partial<TenantSettings>): Promise<Tenant>;
+  /** Replaces the allow list. Throws `NotFoundError` when there is no such tenant. */
+  setAllowList(tenantId: number, entries: string[]): Promise<Tenant>;
+  /**
+   * Creates an app with its channel's known attribute definitions. Throws `ConflictError` when the
+   * appid is taken (by any tenant) or the tenant still holds app profiles of an app it deleted with
+   * that appid (an interrupted erase), and `NotFoundError` when there is no such tenant.
+   */
+  createApp(tenantId: number, appid: string, channel: string, attributes: NewAttributeDefinition[]): Promise<App>;
+  listApps(tenantId: number): Promise<App[]>;
+  /**
+   * Adds attribute definitions to a scope ("master" or an appid); names already defined there are
+   * left as they are. Returns every definition of those names. Throws `NotFoundError` when there
+   * is no such tenant, or the scope is an appid the tenant has no app of.
+   */
+  defineAttributes(tenantId: number, scope: string, definitions: NewAttributeDefinition[]): Promise<AttributeDefinition[]>;
+  /**
+   * Step 1 of erasing a tenant: in one database transaction, deletes its profile keys, apps,
+   * attribute definitions and the tenant itself, and bumps `configVersion` if there was anything.
+   * Returns what it deleted (all zeros when the tenant was already removed).
+   */
+  removeTenant(tenantId: number): Promise<RowCounts>;
+  /**
+   * Step 1 of erasing an app: in one database transaction, deletes the tenant's app and its
+   * attribute definitions, and bumps `configVersion` if there was anything. An appid of another
+   * tenant is left alone. `appid` is never "master", the scope of the master schema (callers refuse it).
+   */
+  removeApp(tenantId: number, appid: string): Promise<RowCounts>;
+}
+
+/** A tenant's profile keys (part of the directory: each change bumps `configVersion`). */
+export interface Keys {
+  /** Stores a key's hash. Throws `NotFoundError` when there is no such tenant. */
+  createProfileKey(tenantId: number, keyId: string, hash: string): Promise<ProfileKey>;
+  /** Every key of the tenant, revoked ones included. */
+  listProfileKeys(tenantId: number): Promise<ProfileKey[]>;
+  /** False when the tenant has no such active key. */
+  revokeProfileKey(tenantId: number, keyId: string): Promise<boolean>;
+}
+
+/** Profile reads. (The apply's writes happen inside `Applier.applyNext`.) */
+export interface Profiles {
+  getMasterProfiles(tenantId: number, customerIds: string[]): Promise<MasterProfileRow[]>;
+  /** Every app profile (all devices) of those customers in that app. */
+  getAppProfiles(tenantId: number, appid: string, customerIds: string[]): Promise<AppProfileRow[]>;
+  findAppProfilesByUserId(tenantId: number, appid: string, userId: string): Promise<AppProfileRow[]>;
+  /** Every app profile of those customers in any app of the tenant (InwardLinks). */
+  getAppProfilesOfCustomers(tenantId: number, customerIds: string[]): Promise<AppProfileRow[]>;
+}
+
+/** The queue of write transactions: acceptance, status, statistics and retention. */
+export interface Journal {
+  /**
+   * Stores write transactions durably (fsync'd) in one database transaction, in the given order,
+   * which becomes their acceptance order. Callers group concurrent requests into one call: this is
+   * the group commit. Each item is looked up by its idempotency key first (see EnqueueResult).
+   * Throws `StorageUnavailableError` when the store cannot take the write.
+   */
+  enqueue(batch: NewWriteTransaction[], idempotencyWindowMs: number): Promise<EnqueueResult[]>;
+  /** Null when the tenant has no write transaction with that transid (or it was purged). */
+  getWriteTransactionStatus(tenantId: number, transid: string): Promise<WriteTransactionStatus | null>;
+  queueStats(): Promise<QueueStats>;
+  /** Deletes up to `limit` finished write transactions of the tenant finished before `before` (ms). */
+  purgeWriteTransactions(tenantId: number, before: number, limit: number): Promise<number>;
+  /**
+   * Makes the space of purged and superseded queue rows reusable, where the engine needs telling
+   * (PostgreSQL: VACUUM, whether or not autovacuum runs). Called after each retention sweep.
+   */
+  reclaimQueueSpace?(): Promise<void>;
+  /**
+   * Calls `onWork` whenever write transactions are enqueued, from any process; present when
+   * `capabilities.canNotifyWorkers`. Resolves to a function that stops listening.
+   */
+  watchForWork?(onWork: () => void): Promise<() => Promise<void>>;
+}
+
+/** One worker's applying of the queue. */
+export interface Applier {
+  /**
+   * Applies the next batch: up to `limit` of the oldest write transactions not yet applied, in
+   * acceptance order. Reads the rows `keysOf(batch)` names, runs `reduce`, and stores its changes
+   * with every record result, the batch marked done, in one database transaction. Returns the
+   * batch (empty when nothing waits). Where workers claim (`Appliers.hasConcurrentClaims`), the
+   * batch is claimed first, and leaves out any that must wait for conflicting earlier work in
+   * flight (see `ConflictKeys`); a batch whose claim another worker took over is not applied. A
+   * write transaction whose tenant is no longer in the directory (it is being erased) is dropped
+   * instead of applied, and returned with the batch. If `reduce` throws, nothing is stored and
+   * the same write transactions come first again.
+   */
+  applyNext(limit: number, keysOf: KeysOf, reduce: ApplyReducer): Promise<ClaimedWriteTransaction[]>;
+}
+
+/** How workers apply a store's queue: the capability that most sets the stores apart. */
+export type Appliers =
+  /** One worker per store (SQLite): the applier takes the store's worker lock, and nothing is claimed. */
+  | { readonly hasConcurrentClaims: false; readonly applier: Applier }
+  /** Several workers, in any processes, at once (PostgreSQL): each claims its batches as `workerId`, for `leaseMs`. */
+  | { readonly hasConcurrentClaims: true; claim(workerId: string, leaseMs: number): Applier };
+
+/** Erase step 2 and what it would delete (see the two steps above). */
+export interface Erasure {
+  /** Everything the tenant holds, counted by tenant id: rows of a removed tenant not yet erased count too. */
+  countTenantRows(tenantId: number): Promise<RowCounts>;
+  /** What erasing the app deletes: the app (1 or 0), its attribute definitions and its app profiles (all devices). */
+  countAppRows(tenantId: number, appid: string): Promise<RowCounts>;
+  /**
+   * Deletes up to `limit` of a removed tenant's remaining rows (write transactions, then app
+   * profiles, then master profiles) in one database transaction. All zeros: nothing is left.
+   */
+  eraseTenantRows(tenantId: number, limit: number): Promise<RowCounts>;
+  /** Deletes up to `limit` of a removed app's app profiles in one database transaction. */
+  eraseAppRows(tenantId: number, appid: string, limit: number): Promise<RowCounts>;
+}
+
+export interface StoreCapabilities {
+  /** The store can wake idle workers on new work (e.g. LISTEN/NOTIFY) instead of polling. */
+  readonly canNotifyWorkers: boolean;
+  /** The engine runs inside this process; its calls block the event loop while they run. */
+  readonly isEmbedded: boolean;
+}
+
+export interface MigrationReport {
+  /** Numbers of the migrations this call applied, in order. */
+  applied: number[];
+  /** The schema version afterwards. */
+  version: number;
+}
+
+/** An opened store: its role objects, and its life cycle. Only entry points open one. */
+export interface Store {
+  readonly capabilities: StoreCapabilities;
+  readonly directory: Directory;
+  readonly keys: Keys;
+  readonly profiles: Profiles;
+  readonly journal: Journal;
+  readonly appliers: Appliers;
+  readonly erasure: Erasure;
+  /** Applies pending numbered migrations. Safe to call from several processes at once. */
+  migrate(): Promise<MigrationReport>;
+  /** Waits for nothing: callers stop their work first. Closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * The domain's pure rules an adapter applies, given by whoever opens the store, so that storage
+ * imports no domain code.
+ */
+export interface StoreRules {
+  /** The records of a write transaction from the queue's JSON text (`NewWriteTransaction.recordsJson`). */
+  recordsOf(json: string): WriteRecord[];
+  /** What a write transaction may touch (stores with concurrent claims). */
+  conflictKeysOf(wt: Pick<WriteTransactionHeader, 'tenantId' | 'appid' | 'operation'> & { records: readonly WriteRecord[] }): ConflictKeys;
+  /** Chooses what a claim takes (stores with concurrent claims). */
+  schedule<T extends Schedulable>(inFlight: readonly Schedulable[], candidates: readonly T[], limit: number, maxRecords?: number): T[];
+}
+
+// ------------------------------------------------------------------------------------------------
+// Errors every adapter translates its driver's errors into
+
+export class StorageError extends Error {
+  override name = 'StorageError';
+}
+
+/** A uniqueness rule was broken (a tenant name or appid taken). */
+export class ConflictError extends StorageError {
+  override name = 'ConflictError';
+}
+
+/** The tenant (or other named parent) does not exist. */
+export class NotFoundError extends StorageError {
+  override name = 'NotFoundError';
+}
+
+/**
+ * The store cannot take the operation now: disk full, busy past the timeout, connection lost.
+ * Retrying later can help.
+ */
+export class StorageUnavailableError extends StorageError {
+  override name = 'StorageUnavailableError';
+}
+
+/**
+ * The store refused this process: its role or password, or its database does not exist. Retrying
+ * cannot help until the configuration changes.
+ */
+export class StoreAccessError extends StorageError {
+  override name = 'StoreAccessError';
+}
+
+/**
+ * Another live process applies this store's queue (SQLite: one worker per store). Not a fault: a
+ * worker that meets it stands by, and takes over when that process stops.
+ */
+export class WorkerLockedError extends StorageUnavailableError {
+  override name = 'WorkerLockedError';
+}
