@@ -14,7 +14,7 @@ import { scheduleRetention } from './queue/retention.js';
 import { StatusReader } from './queue/status.js';
 import type { AppliedWriteTransaction } from './queue/worker.js';
 import type { WorkerPool } from './queue/worker-pool.js';
-import { connectWriterThreads, WriterThread } from './queue/writer-thread.js';
+import { WriterThread } from './queue/writer-thread.js';
 import { createLogger, IDEMPOTENCY_WINDOW_MS, onBackgroundError, openMigratedStore, storeLocation, workerPool } from './runtime.js';
 import { describeStore } from './open-store.js';
 import type { Store } from './storage/ports.js';
@@ -61,7 +61,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   // Writer threads (queue/writer-thread.ts): neither the commits nor the applies run on the event
   // loop that answers requests, and neither waits for the other (docs/architecture.md).
   // The committing thread wakes the applying one itself, over a channel of their own.
-  const threadOptions = { idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied, onReady: () => connectWriterThreads(writer, applier) };
+  const threadOptions = { idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied, onReady: () => WriterThread.connect(writer, applier) };
   const applier = config.isWorkerEnabled ? new WriterThread({ ...threadOptions, config, isCommitter: false }) : null;
   const writer: WriterThread = new WriterThread({ ...threadOptions, config, isCommitter: true });
   await writer.start();

@@ -18,7 +18,7 @@ export type ToWriter = {
 /** What a writer thread sends the server's thread. */
 export type FromWriter = { requests: Silent['requests']; notes: { ready: { workerIds: string[] }; applied: AppliedWriteTransaction[] } };
 
-/** What the committing thread sends the applying one, directly (see `connectWriterThreads`). */
+/** What the committing thread sends the applying one, directly (see `WriterThread.connect`). */
 export type ToApplier = { requests: Silent['requests']; notes: { wake: null } };
 
 /** What the writer thread is started with (it opens its own connection to the same store). */
@@ -57,8 +57,6 @@ const TRANSITIONS: Record<State, readonly State[]> = {
   restarting: ['ready', 'restarting', 'stopping'],
   stopping: ['stopped'],
 };
-
-const unavailable = (r: { message: string; isUnavailable: boolean }) => (r.isUnavailable ? new StorageUnavailableError(r.message) : new StorageError(r.message));
 
 /**
  * The server's writes, in threads of their own, so the server's event loop only parses, validates
@@ -103,15 +101,20 @@ export class WriterThread implements Committer {
     this.lifecycle.to('stopping');
     const { thread, crossing } = this;
     if (!thread || !crossing) return this.lifecycle.to('stopped');
-    crossing.flush();
     const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
     crossing.notify('stop', null);
     await exited;
   }
 
-  /** Hands the (ready) thread its end of the channel between the committing and the applying thread. */
-  connect(port: MessagePort): void {
-    this.crossing!.notify('peer', port, [port]);
+  /**
+   * Connects the committing thread to the applying one, which it then wakes itself after each
+   * commit. Called when either is ready (each start and restart): a new channel once both are.
+   */
+  static connect(committer: WriterThread, applier: WriterThread | null): void {
+    if (!committer.isAvailable || !applier?.isAvailable) return;
+    const { port1, port2 } = new MessageChannel();
+    committer.crossing!.notify('peer', port1, [port1]);
+    applier.crossing!.notify('peer', port2, [port2]);
   }
 
   private launch(): Promise<void> {
@@ -126,7 +129,9 @@ export class WriterThread implements Committer {
         resolve();
         this.options.onReady?.();
       };
-      const crossing = new Crossing<ToWriter, FromWriter>(thread, { requests: {}, notes: { ready, applied: (a) => this.options.onApplied(a) } }, unavailable);
+      const crossing = new Crossing<ToWriter, FromWriter>(thread, { requests: {}, notes: { ready, applied: (a) => this.options.onApplied(a) } }, (r) =>
+        r.isUnavailable ? new StorageUnavailableError(r.message) : new StorageError(r.message),
+      );
       this.thread = thread;
       this.crossing = crossing;
       thread.on('error', (err) => {
@@ -157,15 +162,4 @@ export class WriterThread implements Committer {
       });
     }, delay).unref();
   }
-}
-
-/**
- * Connects the committing thread to the applying one, which it wakes itself after each commit:
- * called when either is ready (each start and restart), it gives both a new channel once both are.
- */
-export function connectWriterThreads(committer: WriterThread, applier: WriterThread | null): void {
-  if (!applier?.isAvailable || !committer.isAvailable) return;
-  const { port1, port2 } = new MessageChannel();
-  committer.connect(port1);
-  applier.connect(port2);
 }

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import type { AppliedWriteTransaction } from '../../src/queue/worker.js';
-import { connectWriterThreads, WriterThread } from '../../src/queue/writer-thread.js';
+import { WriterThread } from '../../src/queue/writer-thread.js';
 import { workerPool } from '../../src/runtime.js';
 import { type Store, StorageUnavailableError } from '../../src/storage/ports.js';
 import { openTestStore } from '../support/storage-backends.js';
@@ -36,7 +36,7 @@ describe(`writer thread (${serverBackend()})`, () => {
     // A dead thread's claims are taken back at once on SQLite, after the lease on PostgreSQL.
     const config = loadConfig({ ...storeEnv, PROFILES_LOG_LEVEL: 'silent', PROFILES_WORKER_LEASE_MS: '1000', ...env });
     const options = { config, idempotencyWindowMs: 86_400_000, logger: pino({ level: 'silent' }), onApplied: (a: AppliedWriteTransaction[]) => applied.push(...a), restartDelayMs: 50 };
-    const onReady = () => connectWriterThreads(writer, applier);
+    const onReady = () => WriterThread.connect(writer, applier);
     applier = config.isWorkerEnabled ? new WriterThread({ ...options, isCommitter: false, onReady }) : null;
     writer = new WriterThread({ ...options, isCommitter: true, onReady });
     await writer.start();
