@@ -135,8 +135,9 @@ export class WriterThread implements Committer {
       this.thread = thread;
       this.crossing = crossing;
       thread.on('error', (err) => {
-        if (this.lifecycle.state === 'ready') this.options.logger.error({ err }, 'the writer thread failed');
-        else reject(err);
+        const state = this.lifecycle.state;
+        if (state === 'starting' || state === 'restarting') reject(err);
+        else this.options.logger.error({ err }, 'the writer thread failed');
       });
       thread.on('exit', (code) => {
         this.thread = null;
