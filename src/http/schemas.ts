@@ -19,6 +19,12 @@ const transid = { type: 'string', format: 'uuid' };
 /** A customerId, userId or deviceId, as `customerIdProblem` (src/domain/write-requests.ts) takes it. */
 const idRule = { type: 'string', maxLength: ID_RULE.maxLength, pattern: `^[^${ID_RULE.controlCharacters}]*$` };
 export const idSchema = (description: string) => ({ ...idRule, minLength: 1, description });
+/**
+ * An id as a path segment: not `.` or `..`, which URLs treat as dot segments (RFC 3986 §5.2.4;
+ * clients and the router remove them, `%2E` too), so the id never arrives. The query and body
+ * forms take them.
+ */
+export const pathIdSchema = (description: string) => ({ ...idSchema(`${description} (not "." or "..": a URL drops them)`), not: { enum: ['.', '..'] } });
 
 /** Repeatable ids in the query (`parseIds`): empty values are ignored, at least one is not. */
 const idList = (description: string) => ({

@@ -96,6 +96,16 @@ describe('the OpenAPI document against the server', () => {
     expect(checked).toBe(14);
   }, 240_000);
 
+  it('calls "." and ".." invalid as path ids, which a URL drops (a generated delete once sent deviceId "."), and the server refuses them with a 4xx', async () => {
+    const path = '/resources/v2/customerappprofile/{appid}/{customerId}/{deviceId}';
+    for (const deviceId of ['.', '..']) {
+      const r: DocumentedRequest = { method: 'delete', path, params: { appid: known.appid![0], customerId: 'known-1', deviceId }, unlisted: [] };
+      expect(requestProblems(api, r), deviceId).not.toEqual([]);
+      const status = await send(r, keys[0]);
+      expect(status >= 400 && status < 500, `deviceId ${deviceId} answered ${status}`).toBe(true);
+    }
+  });
+
   describe('ids: 1 to 128 code points, no control characters, as the document says', () => {
     const astral = (n: number) => '\u{1F600}'.repeat(n);
     const idSchema = () => api.doc.paths['/resources/v2/customerprofile/{customerId}'].get.parameters!.find((p) => p.name === 'customerId')!.schema;

@@ -5,7 +5,7 @@ import { parseIds } from '../../domain/write-requests.js';
 import type { App } from '../../model/directory.js';
 import type { Services } from '../context.js';
 import { sendRead } from '../replies.js';
-import { appidParam, appQuery, appSelector, idSchema, pathParams, readResponses, writeBody, writeHeaders, writeResponses } from '../schemas.js';
+import { appidParam, appQuery, appSelector, pathIdSchema, pathParams, readResponses, writeBody, writeHeaders, writeResponses } from '../schemas.js';
 import { handleWrite } from '../write-handler.js';
 
 type AppQuery = { customerId?: string | string[]; identifier?: string | string[] };
@@ -29,7 +29,7 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
       : { customerIds: parseIds(query.customerId, 'customerId', ctx.tenant.settings.batchLimit) };
 
   const appPath = pathParams({ appid: appidParam });
-  const appCustomerPath = pathParams({ appid: appidParam, customerId: idSchema('The customer') });
+  const appCustomerPath = pathParams({ appid: appidParam, customerId: pathIdSchema('The customer') });
 
   app.get<{ Params: { appid: string; customerId: string } }>(
     '/customerappprofile/:appid/:customerId',
@@ -129,7 +129,7 @@ export function appProfileRoutes(app: FastifyInstance, { directory, reader, acce
         summary: 'deleteDeviceAppProfile',
         operationId: 'deleteDeviceAppProfile',
         headers: writeHeaders,
-        params: pathParams({ appid: appidParam, customerId: idSchema('The customer, or a userId'), deviceId: idSchema('The device') }),
+        params: pathParams({ appid: appidParam, customerId: pathIdSchema('The customer, or a userId'), deviceId: pathIdSchema('The device') }),
         response: writeResponses,
       },
     },

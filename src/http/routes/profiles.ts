@@ -4,7 +4,7 @@ import type { InwardLinkLevel } from '../../domain/profile-reads.js';
 import { parseIds } from '../../domain/write-requests.js';
 import type { Services } from '../context.js';
 import { sendRead } from '../replies.js';
-import { cascade, customerIdsQuery, idSchema, LINK_LEVELS, pathParams, readResponses, showInwardLinks, writeBody, writeHeaders, writeResponses } from '../schemas.js';
+import { cascade, customerIdsQuery, pathIdSchema, LINK_LEVELS, pathParams, readResponses, showInwardLinks, writeBody, writeHeaders, writeResponses } from '../schemas.js';
 import { handleWrite } from '../write-handler.js';
 
 type IdQuery = { customerId?: string | string[]; showinwardlinks?: string | string[]; cascade?: string | string[] };
@@ -19,7 +19,7 @@ function linkLevel(value: string | string[] | undefined): InwardLinkLevel {
 
 const isCascade = (value: string | string[] | undefined) => ['1', 'true'].includes(first(value) ?? '');
 
-const customerIdPath = pathParams({ customerId: idSchema('The customer') });
+const customerIdPath = pathParams({ customerId: pathIdSchema('The customer') });
 
 /** Master profiles: getProfile, createProfile, updateProfile, deleteProfile (contract §2). */
 export function profileRoutes(app: FastifyInstance, { reader, acceptor, status }: Services): void {
