@@ -20,13 +20,6 @@ module.exports = {
       to: { path: '^src/', pathNot: '^src/model/' },
     },
     {
-      name: 'threads-imports-nothing',
-      severity: 'error',
-      comment: 'The thread crossing and named states (src/threads/) import nothing of the project.',
-      from: { path: '^src/threads/' },
-      to: { path: '^src/', pathNot: '^src/threads/' },
-    },
-    {
       name: 'storage-imports-model-only',
       severity: 'error',
       comment:

@@ -60,10 +60,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   };
   // Writer threads (queue/writer-thread.ts): neither the commits nor the applies run on the event
   // loop that answers requests, and neither waits for the other (docs/architecture.md).
-  // The committing thread wakes the applying one itself, over a channel of their own.
-  const threadOptions = { idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied, onReady: () => WriterThread.connect(writer, applier) };
+  const threadOptions = { idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied };
   const applier = config.isWorkerEnabled ? new WriterThread({ ...threadOptions, config, isCommitter: false }) : null;
-  const writer: WriterThread = new WriterThread({ ...threadOptions, config, isCommitter: true });
+  const writer = new WriterThread({ ...threadOptions, config, isCommitter: true, onCommitted: () => applier?.wake() });
   await writer.start();
   await applier?.start();
   const lifecycle = { isShuttingDown: false };

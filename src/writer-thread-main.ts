@@ -1,10 +1,10 @@
-import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { GroupCommitter } from './queue/group-commit.js';
 import { scheduleRetention } from './queue/retention.js';
-import type { FromWriter, ToApplier, ToWriter, WriterThreadData } from './queue/writer-thread.js';
-import { Crossing, type Silent } from './threads/crossing.js';
+import type { FromWriter, ToWriter, WriterThreadData } from './queue/writer-thread.js';
 import { createLogger, onBackgroundError, storeLocation, workerPool } from './runtime.js';
 import { openStore } from './open-store.js';
+import type { EnqueueResult } from './model/write-transaction.js';
 import { StorageUnavailableError } from './storage/ports.js';
 
 /**
@@ -21,6 +21,8 @@ const CHECKPOINT_EVERY_MS = 100;
 const COMMITTER_STORE_CACHE_MIB = 2;
 
 const { config, idempotencyWindowMs, isCommitter } = workerData as WriterThreadData;
+const port = parentPort!;
+const post = (msg: FromWriter) => port.postMessage(msg);
 const logger = createLogger(config.logLevel).child({ thread: isCommitter ? 'writer' : 'applier' });
 
 const storage = openStore({
@@ -29,48 +31,47 @@ const storage = openStore({
   ...(isCommitter && { cacheSizeMiB: COMMITTER_STORE_CACHE_MIB }),
   ...(!isCommitter && { checkpoint: { everyMs: CHECKPOINT_EVERY_MS, onError: (err: Error) => logger.warn({ error: err.message }, 'WAL checkpoint thread') } }),
 });
-// The applying thread, if the server has one: the committer wakes it after each commit.
-let applier: Crossing<ToApplier, Silent> | null = null;
-const committer: GroupCommitter | null = isCommitter ? new GroupCommitter(storage.journal, idempotencyWindowMs, () => applier?.notify('wake', null)) : null;
-const workers = isCommitter ? null : workerPool(config, storage, logger, (applied) => server.notify('applied', applied));
+const committer: GroupCommitter | null = isCommitter ? new GroupCommitter(storage.journal, idempotencyWindowMs, () => postAnswers()) : null;
+const workers = isCommitter ? null : workerPool(config, storage, logger, (applied) => post({ type: 'applied', applied }));
 // Once per server, where the server applies (with `--no-worker`, `openprofiles worker` sweeps).
 const stopRetention = workers ? scheduleRetention(storage, config.retentionSweepMs, logger) : () => {};
-let peerPort: MessagePort | null = null;
+// Each write transaction is answered as soon as its commit is done: the committer calls back
+// synchronously, and the commit's answers go in one message before the next commit starts.
+let answers: { id: number; result: EnqueueResult }[] = [];
 let unanswered = 0;
 let onAllAnswered: (() => void) | null = null;
+function postAnswers(): void {
+  if (answers.length === 0) return;
+  post({ type: 'enqueued', answers });
+  answers = [];
+}
 function answered(): void {
   if (--unanswered === 0) onAllAnswered?.();
 }
 
-// Each write transaction is answered as soon as its commit is done: the committer calls back
-// synchronously, and the crossing sends the commit's answers in one message before the next commit.
-const server = new Crossing<FromWriter, ToWriter>(parentPort!, {
-  requests: {
-    enqueue: (wt, answer, refuse) => {
-      unanswered++;
-      committer!.submitWith(
-        wt,
-        (result) => {
-          answer(result);
-          answered();
-        },
-        (err: unknown) => {
-          refuse({ message: err instanceof Error ? err.message : String(err), isUnavailable: err instanceof StorageUnavailableError });
-          answered();
-        },
-      );
-    },
-  },
-  notes: {
-    stop: () => void stop(),
-    // A new channel to the other thread (at start, and after either was restarted).
-    peer: (port) => {
-      peerPort?.close();
-      peerPort = port;
-      if (isCommitter) applier = new Crossing<ToApplier, Silent>(port, { requests: {}, notes: {} });
-      else new Crossing<Silent, ToApplier>(port, { requests: {}, notes: { wake: () => workers?.wake() } });
-    },
-  },
+port.on('message', (msg: ToWriter) => {
+  if (msg.type === 'stop') {
+    void stop();
+    return;
+  }
+  if (msg.type === 'wake') {
+    workers?.wake();
+    return;
+  }
+  for (const { id, wt } of msg.wts) {
+    unanswered++;
+    committer!.submitWith(
+      wt,
+      (result) => {
+        answers.push({ id, result });
+        answered();
+      },
+      (err: unknown) => {
+        post({ type: 'refused', ids: [id], message: err instanceof Error ? err.message : String(err), isUnavailable: err instanceof StorageUnavailableError });
+        answered();
+      },
+    );
+  }
 });
 
 async function stop(): Promise<void> {
@@ -82,4 +83,4 @@ async function stop(): Promise<void> {
 }
 
 await workers?.start(onBackgroundError(logger, 'listening for new work'));
-server.notify('ready', { workerIds: workers?.workers.map((w) => w.workerId) ?? [] });
+post({ type: 'ready', workerIds: workers?.workers.map((w) => w.workerId) ?? [] });

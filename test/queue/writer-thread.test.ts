@@ -36,9 +36,8 @@ describe(`writer thread (${serverBackend()})`, () => {
     // A dead thread's claims are taken back at once on SQLite, after the lease on PostgreSQL.
     const config = loadConfig({ ...storeEnv, PROFILES_LOG_LEVEL: 'silent', PROFILES_WORKER_LEASE_MS: '1000', ...env });
     const options = { config, idempotencyWindowMs: 86_400_000, logger: pino({ level: 'silent' }), onApplied: (a: AppliedWriteTransaction[]) => applied.push(...a), restartDelayMs: 50 };
-    const onReady = () => WriterThread.connect(writer, applier);
-    applier = config.isWorkerEnabled ? new WriterThread({ ...options, isCommitter: false, onReady }) : null;
-    writer = new WriterThread({ ...options, isCommitter: true, onReady });
+    applier = config.isWorkerEnabled ? new WriterThread({ ...options, isCommitter: false }) : null;
+    writer = new WriterThread({ ...options, isCommitter: true, onCommitted: () => applier?.wake() });
     await writer.start();
     await applier?.start();
   };
@@ -138,45 +137,6 @@ describe(`writer thread (${serverBackend()})`, () => {
     await appliedSoon([during.transid]);
     const [master] = await store.profiles.getMasterProfiles(tenantId, ['applier-during']);
     expect(master.attributes).toEqual({ name: during.records![0].attributes!.name });
-  });
-
-  describe('with an idle poll of a minute, so that only a wake-up explains a prompt apply', () => {
-    const longPoll = { PROFILES_WORKER_POLL_MS: '60000' };
-    // The first write may be applied by the applier's first look at the queue; the second, committed
-    // once the first was reported applied (the applier then idles), only if the committer woke it.
-    const appliedPromptly = async () => {
-      for (const name of ['first', 'second']) {
-        const w = wt(tenantId, `wake-${name}`);
-        await writer.submit(w);
-        await waitFor(() => applied.some((a) => a.transid === w.transid), { timeoutMs: 10_000, description: `the ${name} write applied` });
-      }
-    };
-
-    it('the committing thread wakes the applying thread itself, not through the server', async () => {
-      await stopWriter();
-      await startWriter(longPoll);
-      expect('wake' in applier!).toBe(false);
-      await appliedPromptly();
-    });
-
-    it('after the applying thread is restarted, the committing thread wakes the new one', async () => {
-      await stopWriter();
-      await startWriter(longPoll);
-      const thread = (applier as unknown as { thread: { terminate(): Promise<number> } }).thread;
-      await thread.terminate();
-      expect(applier!.isAvailable).toBe(false);
-      await waitFor(() => applier!.isAvailable, { timeoutMs: 10_000, description: 'a new applying thread' });
-      await appliedPromptly();
-    });
-
-    it('after the committing thread is restarted, it wakes the applying thread', async () => {
-      await stopWriter();
-      await startWriter(longPoll);
-      const thread = (writer as unknown as { thread: { terminate(): Promise<number> } }).thread;
-      await thread.terminate();
-      await waitFor(() => writer.isAvailable, { timeoutMs: 10_000, description: 'a new committing thread' });
-      await appliedPromptly();
-    });
   });
 
   it('without the worker (`serve --no-worker`), commits writes and leaves them to a worker elsewhere', async () => {
