@@ -1,6 +1,6 @@
 /**
  * Import rules of src/ (docs/architecture.md, "Layers"), checked in CI (.ci/run):
- *   cli → http → queue (the write pipeline) → domain → model; storage implements storage/ports.ts.
+ *   cli → http → write (the write pipeline) → domain → model; storage implements storage/ports.ts.
  * Type-only imports count: a cycle of types is still a cycle.
  */
 module.exports = {
@@ -35,17 +35,17 @@ module.exports = {
       to: { path: '^src/', pathNot: '^src/(model|domain)/|^src/storage/ports[.]ts$' },
     },
     {
-      name: 'queue-not-above-itself',
+      name: 'write-not-above-itself',
       severity: 'error',
       comment: 'The write pipeline is used by http and the entry points, never the reverse.',
-      from: { path: '^src/queue/' },
+      from: { path: '^src/write/' },
       to: { path: '^src/(http|cli)/|^src/storage/(sqlite|postgres)/' },
     },
     {
       name: 'http-only-from-entry-points',
       severity: 'error',
       comment: 'Nothing below http imports it.',
-      from: { path: '^src/(model|domain|storage|queue|config)/' },
+      from: { path: '^src/(model|domain|storage|write|config)/' },
       to: { path: '^src/http/' },
     },
     {
@@ -65,8 +65,8 @@ module.exports = {
     {
       name: 'adapters-only-from-entry-points',
       severity: 'error',
-      comment: 'Only the entry points (main.ts, the writer thread, open-store.ts and cli/) choose an adapter.',
-      from: { path: '^src/', pathNot: '^src/(main|writer-thread-main|open-store|thread-entry)[.]ts$|^src/cli/|^src/storage/(sqlite|postgres)/' },
+      comment: 'Only the entry points (main.ts, the pipeline thread, open-store.ts and cli/) choose an adapter.',
+      from: { path: '^src/', pathNot: '^src/(main|pipeline-thread-main|open-store|thread-entry)[.]ts$|^src/cli/|^src/storage/(sqlite|postgres)/' },
       to: { path: '^src/storage/(sqlite|postgres)/' },
     },
   ],

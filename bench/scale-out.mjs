@@ -89,7 +89,7 @@ for (let i = 0; i < APIS; i++) {
   processes.push(await start(['serve', '--no-worker', '--port', String(port), '--host', '127.0.0.1'], 'OpenProfiles is serving'));
   urls.push(`https://127.0.0.1:${port}`);
 }
-for (let i = 0; i < WORKERS; i++) processes.push(await start(['worker', '--concurrency', '1'], 'OpenProfiles workers are running'));
+for (let i = 0; i < WORKERS; i++) processes.push(await start(['worker', '--concurrency', '1'], 'OpenProfiles worker is running'));
 
 const agent = new https.Agent({ rejectUnauthorized: false, keepAlive: true, maxSockets: CLIENTS });
 function put(url, body) {

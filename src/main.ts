@@ -7,15 +7,13 @@ import { ProfileReader } from './domain/profile-reads.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { resolveTls } from './http/tls.js';
-import { WriteAcceptor } from './queue/accept.js';
-import { AppliedEvents } from './queue/applied-events.js';
-import { QueueMonitor } from './queue/queue-monitor.js';
-import { scheduleRetention } from './queue/retention.js';
-import { StatusReader } from './queue/status.js';
-import type { AppliedWriteTransaction } from './queue/worker.js';
-import type { WorkerPool } from './queue/worker-pool.js';
-import { WriterThread } from './queue/writer-thread.js';
-import { createLogger, IDEMPOTENCY_WINDOW_MS, onBackgroundError, openMigratedStore, storeLocation, workerPool } from './runtime.js';
+import { WriteAcceptor } from './write/2-accept.js';
+import { Admission } from './write/2-admission.js';
+import type { AppliedWriteTransaction, ApplierLoops } from './write/4-apply.js';
+import { AppliedEvents, StatusReader } from './write/5-status.js';
+import { scheduleRetention } from './write/6-retention.js';
+import { startPipelineThreads } from './write/threads.js';
+import { applierLoops, createLogger, IDEMPOTENCY_WINDOW_MS, onBackgroundError, openMigratedStore, storeLocation } from './runtime.js';
 import { describeStore } from './open-store.js';
 import type { Store } from './storage/ports.js';
 
@@ -27,15 +25,15 @@ export interface Server {
   app: FastifyInstance;
   storage: Store;
   directory: DirectoryCache;
-  /** The ids of the queue workers this process runs (none with `--no-worker`). */
-  workerIds: string[];
+  /** The ids of the applier loops this process runs (none with `--no-worker`). */
+  applierIds: string[];
   /** The URL the server listens on. */
   url: string;
   /** Graceful shutdown: stop accepting, finish in-flight requests and the batch in hand, close the store. */
   close(): Promise<void>;
 }
 
-/** The composition root: config → storage → app → workers → signals. */
+/** The composition root: config → storage → app → pipeline threads → signals. */
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
   const storage = await openMigratedStore(config, logger, { isReader: true });
 
@@ -45,9 +43,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const directory = new DirectoryCache(storage.directory);
   await directory.reload();
 
-  const monitor = new QueueMonitor(storage.journal, config.maxQueueRecords, Math.min(config.queueSoftLimitRecords, config.maxQueueRecords));
-  await monitor.refresh();
-  const metrics = new Metrics(monitor);
+  const admission = new Admission(storage.journal, config.maxQueueRecords, Math.min(config.queueSoftLimitRecords, config.maxQueueRecords));
+  await admission.refresh();
+  const metrics = new Metrics(admission);
   const events = new AppliedEvents();
   const onApplied = (applied: AppliedWriteTransaction[]) => {
     events.announce(applied.map((a) => a.transid));
@@ -55,22 +53,18 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     for (const a of applied) {
       let records = 0;
       for (const count of Object.values(a.codeCounts)) records += count;
-      monitor.noteApplied(a.tenantId, records);
+      admission.noteApplied(a.tenantId, records);
     }
   };
-  // Writer threads (queue/writer-thread.ts): neither the commits nor the applies run on the event
-  // loop that answers requests, and neither waits for the other (docs/architecture.md).
-  const threadOptions = { idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied };
-  const applier = config.isWorkerEnabled ? new WriterThread({ ...threadOptions, config, isCommitter: false }) : null;
-  const writer = new WriterThread({ ...threadOptions, config, isCommitter: true, onCommitted: () => applier?.wake() });
-  await writer.start();
-  await applier?.start();
+  // Pipeline threads (write/threads.ts): neither the commits nor the applies run on the event loop
+  // that answers requests, and neither waits for the other (docs/architecture.md).
+  const { committer, applier } = await startPipelineThreads({ config, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied }, config.hasApplier);
   const lifecycle = { isShuttingDown: false };
   const services = {
     store: storage.directory,
     directory,
     reader: new ProfileReader(storage.profiles, directory),
-    acceptor: new WriteAcceptor(directory, writer, monitor),
+    acceptor: new WriteAcceptor(directory, committer, admission),
     status: new StatusReader(storage.journal, events),
     metrics,
     lifecycle,
@@ -90,10 +84,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const url = `${https ? 'https' : 'http'}://localhost:${port}`;
 
   directory.startPolling(config.directoryPollMs, onBackgroundError(logger, 'directory reload'));
-  monitor.start(QUEUE_REFRESH_MS, onBackgroundError(logger, 'queue statistics'));
-  const workerIds = [...writer.workerIds, ...(applier?.workerIds ?? [])];
+  admission.start(QUEUE_REFRESH_MS, onBackgroundError(logger, 'queue statistics'));
+  const applierIds = applier?.applierIds ?? [];
   if (demo) process.stdout.write(demoBanner(demo, url));
-  logger.info({ url, workers: workerIds, store: describeStore(storeLocation(config)) }, 'OpenProfiles is serving');
+  logger.info({ url, appliers: applierIds, store: describeStore(storeLocation(config)) }, 'OpenProfiles is serving');
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -107,33 +101,33 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       } finally {
         clearInterval(closeIdle);
       }
-      await writer.stop();
+      await committer.stop();
       await applier?.stop();
       directory.stopPolling();
-      monitor.stop();
+      admission.stop();
       await storage.close();
       logger.info('shut down cleanly');
     })());
-  return { app, storage, directory, workerIds, url, close };
+  return { app, storage, directory, applierIds, url, close };
 }
 
-/** Workers only (`openprofiles worker`): apply the queue, purge past retention, no HTTP. */
-export async function startWorkers(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<{ workers: WorkerPool; close(): Promise<void> }> {
+/** A worker (`openprofiles worker`): applier loops and the retention sweep, no HTTP. */
+export async function startWorker(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<{ loops: ApplierLoops; close(): Promise<void> }> {
   const storage = await openMigratedStore(config, logger);
-  const workers = workerPool(config, storage, logger, () => {});
+  const loops = applierLoops(config, storage, logger, () => {});
   const stopRetention = scheduleRetention(storage, config.retentionSweepMs, logger);
-  await workers.start(onBackgroundError(logger, 'listening for new work'));
-  logger.info({ workers: workers.workers.map((w) => w.workerId), store: describeStore(storeLocation(config)) }, 'OpenProfiles workers are running');
+  await loops.start(onBackgroundError(logger, 'listening for new work'));
+  logger.info({ appliers: loops.loops.map((l) => l.applierId), store: describeStore(storeLocation(config)) }, 'OpenProfiles worker is running');
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       logger.info('shutting down: finishing the batches in hand');
       stopRetention();
-      await workers.stop();
+      await loops.stop();
       await storage.close();
       logger.info('shut down cleanly');
     })());
-  return { workers, close };
+  return { loops, close };
 }
 
 /** Shuts down on SIGTERM/SIGINT, within `timeoutMs`, then exits. */

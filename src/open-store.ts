@@ -20,7 +20,7 @@ export const STORE_RULES: StoreRules = { recordsOf: recordsOfStored, conflictKey
 /** A store as an entry point opens it: the embedded one can also write a backup. */
 export type OpenedStore = Store & Partial<Pick<SqliteStore, 'backup'>>;
 
-/** Only entry points (main, the writer thread, the CLI) choose an adapter. */
+/** Only entry points (main, the pipeline threads, the CLI) choose an adapter. */
 export function openStore(location: StoreLocation): OpenedStore {
   if (location.databaseUrl) {
     return openPostgresStore({ url: location.databaseUrl, poolSize: location.poolSize, onBackgroundError: location.onBackgroundError }, STORE_RULES);

@@ -1,10 +1,10 @@
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/config.js';
-import { WorkerPool, type WorkerPoolOptions } from './queue/worker-pool.js';
+import { ApplierLoops, type ApplierLoopOptions } from './write/4-apply.js';
 import { openStore, type StoreLocation } from './open-store.js';
 import type { Store } from './storage/ports.js';
 
-/** Pieces shared by the composition roots: the server (`main.ts`) and the embedded writer thread. */
+/** Pieces shared by the composition roots: the server (`main.ts`) and its pipeline threads. */
 
 /** Idempotency keys name their first request for 24 h (contract §8). */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
@@ -27,7 +27,7 @@ export const storeLocation = (config: Config, logger?: Logger): StoreLocation =>
 });
 
 /**
- * A server's own connection only reads (its writer thread writes: `queue/writer-thread.ts`), and
+ * A server's own connection only reads (its pipeline threads write: `write/threads.ts`), and
  * SQLite drops a reader's page cache whenever another connection has written, so a small cache
  * does as well there, whatever PROFILES_SQLITE_CACHE_MIB says.
  */
@@ -44,20 +44,14 @@ export async function openMigratedStore(config: Config, logger: Logger, options:
 const EMBEDDED_BATCH = 16;
 const SERVER_BATCH = 256;
 
-export function workerPool(
-  config: Config,
-  storage: Store,
-  logger: Logger,
-  onApplied: WorkerPoolOptions['onApplied'],
-): WorkerPool {
-  if (config.workerConcurrency > 1 && !storage.appliers.hasConcurrentClaims) {
-    logger.warn({ concurrency: config.workerConcurrency }, 'this store is applied by one worker (SQLite: one per store); running 1, not the concurrency asked for');
+export function applierLoops(config: Config, storage: Store, logger: Logger, onApplied: ApplierLoopOptions['onApplied']): ApplierLoops {
+  if (config.applierConcurrency > 1 && !storage.appliers.hasConcurrentClaims) {
+    logger.warn({ concurrency: config.applierConcurrency }, 'this store is applied by one applier (SQLite: one per store); running 1, not the concurrency asked for');
   }
-  return new WorkerPool(storage, {
-    concurrency: config.workerConcurrency,
-    batchSize: config.workerBatchSize || (storage.capabilities.isEmbedded ? EMBEDDED_BATCH : SERVER_BATCH),
-    leaseMs: config.workerLeaseMs,
-    idlePollMs: config.workerIdlePollMs,
+  return new ApplierLoops(storage, config.applierConcurrency, {
+    batchSize: config.applierBatchSize || (storage.capabilities.isEmbedded ? EMBEDDED_BATCH : SERVER_BATCH),
+    leaseMs: config.applierLeaseMs,
+    idlePollMs: config.applierIdlePollMs,
     logger,
     onApplied,
   });

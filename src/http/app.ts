@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError } from '../domain/errors.js';
-import { RETRY_AFTER_S } from '../queue/accept.js';
+import { RETRY_AFTER_S } from '../write/2-admission.js';
 import { StorageUnavailableError } from '../storage/ports.js';
 import type { ResponseFormat } from '../model/directory.js';
 import { authenticator } from './auth.js';

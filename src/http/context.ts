@@ -1,7 +1,7 @@
 import type { DirectoryCache } from '../domain/directory.js';
 import type { ProfileReader } from '../domain/profile-reads.js';
-import type { WriteAcceptor } from '../queue/accept.js';
-import type { StatusReader } from '../queue/status.js';
+import type { WriteAcceptor } from '../write/2-accept.js';
+import type { StatusReader } from '../write/5-status.js';
 import type { Directory } from '../storage/ports.js';
 import type { Metrics } from './metrics.js';
 

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { QueueMonitor } from '../queue/queue-monitor.js';
-import type { AppliedWriteTransaction } from '../queue/worker.js';
+import type { Admission } from '../write/2-admission.js';
+import type { AppliedWriteTransaction } from '../write/4-apply.js';
 
 /**
  * The `route` label of a request no route took: `unmatched` for a path no operation has (404,
@@ -61,7 +61,7 @@ export class Metrics {
     if (answer.seconds !== undefined) this.latency.observe({ route, method }, answer.seconds);
   }
 
-  constructor(monitor: QueueMonitor) {
+  constructor(monitor: Admission) {
     collectDefaultMetrics({ register: this.registry, prefix: 'openprofiles_' });
     new Gauge({
       name: 'openprofiles_queue_depth',

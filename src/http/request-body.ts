@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../domain/errors.js';
-import { TURN_BODY_BYTES, TenantTurns } from './tenant-turns.js';
+import { TURN_BODY_BYTES, TenantTurns } from '../write/1-take.js';
 
 /**
  * How the server reads a request body: only UTF-8 JSON, under the size limit, asked for (`100

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../domain/errors.js';
-import type { WriteAcceptor, WriteRequest } from '../queue/accept.js';
-import { MAX_WAIT_S, type StatusReader } from '../queue/status.js';
+import type { WriteAcceptor, WriteRequest } from '../write/2-accept.js';
+import { MAX_WAIT_S, type StatusReader } from '../write/5-status.js';
 import { send, sendQueued, statusBody } from './replies.js';
 
 declare module 'fastify' {

@@ -75,7 +75,7 @@ export type ApplyReducer = (
 export type KeysOf = (batch: readonly ClaimedWriteTransaction[]) => ProfileKeys;
 
 /**
- * What a write transaction may touch, for stores where several workers claim at once. Two write
+ * What a write transaction may touch, for stores where several appliers claim at once. Two write
  * transactions conflict when the exclusive keys of one meet any key of the other; conflicting ones
  * are applied in acceptance order, others may be applied in parallel.
  */

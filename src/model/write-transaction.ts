@@ -2,10 +2,10 @@
  * The nouns of the write path.
  *
  * - write transaction: one accepted write request (a batch of records), queued durably and later
- *   applied by a worker. Named on the wire by its `transid`. Its `seq` is the acceptance order.
+ *   applied by an applier. Named on the wire by its `transid`. Its `seq` is the acceptance order.
  * - database transaction: a unit of atomicity of the store. Never called a bare "transaction".
- * - claim: a worker's lease on queued write transactions, where several workers apply one store
- *   (PostgreSQL); an expired claim is taken back. Where one worker applies the store (SQLite),
+ * - claim: an applier's lease on queued write transactions, where several appliers apply one store
+ *   (PostgreSQL); an expired claim is taken back. Where one applier applies the store (SQLite),
  *   nothing is claimed: the next batch is the oldest not yet applied.
  */
 import type { AttributeValue } from './directory.js';
@@ -46,7 +46,7 @@ export interface WriteTransactionHeader {
 
 /**
  * A write transaction to queue. Its records come as JSON text: the queue stores the text as it is,
- * and on the embedded store the text, not the records, crosses to the writer thread (a string is
+ * and on the embedded store the text, not the records, crosses to the committer's thread (a string is
  * copied; a structured clone of the records is rebuilt object by object, on the thread that
  * bounds the store's throughput).
  */

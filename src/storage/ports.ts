@@ -109,20 +109,20 @@ export interface Journal {
   reclaimQueueSpace?(): Promise<void>;
   /**
    * Calls `onWork` whenever write transactions are enqueued, from any process; present when
-   * `capabilities.canNotifyWorkers`. Resolves to a function that stops listening.
+   * `capabilities.canWakeAppliers`. Resolves to a function that stops listening.
    */
   watchForWork?(onWork: () => void): Promise<() => Promise<void>>;
 }
 
-/** One worker's applying of the queue. */
+/** An applier: applies the journal, one batch at a time. */
 export interface Applier {
   /**
    * Applies the next batch: up to `limit` of the oldest write transactions not yet applied, in
    * acceptance order. Reads the rows `keysOf(batch)` names, runs `reduce`, and stores its changes
    * with every record result, the batch marked done, in one database transaction. Returns the
-   * batch (empty when nothing waits). Where workers claim (`Appliers.hasConcurrentClaims`), the
+   * batch (empty when nothing waits). Where appliers claim (`Appliers.hasConcurrentClaims`), the
    * batch is claimed first, and leaves out any that must wait for conflicting earlier work in
-   * flight (see `ConflictKeys`); a batch whose claim another worker took over is not applied. A
+   * flight (see `ConflictKeys`); a batch whose claim another applier took over is not applied. A
    * write transaction whose tenant is no longer in the directory (it is being erased) is dropped
    * instead of applied, and returned with the batch. If `reduce` throws, nothing is stored and
    * the same write transactions come first again.
@@ -130,12 +130,12 @@ export interface Applier {
   applyNext(limit: number, keysOf: KeysOf, reduce: ApplyReducer): Promise<ClaimedWriteTransaction[]>;
 }
 
-/** How workers apply a store's queue: the capability that most sets the stores apart. */
+/** How appliers apply a store's journal: the capability that most sets the stores apart. */
 export type Appliers =
-  /** One worker per store (SQLite): the applier takes the store's worker lock, and nothing is claimed. */
+  /** One applier per store (SQLite): the applier takes the store's applier lock, and nothing is claimed. */
   | { readonly hasConcurrentClaims: false; readonly applier: Applier }
-  /** Several workers, in any processes, at once (PostgreSQL): each claims its batches as `workerId`, for `leaseMs`. */
-  | { readonly hasConcurrentClaims: true; claim(workerId: string, leaseMs: number): Applier };
+  /** Several appliers, in any processes, at once (PostgreSQL): each claims its batches as `applierId`, for `leaseMs`. */
+  | { readonly hasConcurrentClaims: true; claim(applierId: string, leaseMs: number): Applier };
 
 /** Erase step 2 and what it would delete (see the two steps above). */
 export interface Erasure {
@@ -153,8 +153,8 @@ export interface Erasure {
 }
 
 export interface StoreCapabilities {
-  /** The store can wake idle workers on new work (e.g. LISTEN/NOTIFY) instead of polling. */
-  readonly canNotifyWorkers: boolean;
+  /** The store can wake idle appliers on new work (e.g. LISTEN/NOTIFY) instead of polling. */
+  readonly canWakeAppliers: boolean;
   /** The engine runs inside this process; its calls block the event loop while they run. */
   readonly isEmbedded: boolean;
 }
@@ -228,9 +228,9 @@ export class StoreAccessError extends StorageError {
 }
 
 /**
- * Another live process applies this store's queue (SQLite: one worker per store). Not a fault: a
- * worker that meets it stands by, and takes over when that process stops.
+ * Another live process applies this store's journal (SQLite: one applier per store). Not a fault: an
+ * applier loop that meets it stands by, and takes over when that process stops.
  */
-export class WorkerLockedError extends StorageUnavailableError {
-  override name = 'WorkerLockedError';
+export class ApplierLockedError extends StorageUnavailableError {
+  override name = 'ApplierLockedError';
 }

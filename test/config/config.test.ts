@@ -12,7 +12,7 @@ describe('configuration', () => {
   it('reads and parses environment variables; overrides win', () => {
     const config = loadConfig({ PROFILES_PORT: '9443', PROFILES_WORKER: 'false', PROFILES_TRUST_PROXY: '10.0.0.1, 10.1.0.0/16' }, { port: 1 });
     expect(config.port).toBe(1);
-    expect(config.isWorkerEnabled).toBe(false);
+    expect(config.hasApplier).toBe(false);
     expect(config.trustProxy).toEqual(['10.0.0.1', '10.1.0.0/16']);
   });
 

@@ -39,7 +39,7 @@ describe('files the service writes for itself (strace)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('writes the TLS certificate and key, demo.env, the worker lock and a backup durably', async () => {
+  it('writes the TLS certificate and key, demo.env, the applier lock and a backup durably', async () => {
     expect(hasStrace(), 'strace is needed to read the system calls: apt-get install strace').toBe(true);
     dir = mkdtempSync(join(tmpdir(), 'openprofiles-durable-files-'));
     const dataDir = join(dir, 'data');
@@ -58,7 +58,7 @@ describe('files the service writes for itself (strace)', () => {
       child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
       child.once('exit', (code) => reject(new Error(`serve exited with ${code}:\n${out}`)));
     });
-    // A write applied: the applier holds the worker lock.
+    // A write applied: the applier holds the applier lock.
     const key = /PROFILES_KEY=(\S+)/.exec(readFileSync(join(dataDir, 'demo.env'), 'utf8'))![1];
     const body = { Records: [{ customerId: 'durable', Attributes: { name: 'Durable' } }] };
     expect((await request(`https://127.0.0.1:${port}`, 'POST', '/resources/v2/customerprofile', { key, body, headers: { prefer: 'wait=10' } })).body.code).toBe('1000');
@@ -66,7 +66,7 @@ describe('files the service writes for itself (strace)', () => {
     execFileSync('mkdir', ['-p', dirname(backup)]);
     const backupLog = join(dir, 'backup.strace');
     execFileSync('strace', traced(backupLog, ['backup', backup, '--data-dir', dataDir]), { env, encoding: 'utf8' });
-    // The server is strace's child: stop it by its own pid (in the worker lock), so that strace ends with it.
+    // The server is strace's child: stop it by its own pid (in the applier lock), so that strace ends with it.
     process.kill(Number(readFileSync(join(dataDir, 'openprofiles.db.worker-lock'), 'utf8').split(' ')[0]), 'SIGTERM');
     await closed;
     server = undefined;

@@ -78,7 +78,7 @@ describe('hostile input on every route', () => {
   let a: TestTenant;
   let cases = 0;
   beforeAll(async () => {
-    t = await startTestServer({ isWorkerEnabled: false });
+    t = await startTestServer({ hasApplier: false });
     a = await t.tenant(['fb', 'rt']);
   });
   afterAll(async () => {

@@ -158,7 +158,7 @@ describe('every API code at its HTTP status', () => {
 
 describe('codes that need a server in a particular state', () => {
   it('answers 7902 (HTTP 503) with Retry-After when the queue is full', async () => {
-    const t = await startTestServer({ isWorkerEnabled: false, maxQueueRecords: 2 });
+    const t = await startTestServer({ hasApplier: false, maxQueueRecords: 2 });
     try {
       const a = await t.tenant([]);
       const body = { Records: [{ customerId: 'q1', Attributes: {} }, { customerId: 'q2', Attributes: {} }] };

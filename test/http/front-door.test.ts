@@ -7,7 +7,7 @@ describe('the front door', () => {
   let t: TestServer;
   let a: TestTenant;
   beforeAll(async () => {
-    t = await startTestServer({ isWorkerEnabled: false });
+    t = await startTestServer({ hasApplier: false });
     a = await t.tenant(['fb']);
   });
   afterAll(() => t.close());

@@ -84,7 +84,7 @@ describe('extensions', () => {
   });
 
   it('Prefer: wait past its time answers the 7600 status with the state', async () => {
-    const t2 = await startTestServer({ isWorkerEnabled: false });
+    const t2 = await startTestServer({ hasApplier: false });
     try {
       const b = await t2.tenant([]);
       const res = await t2.api('POST', '/customerprofile', { key: b.key, body: one('w', {}), headers: { prefer: 'wait=1' } });
@@ -96,7 +96,7 @@ describe('extensions', () => {
   });
 
   it('Idempotency-Key: a replay queues nothing new and answers the original transid', async () => {
-    const t2 = await startTestServer({ isWorkerEnabled: false });
+    const t2 = await startTestServer({ hasApplier: false });
     try {
       const b = await t2.tenant([]);
       const headers = { 'idempotency-key': 'same' };

@@ -77,7 +77,7 @@ describe('SQLite adapter', () => {
     dir = join(dir, 'nested', 'data');
     const s = open();
     await s.migrate();
-    expect(s.capabilities).toEqual({ canNotifyWorkers: false, isEmbedded: true });
+    expect(s.capabilities).toEqual({ canWakeAppliers: false, isEmbedded: true });
     expect(s.appliers.hasConcurrentClaims).toBe(false);
     expect(rawConnection().pragma('journal_mode', { simple: true })).toBe('wal');
     // synchronous, foreign_keys and busy_timeout belong to the connection, so ask the adapter's own.

@@ -71,7 +71,7 @@ export async function spawnServer(env: Record<string, string>, args: string[] = 
 
 /** Starts `openprofiles worker` as a real process and waits until its workers run. */
 export function spawnWorker(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
-  return spawnCli(['worker', ...args], env, 'OpenProfiles workers are running', '');
+  return spawnCli(['worker', ...args], env, 'OpenProfiles worker is running', '');
 }
 
 async function spawnCli(args: string[], env: Record<string, string>, readyLine: string, url: string, options: SpawnOptions = {}): Promise<ServerProcess> {

@@ -36,6 +36,6 @@ export async function openTestStore(backend: Backend): Promise<TestStore> {
   };
 }
 
-/** The applier a worker named `workerId` uses: its own claims for `leaseMs` where workers claim, else the store's one applier. */
-export const applierOf = (store: Pick<Store, 'appliers'>, workerId = 'w', leaseMs = 60_000): Applier =>
-  store.appliers.hasConcurrentClaims ? store.appliers.claim(workerId, leaseMs) : store.appliers.applier;
+/** The applier named `applierId`: its own claims for `leaseMs` where appliers claim, else the store's one applier. */
+export const applierOf = (store: Pick<Store, 'appliers'>, applierId = 'w', leaseMs = 60_000): Applier =>
+  store.appliers.hasConcurrentClaims ? store.appliers.claim(applierId, leaseMs) : store.appliers.applier;

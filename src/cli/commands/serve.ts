@@ -16,21 +16,21 @@ export function serveCommand(program: Command, common: (cmd: Command) => Command
   common(
     program
       .command('serve')
-      .description('serve the Profile API over HTTPS, with the queue worker in the same process')
+      .description('serve the Profile API over HTTPS, applying the journal in the same process')
       .option('--host <address>', 'address to listen on (PROFILES_HOST)')
       .option('--port <port>', 'port to listen on (PROFILES_PORT)')
-      .option('--no-worker', 'API only: leave applying the queue to `openprofiles worker` processes'),
+      .option('--no-worker', 'API only: leave applying the journal to `openprofiles worker` processes'),
   ).action(async (options: CommonOptions & { host?: string; port?: string; worker: boolean }) => {
     const overrides: Overrides = {};
     if (options.host !== undefined) overrides.host = options.host;
     if (options.port !== undefined) overrides.port = parseInteger(options.port);
-    if (!options.worker) overrides.isWorkerEnabled = false;
+    if (!options.worker) overrides.hasApplier = false;
     const config = configWith(options, overrides);
     // Loaded here so that admin commands start without the HTTP stack.
     const { closeOnSignals, createLogger, startServer } = await import('../../main.js');
     const logger = createLogger(config.logLevel);
     const server = await startServer(config, logger);
     closeOnSignals(server, logger, config.shutdownTimeoutMs);
-    if (options.json) process.stdout.write(`${JSON.stringify({ url: server.url, workers: server.workerIds })}\n`);
+    if (options.json) process.stdout.write(`${JSON.stringify({ url: server.url, appliers: server.applierIds })}\n`);
   });
 }

@@ -7,14 +7,14 @@ export function workerCommand(program: Command, common: (cmd: Command) => Comman
   common(
     program
       .command('worker')
-      .description('apply queued writes without serving HTTP (scale-out on PostgreSQL; one worker per SQLite store)')
-      .option('--concurrency <n>', 'workers in this process (PROFILES_WORKER_CONCURRENCY)'),
+      .description('apply the journal without serving HTTP (scale-out on PostgreSQL; one applier per SQLite store)')
+      .option('--concurrency <n>', 'applier loops in this process (PROFILES_WORKER_CONCURRENCY)'),
   ).action(async (options: CommonOptions & { concurrency?: string }) => {
-    const config = configWith(options, options.concurrency !== undefined ? { workerConcurrency: parseInteger(options.concurrency) } : {});
-    const { closeOnSignals, createLogger, startWorkers } = await import('../../main.js');
+    const config = configWith(options, options.concurrency !== undefined ? { applierConcurrency: parseInteger(options.concurrency) } : {});
+    const { closeOnSignals, createLogger, startWorker } = await import('../../main.js');
     const logger = createLogger(config.logLevel);
-    const running = await startWorkers(config, logger);
+    const running = await startWorker(config, logger);
     closeOnSignals(running, logger, config.shutdownTimeoutMs);
-    if (options.json) process.stdout.write(`${JSON.stringify({ workers: running.workers.workers.map((w) => w.workerId) })}\n`);
+    if (options.json) process.stdout.write(`${JSON.stringify({ appliers: running.loops.loops.map((l) => l.applierId) })}\n`);
   });
 }

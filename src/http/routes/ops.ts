@@ -19,12 +19,12 @@ export function opsRoutes(app: FastifyInstance, { store, metrics, lifecycle, acc
         ...common,
         summary: 'Readiness: the store answers, writes are taken, and the server is not shutting down',
         operationId: 'ready',
-        response: { 200: serviceState('ready'), ...opsRefusals, 503: serviceState('shutting down, writer restarting or store unavailable') },
+        response: { 200: serviceState('ready'), ...opsRefusals, 503: serviceState('shutting down, committer restarting or store unavailable') },
       },
     },
     async (_request, reply) => {
       if (lifecycle.isShuttingDown) return reply.code(503).send({ status: 'shutting down' });
-      if (!acceptor.canAccept) return reply.code(503).send({ status: 'writer restarting' });
+      if (!acceptor.canAccept) return reply.code(503).send({ status: 'committer restarting' });
       try {
         await store.configVersion();
         return { status: 'ready' };

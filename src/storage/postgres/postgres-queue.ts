@@ -17,7 +17,7 @@ const SCAN_FACTOR = 8;
 export const CLAIM_RECORDS = 25_600;
 
 /**
- * The write transaction queue in PostgreSQL. Several API nodes enqueue and several workers claim
+ * The write transaction queue in PostgreSQL. Several API nodes enqueue and several appliers claim
  * at once; per-customer order comes from `seq` being commit order (ENQUEUE_LOCK) and from the
  * conflict-key scheduler at claim time (see docs/scaling.md).
  */
@@ -124,7 +124,7 @@ export class PostgresQueue {
 }
 
 /**
- * One worker's applier: claims (`claim`) as `workerId`, for `leaseMs`, then applies what it still
+ * One applier: claims (`claim`) as `applierId`, for `leaseMs`, then applies what it still
  * holds. A batch it failed to apply comes back to it first.
  */
 export class PostgresApplier {
@@ -132,17 +132,17 @@ export class PostgresApplier {
     private readonly atomically: Atomically,
     private readonly toClaimed: ReturnType<typeof claimedOf>,
     private readonly schedule: StoreRules['schedule'],
-    private readonly workerId: string,
+    private readonly applierId: string,
     private readonly leaseMs: number,
   ) {}
 
   /**
    * Claims, for `leaseMs`, up to `limit` (and `CLAIM_RECORDS` records) of the oldest write transactions
-   * that are queued, already claimed by this worker (a batch it failed to apply comes back first), or
-   * whose claim expired, leaving out any that conflict with earlier work another worker holds, in order.
+   * that are queued, already claimed by this applier (a batch it failed to apply comes back first), or
+   * whose claim expired, leaving out any that conflict with earlier work another applier holds, in order.
    */
   private claim(limit: number): Promise<ClaimedWriteTransaction[]> {
-    const { workerId, leaseMs } = this;
+    const { applierId, leaseMs } = this;
     return this.atomically(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
       const now = Date.now();
@@ -152,12 +152,12 @@ export class PostgresApplier {
       const KEYS = 'seq, total_count, to_json(exclusive_keys) AS exclusive_keys, to_json(shared_keys) AS shared_keys';
       const inFlight = await c.query<KeyRow>(
         `SELECT ${KEYS} FROM write_transactions WHERE state = 'processing' AND lease_until >= $1 AND claimed_by <> $2`,
-        [now, workerId],
+        [now, applierId],
       );
       const candidates = await c.query<KeyRow>(
         `SELECT ${KEYS} FROM write_transactions
          WHERE state = 'queued' OR (state = 'processing' AND (lease_until < $1 OR claimed_by = $3)) ORDER BY seq LIMIT $2`,
-        [now, inFlight.rows.length > 0 ? limit * SCAN_FACTOR : limit, workerId],
+        [now, inFlight.rows.length > 0 ? limit * SCAN_FACTOR : limit, applierId],
       );
       const asSchedulable = (r: KeyRow) => ({ seq: Number(r.seq), records: r.total_count, keys: { exclusive: r.exclusive_keys, shared: r.shared_keys } });
       const chosen = this.schedule(inFlight.rows.map(asSchedulable), candidates.rows.map(asSchedulable), limit, CLAIM_RECORDS);
@@ -166,14 +166,14 @@ export class PostgresApplier {
         `UPDATE write_transactions SET state = 'processing', claimed_by = $1, lease_until = $2
          WHERE seq = ANY($3::bigint[]) AND (state = 'queued' OR (state = 'processing' AND (lease_until < $4 OR claimed_by = $1)))
          RETURNING ${QUEUE_COLUMNS}`,
-        [workerId, now + leaseMs, chosen.map((x) => x.seq), now],
+        [applierId, now + leaseMs, chosen.map((x) => x.seq), now],
       );
       return rows.map(this.toClaimed).sort((a, b) => a.seq - b.seq);
     });
   }
 
   /**
-   * Claims the next batch (`claim`), then applies, in one database transaction, what this worker
+   * Claims the next batch (`claim`), then applies, in one database transaction, what this applier
    * still holds of it: a claim that expired meanwhile may have been taken over.
    */
   async applyNext(limit: number, keysOf: KeysOf, reduce: ApplyReducer): Promise<ClaimedWriteTransaction[]> {
@@ -183,7 +183,7 @@ export class PostgresApplier {
       await c.query('SELECT pg_advisory_xact_lock_shared($1)', [REMOVAL_LOCK]);
       const { rows } = await c.query<{ seq: string }>(
         "SELECT seq FROM write_transactions WHERE seq = ANY($1::bigint[]) AND state = 'processing' AND claimed_by = $2 FOR UPDATE",
-        [batch.map((wt) => wt.seq), this.workerId],
+        [batch.map((wt) => wt.seq), this.applierId],
       );
       const held = new Set(rows.map((r) => Number(r.seq)));
       const kept = batch.filter((wt) => held.has(wt.seq));

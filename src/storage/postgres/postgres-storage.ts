@@ -21,7 +21,7 @@ export interface PostgresOptions {
 
 /**
  * Opens the scale-out store: a `pg` pool. Any number of API nodes and workers share one database,
- * and several workers claim at once; commits are durable with the server's synchronous_commit
+ * and several appliers claim at once; commits are durable with the server's synchronous_commit
  * (on by default).
  */
 export function openPostgresStore(options: PostgresOptions, rules: StoreRules): Store {
@@ -47,14 +47,14 @@ export function openPostgresStore(options: PostgresOptions, rules: StoreRules): 
     t,
   );
   return {
-    capabilities: { canNotifyWorkers: true, isEmbedded: false },
+    capabilities: { canWakeAppliers: true, isEmbedded: false },
     directory: translating<Directory>(directory, DIRECTORY_METHODS, t),
     keys: translating<Keys>(directory, KEYS_METHODS, t),
     profiles: translating<Profiles>(new PostgresProfiles(pool), PROFILES_METHODS, t),
     journal: { ...translating<Journal>(queue, JOURNAL_METHODS, t), reclaimQueueSpace: own.reclaimQueueSpace, watchForWork: watchForWork.bind(null, options) },
     appliers: {
       hasConcurrentClaims: true,
-      claim: (workerId, leaseMs) => translating<Applier>(new PostgresApplier(atomically, toClaimed, rules.schedule, workerId, leaseMs), APPLIER_METHODS, t),
+      claim: (applierId, leaseMs) => translating<Applier>(new PostgresApplier(atomically, toClaimed, rules.schedule, applierId, leaseMs), APPLIER_METHODS, t),
     },
     erasure: translating<Erasure>(new PostgresErasure(pool), ERASURE_METHODS, t),
 

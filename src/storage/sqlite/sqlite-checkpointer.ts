@@ -6,7 +6,7 @@ import type { CheckpointThreadData, FromCheckpointThread } from './checkpoint-th
  * Checkpoints a WAL database from a thread of its own, so that the writer's commits do not.
  *
  * A commit that finds the WAL past `wal_autocheckpoint` pages copies the WAL into the database
- * and fsyncs it before it returns: tens of ms for the writer thread, and every write waiting for
+ * and fsyncs it before it returns: tens of ms for the applier's thread, and every write waiting for
  * its commit waits for that too (bench/flood.mjs). A passive checkpoint from another connection
  * copies the same pages while commits go on; the writer's own checkpoint is left with the few
  * pages written since, and stays as the backstop should this thread fall behind or fail.

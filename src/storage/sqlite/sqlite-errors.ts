@@ -3,7 +3,7 @@ import { ConflictError, StorageError, StorageUnavailableError } from '../ports.j
 /** Result codes (primary and extended) after which retrying later can help. */
 const UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|NOMEM|PROTOCOL)/;
 const CONFLICT = /^SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)$/;
-/** Errors of the file system under the data directory (creating it and the database file, the worker lock file). */
+/** Errors of the file system under the data directory (creating it and the database file, the applier lock file). */
 const FILE_UNAVAILABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EIO', 'ENOTDIR', 'EISDIR', 'EMFILE', 'ENFILE']);
 
 /**

@@ -4,7 +4,7 @@ import type { ApplyReducer, KeysOf } from '../../model/profile.js';
 import type { ClaimedWriteTransaction, EnqueueResult, NewWriteTransaction, QueueStats, RecordResult, WriteRecord } from '../../model/write-transaction.js';
 import type { WriteTransactionHeader, WriteTransactionStatus } from '../../model/write-transaction.js';
 import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, claimedOf, toQueueStats, toStatus } from '../rows.js';
-import { StorageError, StorageUnavailableError, WorkerLockedError } from '../ports.js';
+import { StorageError, StorageUnavailableError, ApplierLockedError } from '../ports.js';
 import { syncPath, writeFileDurably } from '../private-files.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
 
@@ -65,8 +65,8 @@ const statementsOf = (db: Database.Database, journal: Database.Database) => ({
  * The write transaction queue in SQLite. Accepted write transactions go to the journal
  * (`sqlite-journal.ts`, its own file, group commit); the applier reads them from there in
  * acceptance order and applies each batch, with its results, in one database transaction of the
- * store, which also moves `journal_state.applied_seq` past them. One worker applies a store (the
- * worker lock), so there is nothing to claim: what lies past `applied_seq` is the next batch,
+ * store, which also moves `journal_state.applied_seq` past them. One applier applies a store (the
+ * applier lock), so there is nothing to claim: what lies past `applied_seq` is the next batch,
  * read in the apply's database transaction; a failed batch is read again from the same place,
  * and a crash before the commit leaves the cursor where it was. The journal's rows up to the
  * cursor are deleted only after the store's files are fsync'd (`deleteApplied`).
@@ -88,7 +88,7 @@ export class SqliteQueue {
     private readonly db: Database.Database,
     private readonly journal: Database.Database,
     private readonly profiles: SqliteProfiles,
-    private readonly workerLock: WorkerLock,
+    private readonly applierLock: ApplierLock,
     recordsOf: (json: string) => WriteRecord[],
   ) {
     const toClaimed = claimedOf(recordsOf);
@@ -139,7 +139,7 @@ export class SqliteQueue {
   }
 
   /**
-   * Takes the store's worker lock, then applies the next batch (the oldest write transactions not yet applied: one worker per store,
+   * Takes the store's applier lock, then applies the next batch (the oldest write transactions not yet applied: one applier per store,
    * nothing is claimed) in one database transaction. Its commit does not wait for the disk
    * (`synchronous=NORMAL`): nothing answered depends on it while the journal keeps its write
    * transactions. If the machine loses power first, the store comes back as it was before,
@@ -148,7 +148,7 @@ export class SqliteQueue {
    * makes the applies durable and then lets the journal's rows go.
    */
   applyNext(limit: number, keysOf: KeysOf, reduce: ApplyReducer): ClaimedWriteTransaction[] {
-    this.workerLock.acquire();
+    this.applierLock.acquire();
     // Pragmas, not prepared statements: SQLite applies this one when a statement is prepared.
     this.db.pragma('synchronous = NORMAL');
     let applied: ClaimedWriteTransaction[];
@@ -163,7 +163,7 @@ export class SqliteQueue {
 
   /**
    * The one rule that lets a journal row go: the store's files are fsync'd first, with every apply
-   * up to the cursor read before (this connection's, or a stopped worker's still in the page
+   * up to the cursor read before (this connection's, or a stopped applier's still in the page
    * cache). An fsync cannot be skipped the way a commit that changes nothing writes nothing.
    */
   private deleteApplied(): void {
@@ -279,13 +279,13 @@ const isAlive = (pid: number) => {
 const BOOT_ID = existsSync('/proc/sys/kernel/random/boot_id') ? readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : '';
 
 /**
- * One claiming worker per SQLite store: a pid file beside the database (`<pid> <boot id>`). Every
+ * The applier lock: one applier per SQLite store, a pid file beside the database (`<pid> <boot id>`). Every
  * process using an embedded store runs on this host, so a holder that is no longer alive, or that
  * held it before the machine restarted, is detected and replaced. The file is written whole and
  * durably (`writeFileDurably`), and created only where none exists. This is what lets the adapter
  * apply from a cursor with nothing claimed.
  */
-export class WorkerLock {
+export class ApplierLock {
   private isHeld = false;
 
   constructor(private readonly path: string) {}
@@ -309,7 +309,7 @@ export class WorkerLock {
         return;
       }
       if (Number.isInteger(holder) && holder > 0 && isThisBoot && isAlive(holder)) {
-        throw new WorkerLockedError(`process ${holder} applies this SQLite store's queue (one worker per store)`);
+        throw new ApplierLockedError(`process ${holder} applies this SQLite store's queue (one applier per store)`);
       }
       unlinkSync(this.path);
     }

@@ -11,7 +11,7 @@ import { SqliteErasure } from './sqlite-erasure.js';
 import { translated, translateSqliteError } from './sqlite-errors.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
 import { journalFileOf, prepareJournal } from './sqlite-journal.js';
-import { carryQueued, SqliteQueue, WorkerLock } from './sqlite-queue.js';
+import { carryQueued, SqliteQueue, ApplierLock } from './sqlite-queue.js';
 
 export interface SqliteOptions {
   dataDir: string;
@@ -76,7 +76,7 @@ function openDatabase(file: string, busyTimeoutMs: number, configure: (db: Datab
 
 /** The embedded store, with its one extra: an online backup. */
 export interface SqliteStore extends Store {
-  /** One worker applies a SQLite store: its applier takes the store's worker lock, and nothing is claimed. */
+  /** One applier applies a SQLite store: its applier takes the store's applier lock, and nothing is claimed. */
   readonly appliers: { readonly hasConcurrentClaims: false; readonly applier: Applier };
   /**
    * Writes a consistent copy of the whole store (queue included) to `file`, a new file (mode 0600),
@@ -118,14 +118,14 @@ export function openSqliteConnections(options: SqliteOptions) {
  * Opens the embedded store: two better-sqlite3 connections (synchronous, so calls run one at a
  * time), one to the store and one to its journal (`sqlite-journal.ts`), both in WAL mode with
  * `synchronous=FULL`, so that an enqueue's commit is fsync'd before a write is answered (applies
- * commit without it, most of the time: `SqliteQueue.applyNext`). One worker applies a store (the
- * worker lock), so nothing is claimed.
+ * commit without it, most of the time: `SqliteQueue.applyNext`). One applier applies a store (the
+ * applier lock), so nothing is claimed.
  */
 export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 'recordsOf'>, connections = openSqliteConnections(options)): SqliteStore {
   const { db, journal, journalId } = connections;
   const file = join(options.dataDir, STORE_FILE);
   const journalFile = journalFileOf(file);
-  const workerLock = new WorkerLock(join(options.dataDir, `${STORE_FILE}.worker-lock`));
+  const applierLock = new ApplierLock(join(options.dataDir, `${STORE_FILE}.worker-lock`) /* the file's name from before the applier was called so */);
   const checkpointer = options.checkpoint ? new SqliteCheckpointer(file, options.checkpoint.everyMs, options.checkpoint.onError) : null;
 
   /** Statements are prepared after migration, once the tables exist. */
@@ -133,7 +133,7 @@ export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 
   const parts = () => {
     if (!made) {
       const profiles = new SqliteProfiles(db);
-      const queue = new SqliteQueue(db, journal, profiles, workerLock, rules.recordsOf);
+      const queue = new SqliteQueue(db, journal, profiles, applierLock, rules.recordsOf);
       made = { directory: new SqliteDirectory(db), erasure: new SqliteErasure(db, journal), profiles, queue };
     }
     return made;
@@ -142,7 +142,7 @@ export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 
   const applier = promised<Applier>(() => parts().queue, APPLIER_METHODS, t);
 
   return {
-    capabilities: { canNotifyWorkers: false, isEmbedded: true },
+    capabilities: { canWakeAppliers: false, isEmbedded: true },
     directory: promised<Directory>(() => parts().directory, DIRECTORY_METHODS, t),
     keys: promised<Keys>(() => parts().directory, KEYS_METHODS, t),
     profiles: promised<Profiles>(() => parts().profiles, PROFILES_METHODS, t),
@@ -161,7 +161,7 @@ export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 
     async close() {
       await checkpointer?.stop();
       translated(() => {
-        workerLock.release();
+        applierLock.release();
         if (db.open) db.close();
         if (journal.open) journal.close();
       });

@@ -4,7 +4,7 @@ import type { Journal } from '../storage/ports.js';
 /** Takes accepted write transactions and answers once they are durably queued. */
 export interface Committer {
   submit(wt: NewWriteTransaction): Promise<EnqueueResult>;
-  /** False while writes cannot be taken (the server's writer thread is restarting). */
+  /** False while writes cannot be taken (the committer's thread is restarting). */
   readonly isAvailable: boolean;
 }
 
@@ -26,7 +26,7 @@ interface Pending {
 }
 
 /**
- * Group commit: write transactions accepted while the store is busy committing wait for the next
+ * Stage 3, commit: the committer's group commit. Write transactions accepted while the store is busy committing wait for the next
  * commit and share it, so one fsync covers many requests. Each request is answered only after the
  * database transaction that holds it committed.
  *
@@ -45,7 +45,7 @@ export class GroupCommitter implements Committer {
   constructor(
     private readonly journal: Journal,
     private readonly idempotencyWindowMs: number,
-    /** Hears each commit, after its write transactions' callbacks (wakes the in-process worker). */
+    /** Hears each commit, after its write transactions' callbacks (wakes the applier). */
     private readonly onCommitted: (count: number) => void = () => {},
     /** See TURN_BYTES. */
     private readonly maxBytes = TURN_BYTES,

@@ -6,7 +6,7 @@ import { waitFor } from '../support/wait.js';
 
 /**
  * Random interleavings of creates, updates and deletes for a few hot customers, spread over many
- * requests that are accepted while the worker applies: the final state and every per-record result
+ * requests that are accepted while the applier applies: the final state and every per-record result
  * equal applying the writes one by one in acceptance order.
  */
 const CUSTOMERS = ['hot-a', 'hot-b', 'hot-c'];
@@ -33,8 +33,8 @@ const realise = (attrs: Record<string, string | null>) =>
 describe('ordering: one customer, many requests', () => {
   let t: TestServer;
   beforeAll(async () => {
-    // Small worker batches, so that batches split the interleavings at many points.
-    t = await startTestServer({ workerBatchSize: 3, workerIdlePollMs: 5 });
+    // Small applier batches, so that batches split the interleavings at many points.
+    t = await startTestServer({ applierBatchSize: 3, applierIdlePollMs: 5 });
   });
   afterAll(() => t.close());
 

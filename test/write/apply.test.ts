@@ -1,5 +1,5 @@
 /**
- * The queue worker over a real SQLite store: a batch whose apply failed is applied next, before
+ * The applier loop over a real SQLite store: a batch whose apply failed is applied next, before
  * anything newer, and nothing is applied twice.
  */
 import { pino } from 'pino';
@@ -8,13 +8,13 @@ import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
 import { loadConfig } from '../../src/config/config.js';
 import { eraseApp } from '../../src/domain/erasure.js';
 import { TenantAdmin } from '../../src/domain/tenant-admin.js';
-import { type AppliedWriteTransaction, QueueWorker } from '../../src/queue/worker.js';
-import { workerPool } from '../../src/runtime.js';
+import { type AppliedWriteTransaction, ApplierLoop } from '../../src/write/4-apply.js';
+import { applierLoops } from '../../src/runtime.js';
 import type { SqliteStore } from '../../src/storage/sqlite/sqlite-storage.js';
 import { freshSqliteStore } from '../support/test-db.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
 
-describe('queue worker', () => {
+describe('applier loop', () => {
   let store: SqliteStore;
   let dispose: () => Promise<void>;
   let tenantId: number;
@@ -30,13 +30,13 @@ describe('queue worker', () => {
     const first = [creates('one'), creates('two')];
     await store.journal.enqueue(first, 86_400_000);
     const applied: AppliedWriteTransaction[] = [];
-    const worker = new QueueWorker(store.appliers, { batchSize: 10, leaseMs: 60_000, idlePollMs: 1000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a) });
+    const loop = new ApplierLoop(store.appliers, { batchSize: 10, leaseMs: 60_000, idlePollMs: 1000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a) });
     vi.spyOn(store.appliers.applier, 'applyNext').mockRejectedValueOnce(new Error('disk hiccup'));
-    await expect(worker.runOnce()).rejects.toThrow('disk hiccup');
+    await expect(loop.runOnce()).rejects.toThrow('disk hiccup');
     const later = creates('later');
     await store.journal.enqueue([later], 86_400_000);
-    expect(await worker.runOnce()).toBe(3);
-    expect(await worker.runOnce()).toBe(0);
+    expect(await loop.runOnce()).toBe(3);
+    expect(await loop.runOnce()).toBe(0);
     expect(applied.map((a) => a.transid)).toEqual([...first, later].map((w) => w.transid));
     expect(applied.every((a) => a.codeCounts['1000'] === 150)).toBe(true);
     for (const w of [...first, later]) expect((await store.journal.getWriteTransactionStatus(tenantId, w.transid))?.state).toBe('done');
@@ -52,9 +52,9 @@ describe('queue worker', () => {
     await store.journal.enqueue([toGone, toKept], 86_400_000);
     await eraseApp(store, tenantId, 'gone');
     const applied: AppliedWriteTransaction[] = [];
-    const worker = new QueueWorker(store.appliers, { batchSize: 10, leaseMs: 60_000, idlePollMs: 1000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a) });
+    const loop = new ApplierLoop(store.appliers, { batchSize: 10, leaseMs: 60_000, idlePollMs: 1000, logger: pino({ level: 'silent' }), onApplied: (a) => applied.push(...a) });
 
-    expect(await worker.runOnce()).toBe(2);
+    expect(await loop.runOnce()).toBe(2);
     expect(await store.journal.getWriteTransactionStatus(tenantId, toGone.transid)).toMatchObject({
       state: 'done',
       results: [{ customerId: 'c1', code: '7018', reason: expect.stringMatching(/deleted/) }],
@@ -65,18 +65,18 @@ describe('queue worker', () => {
 
     const next = appWrite('kept');
     await store.journal.enqueue([next], 86_400_000);
-    expect(await worker.runOnce()).toBe(1);
-    expect(await worker.runOnce()).toBe(0);
+    expect(await loop.runOnce()).toBe(1);
+    expect(await loop.runOnce()).toBe(0);
   });
 
-  it('runs one worker on a store without concurrent claims, and says so when asked for more', () => {
+  it('runs one applier loop on a store without concurrent claims, and says so when asked for more', () => {
     const lines: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
-    const pool = workerPool(loadConfig({ PROFILES_WORKER_CONCURRENCY: '4' }), store, logger, () => {});
-    expect(pool.workers).toHaveLength(1);
-    expect(lines.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ level: 40, concurrency: 4, msg: expect.stringContaining('one worker') })]);
+    const pool = applierLoops(loadConfig({ PROFILES_WORKER_CONCURRENCY: '4' }), store, logger, () => {});
+    expect(pool.loops).toHaveLength(1);
+    expect(lines.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ level: 40, concurrency: 4, msg: expect.stringContaining('one applier') })]);
     lines.length = 0;
-    workerPool(loadConfig({}), store, logger, () => {});
+    applierLoops(loadConfig({}), store, logger, () => {});
     expect(lines).toEqual([]);
   });
 });

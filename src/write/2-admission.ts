@@ -1,5 +1,12 @@
+import { ApiError } from '../domain/errors.js';
 import type { QueueStats } from '../model/write-transaction.js';
 import type { Journal } from '../storage/ports.js';
+
+/** Seconds a client should wait before retrying a write the queue could not take. */
+export const RETRY_AFTER_S = 2;
+
+/** Longest a write waits for the queue to drop below its soft limit before it is refused, ms. */
+const ADMIT_WAIT_MS = 10_000;
 
 interface Waiter {
   records: number;
@@ -7,12 +14,12 @@ interface Waiter {
 }
 
 /**
- * A cached view of the queue's depth, in all and per tenant, refreshed from the store every
- * `intervalMs` and moved by what this process accepts and applies in between, so the bounded-queue
- * check costs no query per request. It also holds back writes while the queue is deeper than the
- * soft limit (see `admit`).
+ * Admission, the whole policy: whether a checked write may be queued now (`admit`). It keeps a
+ * cached view of the queue's depth, in all and per tenant, refreshed from the store every
+ * `intervalMs` and moved by what this process accepts and applies in between, so the check costs
+ * no query per request.
  */
-export class QueueMonitor {
+export class Admission {
   private stats: QueueStats = { depth: 0, depthRecords: 0, oldestAcceptedAt: null, recordsByTenant: new Map() };
   private acceptedSinceRefresh = 0;
   private appliedSinceRefresh = 0;
@@ -26,7 +33,7 @@ export class QueueMonitor {
     private readonly journal: Journal,
     /** Most records the queue holds before writes are refused with 7902. */
     readonly maxRecords: number,
-    /** Past this many queued records, writes wait for the workers before they are queued. */
+    /** Past this many queued records, writes wait for the appliers before they are queued. */
     readonly softLimitRecords = maxRecords,
   ) {}
 
@@ -63,31 +70,35 @@ export class QueueMonitor {
   }
 
   /**
-   * Resolves true once the write may be queued, or false if it may not within `ms`. At once while
+   * Resolves once the write may be queued; refuses it with 7902 (HTTP 503) if the queue is full
+   * (`maxRecords`) or if it may not be queued within `ms`. At once while
    * the queue is below the soft limit and nobody waits, and at once for a tenant within its fair
    * share: the soft limit divided among the tenants with records queued or waiting, so a tenant
    * that floods the queue never makes a quiet tenant's writes wait. (The queue can so hold up to
    * twice the soft limit; the hard limit is checked before.) Past that, writes wait for the room
    * that applied work frees, tenants taking turns, each tenant's writes in arrival order. Holding
-   * writes back while the workers catch up keeps the lag bounded and, on the embedded store,
-   * leaves the writer thread the CPU that accepting more would take.
+   * writes back while the appliers catch up keeps the lag bounded and, on the embedded store,
+   * leaves the applier's thread the CPU that accepting more would take.
    */
-  admit(tenantId: number, records: number, ms: number): Promise<boolean> {
-    if (this.waiters.size === 0 && this.depthRecords < this.softLimitRecords) return Promise.resolve(true);
-    if (!this.waiters.has(tenantId) && this.tenantRecords(tenantId) + records <= this.fairShare(tenantId)) return Promise.resolve(true);
-    return new Promise((resolve) => {
+  admit(tenantId: number, records: number, ms = ADMIT_WAIT_MS): Promise<void> {
+    if (this.depthRecords + records > this.maxRecords) {
+      return Promise.reject(new ApiError('7902', `The queue holds ${this.depthRecords} records, its limit; retry later`, [], 503, RETRY_AFTER_S));
+    }
+    if (this.waiters.size === 0 && this.depthRecords < this.softLimitRecords) return Promise.resolve();
+    if (!this.waiters.has(tenantId) && this.tenantRecords(tenantId) + records <= this.fairShare(tenantId)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         records,
         admit: () => {
           clearTimeout(timer);
-          resolve(true);
+          resolve();
         },
       };
       const timer = setTimeout(() => {
         const queue = this.waiters.get(tenantId);
         queue?.splice(queue.indexOf(waiter), 1);
         if (queue?.length === 0) this.waiters.delete(tenantId);
-        resolve(false);
+        reject(new ApiError('7902', `The queue holds ${this.depthRecords} records and the appliers did not catch up within ${ms / 1000} s; retry later`, [], 503, RETRY_AFTER_S));
       }, ms);
       timer.unref();
       const queue = this.waiters.get(tenantId);
@@ -96,7 +107,7 @@ export class QueueMonitor {
     });
   }
 
-  /** Records of `tenantId` applied in this process (its workers or writer thread). */
+  /** Records of `tenantId` applied in this process (its applier loops). */
   noteApplied(tenantId: number, records: number): void {
     this.appliedSinceRefresh += records;
     this.tenantDelta.set(tenantId, (this.tenantDelta.get(tenantId) ?? 0) - records);
@@ -123,10 +134,6 @@ export class QueueMonitor {
       room -= waiter.records;
       waiter.admit();
     }
-  }
-
-  hasRoomFor(records: number): boolean {
-    return this.depthRecords + records <= this.maxRecords;
   }
 
   noteAccepted(tenantId: number, records: number): void {

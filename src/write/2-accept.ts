@@ -2,8 +2,8 @@ import type { DirectoryCache, TenantContext } from '../domain/directory.js';
 import { ApiError } from '../domain/errors.js';
 import { parseWriteBody, storedBody, type WriteTarget } from '../domain/write-requests.js';
 import type { NewWriteTransaction, WriteOperation, WriteRecord } from '../model/write-transaction.js';
-import type { Committer } from './group-commit.js';
-import type { QueueMonitor } from './queue-monitor.js';
+import type { Committer } from './3-commit.js';
+import type { Admission } from './2-admission.js';
 
 /** A write request, as the HTTP layer hands it over after authentication. */
 export interface WriteRequest {
@@ -35,18 +35,12 @@ export interface Accepted {
 /** A validated write, ready to queue (`WriteAcceptor.prepare`). */
 export type PreparedWrite = { wt: Omit<NewWriteTransaction, 'acceptedAt'>; recordIds: string[] };
 
-/** Seconds a client should wait before retrying a write the queue could not take. */
-export const RETRY_AFTER_S = 2;
-
-/** Longest a write waits for the queue to drop below its soft limit before it is refused, ms. */
-const ADMIT_WAIT_MS = 10_000;
-
-/** Validates writes, then queues them durably (admission first); answers only after the commit. */
+/** Stage 2, accept: validates writes, then queues them durably (admission first); answers only after the commit. */
 export class WriteAcceptor {
   constructor(
     private readonly directory: DirectoryCache,
     private readonly committer: Committer,
-    private readonly monitor: QueueMonitor,
+    private readonly admission: Admission,
   ) {}
 
   /** False while writes cannot be queued (see Committer.isAvailable). */
@@ -69,18 +63,13 @@ export class WriteAcceptor {
 
   /** Queues a prepared write durably, once admitted; answers only after the commit. */
   async accept({ tenant }: TenantContext, { wt, recordIds }: PreparedWrite): Promise<Accepted> {
-    if (!this.monitor.hasRoomFor(wt.recordCount)) {
-      throw new ApiError('7902', `The queue holds ${this.monitor.depthRecords} records, its limit; retry later`, [], 503, RETRY_AFTER_S);
-    }
-    if (!(await this.monitor.admit(tenant.id, wt.recordCount, ADMIT_WAIT_MS))) {
-      throw new ApiError('7902', `The queue holds ${this.monitor.depthRecords} records and the workers did not catch up within ${ADMIT_WAIT_MS / 1000} s; retry later`, [], 503, RETRY_AFTER_S);
-    }
+    await this.admission.admit(tenant.id, wt.recordCount);
     // A StorageUnavailableError from the commit becomes 7902 in the HTTP error handler.
     const result = await this.committer.submit({ ...wt, acceptedAt: Date.now() });
     if (result.outcome === 'conflict') {
       throw new ApiError('7901', `Idempotency-Key was used within 24 h for another request (transid ${result.transid})`);
     }
-    if (result.outcome === 'accepted') this.monitor.noteAccepted(tenant.id, wt.recordCount);
+    if (result.outcome === 'accepted') this.admission.noteAccepted(tenant.id, wt.recordCount);
     return { transid: result.transid, recordIds, isReplay: result.outcome === 'replayed' };
   }
 

@@ -1,29 +1,31 @@
-import { parentPort, workerData } from 'node:worker_threads';
-import { GroupCommitter } from './queue/group-commit.js';
-import { scheduleRetention } from './queue/retention.js';
-import type { FromWriter, ToWriter, WriterThreadData } from './queue/writer-thread.js';
-import { createLogger, onBackgroundError, storeLocation, workerPool } from './runtime.js';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { GroupCommitter } from './write/3-commit.js';
+import { scheduleRetention } from './write/6-retention.js';
+import type { FromThread, PipelineThreadData, ToThread } from './write/threads.js';
+import { applierLoops, createLogger, onBackgroundError, storeLocation } from './runtime.js';
 import { openStore } from './open-store.js';
 import type { EnqueueResult } from './model/write-transaction.js';
 import { StorageUnavailableError } from './storage/ports.js';
 
 /**
- * Composition root of the server's writer threads (see `queue/writer-thread.ts`): each has its own
- * connections (SQLite) or pool (PostgreSQL). One thread commits the writes; another, unless the
- * server runs `--no-worker` (then `openprofiles worker` applies the queue), runs the workers and the
- * retention sweep. The server's thread migrated the store before starting them.
+ * Composition root of the server's pipeline threads (see `write/threads.ts`): each has its own
+ * connections (SQLite) or pool (PostgreSQL). The committer's thread commits the writes and wakes
+ * the applier's thread through a channel of their own after each commit; the applier's thread
+ * (not with `--no-worker`: then `openprofiles worker` applies the journal) runs the applier loops
+ * and the retention sweep. The server's thread migrated the store before starting them.
  */
 
 /** How often a thread of the store's own checkpoints the WAL, so that the applier's commits do not. */
 const CHECKPOINT_EVERY_MS = 100;
 
-/** The committing thread's page cache of the store (SQLite), MiB. */
+/** The committer's page cache of the store (SQLite), MiB. */
 const COMMITTER_STORE_CACHE_MIB = 2;
 
-const { config, idempotencyWindowMs, isCommitter } = workerData as WriterThreadData;
+const { config, idempotencyWindowMs, role } = workerData as PipelineThreadData;
+const isCommitter = role === 'committer';
 const port = parentPort!;
-const post = (msg: FromWriter) => port.postMessage(msg);
-const logger = createLogger(config.logLevel).child({ thread: isCommitter ? 'writer' : 'applier' });
+const post = (msg: FromThread) => port.postMessage(msg);
+const logger = createLogger(config.logLevel).child({ thread: role });
 
 const storage = openStore({
   ...storeLocation(config, logger),
@@ -31,10 +33,17 @@ const storage = openStore({
   ...(isCommitter && { cacheSizeMiB: COMMITTER_STORE_CACHE_MIB }),
   ...(!isCommitter && { checkpoint: { everyMs: CHECKPOINT_EVERY_MS, onError: (err: Error) => logger.warn({ error: err.message }, 'WAL checkpoint thread') } }),
 });
-const committer: GroupCommitter | null = isCommitter ? new GroupCommitter(storage.journal, idempotencyWindowMs, () => postAnswers()) : null;
-const workers = isCommitter ? null : workerPool(config, storage, logger, (applied) => post({ type: 'applied', applied }));
+/** This thread's end of the channel between the committer and the applier. */
+let wakePort: MessagePort | null = null;
+const committer: GroupCommitter | null = isCommitter
+  ? new GroupCommitter(storage.journal, idempotencyWindowMs, () => {
+      postAnswers();
+      wakePort?.postMessage(null);
+    })
+  : null;
+const loops = isCommitter ? null : applierLoops(config, storage, logger, (applied) => post({ type: 'applied', applied }));
 // Once per server, where the server applies (with `--no-worker`, `openprofiles worker` sweeps).
-const stopRetention = workers ? scheduleRetention(storage, config.retentionSweepMs, logger) : () => {};
+const stopRetention = loops ? scheduleRetention(storage, config.retentionSweepMs, logger) : () => {};
 // Each write transaction is answered as soon as its commit is done: the committer calls back
 // synchronously, and the commit's answers go in one message before the next commit starts.
 let answers: { id: number; result: EnqueueResult }[] = [];
@@ -49,13 +58,15 @@ function answered(): void {
   if (--unanswered === 0) onAllAnswered?.();
 }
 
-port.on('message', (msg: ToWriter) => {
+port.on('message', (msg: ToThread) => {
   if (msg.type === 'stop') {
     void stop();
     return;
   }
-  if (msg.type === 'wake') {
-    workers?.wake();
+  if (msg.type === 'wakePort') {
+    wakePort?.close();
+    wakePort = msg.port;
+    if (loops) wakePort.on('message', () => loops.wake());
     return;
   }
   for (const { id, wt } of msg.wts) {
@@ -77,10 +88,11 @@ port.on('message', (msg: ToWriter) => {
 async function stop(): Promise<void> {
   stopRetention();
   if (unanswered > 0) await new Promise<void>((resolve) => (onAllAnswered = resolve));
-  await workers?.stop();
+  wakePort?.close();
+  await loops?.stop();
   await storage.close();
   process.exit(0); // in a worker thread: ends this thread only
 }
 
-await workers?.start(onBackgroundError(logger, 'listening for new work'));
-post({ type: 'ready', workerIds: workers?.workers.map((w) => w.workerId) ?? [] });
+await loops?.start(onBackgroundError(logger, 'listening for new work'));
+post({ type: 'ready', applierIds: loops?.loops.map((l) => l.applierId) ?? [] });

@@ -1,6 +1,6 @@
 /** Tenants take turns for the server thread's heavy work: a budget of body bytes each per turn of the event loop. */
 import { describe, expect, it } from 'vitest';
-import { TenantTurns } from '../../src/http/tenant-turns.js';
+import { TenantTurns } from '../../src/write/1-take.js';
 
 /** Lets one turn of the event loop pass (a turn TenantTurns scheduled before runs first). */
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));

@@ -6,7 +6,7 @@
 export const TURN_BODY_BYTES = 64 * 1024;
 
 /**
- * The server thread's heavy work per request (parsing a write's body and validating it), taken in
+ * Stage 1, take: the server thread's heavy work per request (parsing a write's body and validating it), taken in
  * turns by tenant. Node otherwise handles requests that arrive together in arrival order, each to
  * its end: one tenant whose 50 connections send 100-record writes at once holds the event loop for
  * about 30 ms, and another tenant's one-record write, and its answer, wait behind all of them.
@@ -16,7 +16,7 @@ export const TURN_BODY_BYTES = 64 * 1024;
  * gives every waiting tenant up to `turnBytes` (at least one body), in the order they began to
  * wait, and between turns the loop handles I/O. A quiet tenant's write thus waits for about one
  * budget of each other tenant's, and one tenant alone still has several bodies handled per turn
- * (which then travel to the writer thread in one message).
+ * (which then travel to the committer's thread in one message).
  */
 export class TenantTurns {
   /** Tasks waiting for a turn, per tenant; a Map keeps the order in which tenants began to wait. */

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keysOf, reduceWriteTransactions } from '../../src/domain/apply.js';
-import { GroupCommitter } from '../../src/queue/group-commit.js';
+import { GroupCommitter } from '../../src/write/3-commit.js';
 import type { SqliteStore } from '../../src/storage/sqlite/sqlite-storage.js';
 import type { EnqueueResult, NewWriteTransaction } from '../../src/model/write-transaction.js';
 import { newWriteTransaction } from '../support/write-transactions.js';

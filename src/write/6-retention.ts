@@ -6,7 +6,7 @@ const DAY_MS = 86_400_000;
 const PURGE_BATCH = 1000;
 
 /**
- * Deletes finished write transactions (and their results) older than each tenant's retention,
+ * After status, retention: deletes finished write transactions (and their results) older than each tenant's retention,
  * in small batches so no sweep holds the store for long.
  */
 export async function purgeExpired(journal: Journal, tenants: Tenant[], now = Date.now()): Promise<number> {

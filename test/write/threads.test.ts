@@ -1,5 +1,5 @@
 /**
- * The server's writer threads, one that commits and one that applies (as `main.ts` runs them):
+ * The server's pipeline threads, the committer's and the applier's (as `main.ts` runs them):
  * writes are answered only once committed, a graceful stop answers everything it took, and a dead
  * thread refuses what it had not answered (7902) and is replaced by one that resumes the queue. On the server backend (SQLite files, or a PostgreSQL database with
  * `STORAGE_BACKENDS=postgres`), in a real worker thread (the compiled entry that `npm test` builds
@@ -9,9 +9,9 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
-import type { AppliedWriteTransaction } from '../../src/queue/worker.js';
-import { WriterThread } from '../../src/queue/writer-thread.js';
-import { workerPool } from '../../src/runtime.js';
+import type { AppliedWriteTransaction } from '../../src/write/4-apply.js';
+import { type PipelineThread, startPipelineThreads } from '../../src/write/threads.js';
+import { applierLoops } from '../../src/runtime.js';
 import { type Store, StorageUnavailableError } from '../../src/storage/ports.js';
 import { openTestStore } from '../support/storage-backends.js';
 import { serverBackend } from '../support/test-db.js';
@@ -22,13 +22,13 @@ let n = 0;
 const wt = (tenantId: number, customerId: string) =>
   newWriteTransaction(tenantId, [{ customerId, attributes: { name: `name ${++n}` } }], { operation: 'updateProfile', isUpsert: true });
 
-describe(`writer thread (${serverBackend()})`, () => {
+describe(`pipeline threads (${serverBackend()})`, () => {
   let storeEnv: Record<string, string>;
   let store: Store;
   let dispose: () => Promise<void>;
   let tenantId: number;
-  let writer: WriterThread;
-  let applier: WriterThread | null;
+  let writer: PipelineThread;
+  let applier: PipelineThread | null;
   let applied: AppliedWriteTransaction[];
 
   const startWriter = async (env: Record<string, string> = {}) => {
@@ -36,10 +36,7 @@ describe(`writer thread (${serverBackend()})`, () => {
     // A dead thread's claims are taken back at once on SQLite, after the lease on PostgreSQL.
     const config = loadConfig({ ...storeEnv, PROFILES_LOG_LEVEL: 'silent', PROFILES_WORKER_LEASE_MS: '1000', ...env });
     const options = { config, idempotencyWindowMs: 86_400_000, logger: pino({ level: 'silent' }), onApplied: (a: AppliedWriteTransaction[]) => applied.push(...a), restartDelayMs: 50 };
-    applier = config.isWorkerEnabled ? new WriterThread({ ...options, isCommitter: false }) : null;
-    writer = new WriterThread({ ...options, isCommitter: true, onCommitted: () => applier?.wake() });
-    await writer.start();
-    await applier?.start();
+    ({ committer: writer, applier } = await startPipelineThreads(options, config.hasApplier));
   };
   const stopWriter = async () => {
     await writer.stop();
@@ -79,9 +76,9 @@ describe(`writer thread (${serverBackend()})`, () => {
     expect(master.attributes).toEqual({ name: w.records![0].attributes!.name });
     expect(applied.map((a) => a.transid)).toContain(w.transid);
     expect(applied.find((a) => a.transid === w.transid)!.codeCounts).toEqual({ '1000': 1 });
-    expect(writer.workerIds).toEqual([]);
-    expect(applier!.workerIds).toHaveLength(1);
-    expect(() => applier!.submit(wt(tenantId, 'nowhere'))).toThrow(/only applies/);
+    expect(writer.applierIds).toEqual([]);
+    expect(applier!.applierIds).toHaveLength(1);
+    expect(() => applier!.submit(wt(tenantId, 'nowhere'))).toThrow(/takes no writes/);
   });
 
   it('shares one message among the writes of one turn, and answers each its own transid', async () => {
@@ -139,17 +136,36 @@ describe(`writer thread (${serverBackend()})`, () => {
     expect(master.attributes).toEqual({ name: during.records![0].attributes!.name });
   });
 
+  it('the committer wakes the applier directly, also after either thread restarted', async () => {
+    await stopWriter();
+    // Idle appliers look for work once a minute: only the committer's wake applies a write sooner.
+    await startWriter({ PROFILES_WORKER_POLL_MS: '60000' });
+    const threadOf = (t: PipelineThread) => (t as unknown as { thread: { terminate(): Promise<number> } | null }).thread;
+    const writeApplied = async (customerId: string) => {
+      const w = wt(tenantId, customerId);
+      await writer.submit(w);
+      await appliedSoon([w.transid]);
+    };
+    await writeApplied('wake-first');
+    for (const restarted of [applier!, writer]) {
+      const old = threadOf(restarted);
+      await old!.terminate();
+      await waitFor(() => threadOf(restarted) !== old && restarted.isAvailable, { timeoutMs: 10_000, description: 'a new thread in its place' });
+      await writeApplied(`wake-after-${restarted === writer ? 'committer' : 'applier'}-restart`);
+    }
+  });
+
   it('without the worker (`serve --no-worker`), commits writes and leaves them to a worker elsewhere', async () => {
     await stopWriter();
     await startWriter({ PROFILES_WORKER: 'false' });
     expect(applier).toBeNull();
     const w = wt(tenantId, 'api-only');
     expect(await writer.submit(w)).toEqual({ outcome: 'accepted', transid: w.transid });
-    // Committed, and nothing in the process applies it: no applying thread, no worker in the committing one.
-    expect(writer.workerIds).toEqual([]);
+    // Committed, and nothing in the process applies it: no applier's thread, no applier loop in the committer's.
+    expect(writer.applierIds).toEqual([]);
     expect((await store.journal.getWriteTransactionStatus(tenantId, w.transid))!.state).toBe('queued');
-    // A worker on another connection (as `openprofiles worker` has) applies it.
-    const workers = workerPool(loadConfig(storeEnv), store, pino({ level: 'silent' }), () => {});
+    // Applier loops on another connection (as `openprofiles worker` has) apply it.
+    const workers = applierLoops(loadConfig(storeEnv), store, pino({ level: 'silent' }), () => {});
     await workers.start((err) => {
       throw err;
     });
