@@ -19,7 +19,7 @@ import { loadBodies, rtBodies, rtRecord } from './lib/records.mjs';
 const { values: opts } = parseArgs({ options: { records: { type: 'string', default: '200000' }, space: { type: 'string', default: '10000' }, batch: { type: 'string', default: '64' }, profile: { type: 'boolean' } } });
 const records = Number(opts.records);
 const space = Number(opts.space);
-const { WorkerPool } = await import('../dist/queue/worker-pool.js');
+const { ApplierLoops } = await import('../dist/write/4-apply.js');
 const { openStore } = await import('../dist/open-store.js');
 
 const svc = await startService({ backend: 'sqlite', serveArgs: ['--no-worker'], env: { PROFILES_MAX_QUEUE_RECORDS: '1000000000', PROFILES_QUEUE_SOFT_LIMIT_RECORDS: '1000000000' } });
@@ -28,14 +28,13 @@ const preload = loadBodies(space, 1000, rtRecord);
 await push(svc, 'PUT', path, preload.length, (i) => preload[i]);
 const next = rtBodies({ space });
 await push(svc, 'PUT', path, records / 100, () => next());
-await stop(svc.child); // the store stays: the worker below drains it
+await stop(svc.child); // the store stays: the applier loop below drains it
 
 const storage = openStore({ dataDir: svc.store.dataDir });
 let applied = 0;
 let done;
 const finished = new Promise((resolve) => (done = resolve));
-const pool = new WorkerPool(storage, {
-  concurrency: 1,
+const pool = new ApplierLoops(storage, 1, {
   batchSize: Number(opts.batch),
   leaseMs: 30_000,
   idlePollMs: 50,
