@@ -115,7 +115,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 export async function startWorker(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<{ loops: ApplierLoops; close(): Promise<void> }> {
   const storage = await openMigratedStore(config, logger);
   const loops = applierLoops(config, storage, logger, () => {});
-  const stopRetention = scheduleRetention(storage, config.retentionSweepMs, logger);
+  const stopRetention = scheduleRetention(storage, config.retentionSweepMs, config.changesRetentionDays, logger);
   await loops.start(onBackgroundError(logger, 'listening for new work'));
   logger.info({ appliers: loops.loops.map((l) => l.applierId), store: describeStore(storeLocation(config)) }, 'OpenProfiles worker is running');
   let closing: Promise<void> | null = null;

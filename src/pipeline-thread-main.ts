@@ -43,7 +43,7 @@ const committer: GroupCommitter | null = isCommitter
   : null;
 const loops = isCommitter ? null : applierLoops(config, storage, logger, (applied) => post({ type: 'applied', applied }));
 // Once per server, where the server applies (with `--no-worker`, `openprofiles worker` sweeps).
-const stopRetention = loops ? scheduleRetention(storage, config.retentionSweepMs, logger) : () => {};
+const stopRetention = loops ? scheduleRetention(storage, config.retentionSweepMs, config.changesRetentionDays, logger) : () => {};
 // Each write transaction is answered as soon as its commit is done: the committer calls back
 // synchronously, and the commit's answers go in one message before the next commit starts.
 let answers: { id: number; result: EnqueueResult }[] = [];

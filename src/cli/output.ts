@@ -39,6 +39,7 @@ const ROW_KINDS: Array<[keyof RowCounts, string, string]> = [
   ['masterProfiles', 'master profile', 'master profiles'],
   ['appProfiles', 'app profile', 'app profiles'],
   ['writeTransactions', 'write transaction', 'write transactions'],
+  ['changeEvents', 'change event', 'change events'],
 ];
 
 /** "2 profile keys, 1 app, 30 master profiles": the kinds with rows, or "nothing". */

@@ -1,3 +1,4 @@
+import type { ChangeEventType, ChangedProfile, NewChangeEvent } from '../model/change-event.js';
 import type { AppProfileRow, MasterProfileRow, ProfileChanges, ProfileKeys, ProfileSnapshot } from '../model/profile.js';
 import type { Attributes, AttributeValue } from '../model/directory.js';
 import type { ClaimedWriteTransaction, RecordResult, WriteRecord } from '../model/write-transaction.js';
@@ -74,25 +75,64 @@ function isMergedAsIs(changes: NonNullable<WriteRecord['attributes']>): boolean 
 
 const tooMany = (attributes: Attributes) => Object.keys(attributes).length > LIMITS.attributesPerProfile;
 
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Names of the attributes `after` adds, changes or removes against `before`. */
+function changedNames(before: Attributes | null, after: Attributes | null): string[] {
+  const names: string[] = [];
+  if (before) for (const name in before) if (!after || !Object.hasOwn(after, name) || after[name] !== before[name]) names.push(name);
+  if (after) for (const name in after) if (!before || !Object.hasOwn(before, name)) names.push(name);
+  return names;
+}
+
+/** The event of one profile's change from `before` to `after` (null: absent), or null if neither exists. */
+function changeEvent(
+  kind: 'profile' | 'app_profile',
+  before: { attributes: Attributes } | null,
+  after: (MasterProfileRow | AppProfileRow) | null,
+  identity: { tenantId: number; customerId: string; appId: string | null; deviceId: string | null },
+  profile: ChangedProfile | null,
+  origin: { transid: string; now: number },
+): NewChangeEvent | null {
+  if (!before && !after) return null;
+  const type = `${kind}.${!before ? 'created' : after ? 'updated' : 'deleted'}` as ChangeEventType;
+  const { tenantId, customerId, appId, deviceId } = identity;
+  return {
+    tenantId,
+    type,
+    customerId,
+    occurredAt: origin.now,
+    body: { type, occurredAt: iso(origin.now), customerId, appId, deviceId, transid: origin.transid, changed: changedNames(before?.attributes ?? null, after?.attributes ?? null), profile },
+  };
+}
+
 /** The in-memory view of the rows a batch touches, with every change it made. */
 class Workspace {
   readonly masters = new Map<string, MasterProfileRow | null>();
   readonly apps = new Map<string, AppProfileRow | null>();
+  /** One per change, in order (see `changeEvent`). */
+  private readonly events: NewChangeEvent[] = [];
+  /** The write transaction whose records make the changes now (`begin`). */
+  private origin = { transid: '', now: 0 };
   /** Identity of every touched profile, by key (ids may hold any character, so keys are not parsed back). */
   private readonly touchedMasters = new Map<string, { tenantId: number; customerId: string }>();
   private readonly touchedApps = new Map<string, AppIdentity>();
 
-  /** The apps the batch writes to that are still in the directory. */
-  private readonly appids: Set<string>;
+  /** The channel of each app the batch writes to that is still in the directory. */
+  private readonly channels: Map<string, string>;
 
   constructor(snapshot: ProfileSnapshot) {
     for (const row of snapshot.masters) this.masters.set(masterKey(row.tenantId, row.customerId), row);
     for (const row of snapshot.apps) this.apps.set(appKey(row), row);
-    this.appids = new Set(snapshot.appids.map((a) => appIdentity(a.tenantId, a.appid)));
+    this.channels = new Map(snapshot.appids.map((a) => [appIdentity(a.tenantId, a.appid), a.channel]));
+  }
+
+  begin(transid: string, now: number): void {
+    this.origin = { transid, now };
   }
 
   hasApp(tenantId: number, appid: string): boolean {
-    return this.appids.has(appIdentity(tenantId, appid));
+    return this.channels.has(appIdentity(tenantId, appid));
   }
 
   master(tenantId: number, customerId: string): MasterProfileRow | null {
@@ -101,8 +141,12 @@ class Workspace {
 
   setMaster(tenantId: number, customerId: string, row: MasterProfileRow | null): void {
     const key = masterKey(tenantId, customerId);
+    const before = this.masters.get(key) ?? null;
     this.masters.set(key, row);
     this.touchedMasters.set(key, { tenantId, customerId });
+    const profile: ChangedProfile | null = row && { customerId, attributes: row.attributes, appProfiles: [], createdAt: iso(row.createdAt), updatedAt: iso(row.updatedAt) };
+    const event = changeEvent('profile', before, row, { tenantId, customerId, appId: null, deviceId: null }, profile, this.origin);
+    if (event) this.events.push(event);
   }
 
   app(key: AppIdentity): AppProfileRow | null {
@@ -111,8 +155,15 @@ class Workspace {
 
   setApp(key: AppIdentity, row: AppProfileRow | null): void {
     const k = appKey(key);
+    const before = this.apps.get(k) ?? null;
     this.apps.set(k, row);
-    this.touchedApps.set(k, { tenantId: key.tenantId, appid: key.appid, customerId: key.customerId, deviceId: key.deviceId });
+    const { tenantId, appid, customerId } = key;
+    this.touchedApps.set(k, { tenantId, appid, customerId, deviceId: key.deviceId });
+    const deviceId = key.deviceId === '' ? null : key.deviceId;
+    const channel = this.channels.get(appIdentity(tenantId, appid)) ?? '';
+    const profile: ChangedProfile | null = row && { customerId, appId: appid, channel, deviceId, attributes: row.attributes, createdAt: iso(row.createdAt), updatedAt: iso(row.updatedAt) };
+    const event = changeEvent('app_profile', before, row, { tenantId, customerId, appId: appid, deviceId }, profile, this.origin);
+    if (event) this.events.push(event);
   }
 
   /** Live app profiles matching `test` (scans the batch's rows; deletes are rare). */
@@ -123,7 +174,7 @@ class Workspace {
   }
 
   changes(): ProfileChanges {
-    const changes: ProfileChanges = { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] };
+    const changes: ProfileChanges = { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [], events: this.events };
     for (const [key, identity] of this.touchedMasters) {
       const row = this.masters.get(key);
       if (row) changes.masterUpserts.push(row);
@@ -245,6 +296,7 @@ export function reduceWriteTransactions(
   const ws = new Workspace(snapshot);
   const results = new Map<string, RecordResult[]>();
   for (const wt of batch) {
+    ws.begin(wt.transid, now);
     const apply = wt.appid === null ? applyMaster : applyApp;
     results.set(
       wt.transid,

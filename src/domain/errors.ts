@@ -52,6 +52,16 @@ export const API_CODES = {
     httpStatus: 415,
     meaning: 'A body not sent as UTF-8 JSON: a `Content-Type` other than `application/json`, `application/*+json` or `text/plain` (none is read as JSON), a charset other than UTF-8, or a `Content-Encoding`.',
   },
+  '7908': {
+    description: 'Invalid cursor',
+    httpStatus: 400,
+    meaning: "A cursor that is malformed, or was made for another tenant (the change feed's `after`), or for other filters (a listing's).",
+  },
+  '7930': {
+    description: 'Cursor expired',
+    httpStatus: 410,
+    meaning: "The change feed deleted events after this cursor (`PROFILES_CHANGES_RETENTION_DAYS`): read again from the cursor in `errors[0].cursor`, the oldest event kept, and re-list what was missed.",
+  },
 } as const satisfies Record<string, { description: string; httpStatus: number; meaning: string }>;
 
 export type ApiCode = keyof typeof API_CODES;
@@ -64,6 +74,8 @@ export interface Problem {
   attribute?: string;
   code: ApiCode;
   reason: string;
+  /** Change feed (7930): the cursor to read again from. */
+  cursor?: string;
 }
 
 /** A refusal with an API code. `problems` name every offending record and attribute. */

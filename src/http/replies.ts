@@ -36,11 +36,12 @@ export function sendQueued(reply: FastifyReply, format: ResponseFormat, transid:
   });
 }
 
-const wireProblem = ({ index, customerId, attribute, reason }: Problem) => ({
+const wireProblem = ({ index, customerId, attribute, reason, cursor }: Problem) => ({
   ...(index !== undefined && { index }),
   ...(customerId !== undefined && { customerId }),
   ...(attribute !== undefined && { attribute }),
   reason,
+  ...(cursor !== undefined && { cursor }),
 });
 
 /** The records of the refused body, for the batch format's one-result-per-record errors. */

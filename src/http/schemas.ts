@@ -92,7 +92,13 @@ const problem = {
   type: 'object',
   required: ['reason'],
   additionalProperties: false,
-  properties: { index: { type: 'integer' }, customerId: { type: 'string' }, attribute: { type: 'string' }, reason: { type: 'string' } },
+  properties: {
+    index: { type: 'integer' },
+    customerId: { type: 'string' },
+    attribute: { type: 'string' },
+    reason: { type: 'string' },
+    cursor: { type: 'string', description: 'Change feed, 7930: the cursor to read again from (the oldest event kept).' },
+  },
 };
 
 /** The legacy format's envelope (contract §5). */

@@ -106,4 +106,6 @@ export interface RowCounts {
   appProfiles: number;
   /** Write transactions, queued and finished, with their records, results and idempotency keys. */
   writeTransactions: number;
+  /** The change feed's events of the tenant. */
+  changeEvents: number;
 }

@@ -5,6 +5,7 @@
  * - app profile: one per (tenant, appid, customerId, deviceId). `deviceId` is "" except on `rt`
  *   (in-app / push) apps, which keep one app profile per device.
  */
+import type { NewChangeEvent } from './change-event.js';
 import type { Attributes } from './directory.js';
 import type { ClaimedWriteTransaction, RecordResult } from './write-transaction.js';
 
@@ -50,7 +51,7 @@ export interface ProfileSnapshot {
    * Those of `ProfileKeys.appids` the directory holds. An app missing here was deleted after its
    * writes were accepted; no app can be removed while the database transaction that read this runs.
    */
-  appids: Array<{ tenantId: number; appid: string }>;
+  appids: Array<{ tenantId: number; appid: string; channel: string }>;
 }
 
 /**
@@ -62,6 +63,8 @@ export interface ProfileChanges {
   masterDeletes: Array<{ tenantId: number; customerId: string }>;
   appUpserts: AppProfileRow[];
   appDeletes: Array<{ tenantId: number; appid: string; customerId: string; deviceId: string }>;
+  /** One event per change, in the order the batch made them: stored in the same database transaction. */
+  events: NewChangeEvent[];
 }
 
 /** The domain's pure function that turns loaded rows and write transactions into changes and results. */

@@ -23,6 +23,7 @@
  * tenant's retention); if the tenant creates the appid again before they are applied, they apply
  * to the new app.
  */
+import type { ChangeEventType, StoredChangeEvent } from '../model/change-event.js';
 import type { App, AttributeDefinition, DirectorySnapshot, NewAttributeDefinition, ProfileKey, RowCounts, Tenant, TenantSettings } from '../model/directory.js';
 import type { AppProfileRow, ApplyReducer, ConflictKeys, KeysOf, MasterProfileRow, Schedulable } from '../model/profile.js';
 import type { ClaimedWriteTransaction, EnqueueResult, NewWriteTransaction, QueueStats, WriteRecord, WriteTransactionHeader, WriteTransactionStatus } from '../model/write-transaction.js';
@@ -152,6 +153,25 @@ export interface Erasure {
   eraseAppRows(tenantId: number, appid: string, limit: number): Promise<RowCounts>;
 }
 
+/**
+ * The change feed: the events the apply wrote with its changes (an outbox), read in feed order,
+ * which is apply order for every customer; each event appears once, and none is skipped because
+ * the database transaction that wrote it committed late. A position is the adapter's own string.
+ */
+export interface ChangeFeed {
+  /**
+   * The tenant's events after `after` (null: from the oldest kept), at most `limit`, of `types`
+   * (null: all). `expired` is the position the feed now starts at when events after `after`
+   * were purged (the reader lost some, and should start again), else null. An `after` this store
+   * cannot have made throws InvalidPositionError.
+   */
+  read(tenantId: number, after: string | null, limit: number, types: readonly ChangeEventType[] | null): Promise<{ events: StoredChangeEvent[]; expired: string | null }>;
+  /** The position after every event visible now: reading after it gives only events to come. */
+  head(tenantId: number): Promise<string>;
+  /** Deletes up to `limit` of the tenant's events older than `before` (ms), oldest first; returns how many. */
+  purge(tenantId: number, before: number, limit: number): Promise<number>;
+}
+
 export interface StoreCapabilities {
   /** The store can wake idle appliers on new work (e.g. LISTEN/NOTIFY) instead of polling. */
   readonly canWakeAppliers: boolean;
@@ -175,6 +195,7 @@ export interface Store {
   readonly journal: Journal;
   readonly appliers: Appliers;
   readonly erasure: Erasure;
+  readonly changes: ChangeFeed;
   /** Applies pending numbered migrations. Safe to call from several processes at once. */
   migrate(): Promise<MigrationReport>;
   /** Waits for nothing: callers stop their work first. Closes every connection. */
@@ -231,6 +252,11 @@ export class StoreAccessError extends StorageError {
  * Another live process applies this store's journal (SQLite: one applier per store). Not a fault: an
  * applier loop that meets it stands by, and takes over when that process stops.
  */
+/** A feed position this store did not make (a malformed or foreign cursor). */
+export class InvalidPositionError extends StorageError {
+  override name = 'InvalidPositionError';
+}
+
 export class ApplierLockedError extends StorageUnavailableError {
   override name = 'ApplierLockedError';
 }

@@ -2,7 +2,7 @@
  * Builds an adapter's role objects from its parts, in place of a method per call that would only
  * forward it: each named method of the part, with the adapter's driver errors translated.
  */
-import type { Applier, Directory, Erasure, Journal, Keys, Profiles } from './ports.js';
+import type { Applier, ChangeFeed, Directory, Erasure, Journal, Keys, Profiles } from './ports.js';
 
 type Method = (...args: never[]) => unknown;
 
@@ -56,4 +56,5 @@ export const PROFILES_METHODS = methodsOf<Profiles>({ getMasterProfiles: true, g
 type CommonJournal = Required<Pick<Journal, 'enqueue' | 'getWriteTransactionStatus' | 'queueStats' | 'purgeWriteTransactions'>>;
 export const JOURNAL_METHODS = methodsOf<CommonJournal>({ enqueue: true, getWriteTransactionStatus: true, queueStats: true, purgeWriteTransactions: true });
 export const APPLIER_METHODS = methodsOf<Applier>({ applyNext: true });
+export const CHANGE_FEED_METHODS = methodsOf<ChangeFeed>({ read: true, head: true, purge: true });
 export const ERASURE_METHODS = methodsOf<Erasure>({ countTenantRows: true, countAppRows: true, eraseTenantRows: true, eraseAppRows: true });

@@ -82,7 +82,7 @@ export interface StatusRow {
 }
 
 /** Row counts by kind, each column named for its table; kinds a statement does not count are left out. */
-export type RowCountsRow = Partial<Record<'profile_keys' | 'apps' | 'attribute_definitions' | 'master_profiles' | 'app_profiles' | 'write_transactions', Int>>;
+export type RowCountsRow = Partial<Record<'profile_keys' | 'apps' | 'attribute_definitions' | 'master_profiles' | 'app_profiles' | 'write_transactions' | 'change_events', Int>>;
 
 /** The queue columns `toClaimed` reads, for SELECT and RETURNING lists. */
 export const QUEUE_COLUMNS = 'seq, transid, tenant_id, operation, appid, is_upsert, is_cascade, idempotency_key, request_hash, accepted_at, records';
@@ -172,4 +172,5 @@ export const toRowCounts = (r: RowCountsRow): RowCounts => ({
   masterProfiles: Number(r.master_profiles ?? 0),
   appProfiles: Number(r.app_profiles ?? 0),
   writeTransactions: Number(r.write_transactions ?? 0),
+  changeEvents: Number(r.change_events ?? 0),
 });

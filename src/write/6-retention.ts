@@ -1,36 +1,44 @@
 import type { Logger } from 'pino';
-import type { Journal, Store } from '../storage/ports.js';
+import type { Store } from '../storage/ports.js';
 import type { Tenant } from '../model/directory.js';
 
 const DAY_MS = 86_400_000;
 const PURGE_BATCH = 1000;
 
-/**
- * After status, retention: deletes finished write transactions (and their results) older than each tenant's retention,
- * in small batches so no sweep holds the store for long.
- */
-export async function purgeExpired(journal: Journal, tenants: Tenant[], now = Date.now()): Promise<number> {
+/** Calls `purge` until it deletes less than a batch, yielding between batches; returns how many it deleted. */
+async function inBatches(purge: (limit: number) => Promise<number>): Promise<number> {
   let total = 0;
+  for (;;) {
+    const deleted = await purge(PURGE_BATCH);
+    total += deleted;
+    if (deleted < PURGE_BATCH) return total;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
+ * After status, retention: deletes finished write transactions (and their results) older than
+ * each tenant's retention, and change events older than `changesRetentionDays`, in small batches
+ * so no sweep holds the store for long.
+ */
+export async function purgeExpired(store: Pick<Store, 'journal' | 'changes'>, tenants: Tenant[], changesRetentionDays: number, now = Date.now()): Promise<{ writeTransactions: number; changeEvents: number }> {
+  const purged = { writeTransactions: 0, changeEvents: 0 };
   for (const tenant of tenants) {
     const before = now - tenant.settings.retentionDays * DAY_MS;
-    for (;;) {
-      const deleted = await journal.purgeWriteTransactions(tenant.id, before, PURGE_BATCH);
-      total += deleted;
-      if (deleted < PURGE_BATCH) break;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    purged.writeTransactions += await inBatches((limit) => store.journal.purgeWriteTransactions(tenant.id, before, limit));
+    purged.changeEvents += await inBatches((limit) => store.changes.purge(tenant.id, now - changesRetentionDays * DAY_MS, limit));
   }
-  return total;
+  return purged;
 }
 
 /** Runs `purgeExpired` every `intervalMs`; returns a function that stops it. */
-export function scheduleRetention(store: Pick<Store, 'directory' | 'journal'>, intervalMs: number, logger: Logger): () => void {
+export function scheduleRetention(store: Pick<Store, 'directory' | 'journal' | 'changes'>, intervalMs: number, changesRetentionDays: number, logger: Logger): () => void {
   const timer = setInterval(async () => {
     try {
       const tenants = await store.directory.listTenants();
-      const purged = await purgeExpired(store.journal, tenants);
+      const purged = await purgeExpired(store, tenants, changesRetentionDays);
       await store.journal.reclaimQueueSpace?.();
-      if (purged > 0) logger.info({ purged }, 'purged finished write transactions past their retention');
+      if (purged.writeTransactions + purged.changeEvents > 0) logger.info(purged, 'purged finished write transactions and change events past their retention');
     } catch (err) {
       logger.warn({ err }, 'retention sweep failed; the next sweep retries');
     }

@@ -60,7 +60,7 @@ describe('the openprofiles CLI, spawned', () => {
   };
   const rowsOf = (tenantId: number) => onStore((storage) => storage.erasure.countTenantRows(tenantId));
   const appRowsOf = (tenantId: number, appid: string) => onStore((storage) => storage.erasure.countAppRows(tenantId, appid));
-  const NO_ROWS: RowCounts = { profileKeys: 0, apps: 0, attributeDefinitions: 0, masterProfiles: 0, appProfiles: 0, writeTransactions: 0 };
+  const NO_ROWS: RowCounts = { profileKeys: 0, apps: 0, attributeDefinitions: 0, masterProfiles: 0, appProfiles: 0, writeTransactions: 0, changeEvents: 0 };
 
   it('migrate prints the applied migrations, then nothing left to apply', async () => {
     const first = await cli('migrate');
@@ -185,7 +185,7 @@ describe('the openprofiles CLI, spawned', () => {
     const text = await runCli(['tenant', 'delete', String(t.id)], store.env);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(
-      new RegExp(`^tenant ${t.id} \\(tenant-dry\\): deleting it erases 1 profile key, 2 apps, \\d+ attribute definitions, 3 master profiles, 9 app profiles, 4 write transactions, for good\\. Nothing was erased; to erase, run the same command with --erase\n$`),
+      new RegExp(`^tenant ${t.id} \\(tenant-dry\\): deleting it erases 1 profile key, 2 apps, \\d+ attribute definitions, 3 master profiles, 9 app profiles, 4 write transactions, 12 change events, for good\\. Nothing was erased; to erase, run the same command with --erase\n$`),
     );
     expect(await rowsOf(t.id)).toEqual(before);
     expect((await cli('tenant', 'list')).json.tenants.map((x: { id: number }) => x.id)).toContain(t.id);
@@ -213,11 +213,11 @@ describe('the openprofiles CLI, spawned', () => {
     await onStore((storage) => storage.directory.removeTenant(t.id));
     const dry = await cli('tenant', 'delete', String(t.id));
     expect(dry.code).toBe(0);
-    expect(dry.json).toEqual({ tenantId: t.id, isDryRun: true, isInDirectory: false, wouldErase: { ...NO_ROWS, masterProfiles: 3, appProfiles: 9, writeTransactions: 4 } });
+    expect(dry.json).toEqual({ tenantId: t.id, isDryRun: true, isInDirectory: false, wouldErase: { ...NO_ROWS, masterProfiles: 3, appProfiles: 9, writeTransactions: 4, changeEvents: 12 } });
     const text = await runCli(['tenant', 'delete', String(t.id)], store.env);
-    expect(text.stdout).toMatch(/no longer in the directory: an earlier delete was interrupted\): deleting it erases 3 master profiles, 9 app profiles, 4 write transactions/);
+    expect(text.stdout).toMatch(/no longer in the directory: an earlier delete was interrupted\): deleting it erases 3 master profiles, 9 app profiles, 4 write transactions, 12 change events/);
     const erased = await cli('tenant', 'delete', String(t.id), '--erase');
-    expect(erased.json).toEqual({ tenantId: t.id, erased: { ...NO_ROWS, masterProfiles: 3, appProfiles: 9, writeTransactions: 4 } });
+    expect(erased.json).toEqual({ tenantId: t.id, erased: { ...NO_ROWS, masterProfiles: 3, appProfiles: 9, writeTransactions: 4, changeEvents: 12 } });
     expect(await rowsOf(t.id)).toEqual(NO_ROWS);
   });
 

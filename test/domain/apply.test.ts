@@ -22,7 +22,7 @@ function wt(operation: WriteOperation, records: WriteRecord[], extra: Partial<Cl
   };
 }
 /** The app the tests write to, present in the directory. */
-const app1 = [{ tenantId: 1, appid: 'app1' }];
+const app1 = [{ tenantId: 1, appid: 'app1', channel: 'rt' }];
 const empty: ProfileSnapshot = { masters: [], apps: [], appids: app1 };
 const master = (customerId: string, attributes: Record<string, string>) => ({ tenantId: 1, customerId, attributes, createdAt: 1, updatedAt: 1 });
 const device = (customerId: string, deviceId: string, userId: string | null, attributes: Record<string, string> = {}) => ({
@@ -171,7 +171,7 @@ describe('reduceWriteTransactions', () => {
       wt('deleteDevice', [{ customerId: 'c', deviceId: 'd1' }]),
       wt('updateProfile', [{ customerId: 'c', attributes: { name: 'C' } }], { isUpsert: true }),
     ];
-    expect(keysOf(batch).appids).toEqual(app1);
+    expect(keysOf(batch).appids).toEqual([{ tenantId: 1, appid: 'app1' }]);
     const { changes, results } = reduceWriteTransactions(batch, snapshot, 1);
     expect(batch.map((w) => results.get(w.transid))).toEqual([
       [{ customerId: 'n', deviceId: 'd9', code: '7018', reason: expect.stringMatching(/deleted/) }],

@@ -21,13 +21,16 @@ import type { NewWriteTransaction } from '../../src/model/write-transaction.js';
 import { StorageError, StorageUnavailableError } from '../../src/storage/ports.js';
 import { waitFor } from '../support/wait.js';
 import { newWriteTransaction } from '../support/write-transactions.js';
+import { MIGRATION_VERSIONS } from '../../src/storage/sqlite/migrations.js';
+
+const LATEST = MIGRATION_VERSIONS.at(-1);
 
 const DAY = 86_400_000;
 const wt = (tenantId: number, extra: Partial<NewWriteTransaction> = {}) =>
   newWriteTransaction(tenantId, [{ customerId: 'a', attributes: { name: 'A' } }, { customerId: 'b', attributes: { name: 'B' } }], extra);
 const keysOf: KeysOf = () => ({ masters: [], appCustomers: [], appUsers: [], customerApps: [], appids: [] });
 const oneFailure: ApplyReducer = (batch) => ({
-  changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] },
+  changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [], events: [] },
   results: new Map(batch.map((w) => [w.transid, [{ customerId: 'a', code: '1000' as const }, { customerId: 'b', code: '7011' as const }]])),
 });
 
@@ -114,9 +117,9 @@ describe('SQLite adapter', () => {
   it('applies each migration once when two stores share the file, and records it in schema_migrations', async () => {
     const first = open();
     const second = open();
-    expect(await first.migrate()).toEqual({ applied: [1, 2, 3], version: 3 });
-    expect(await second.migrate()).toEqual({ applied: [], version: 3 });
-    expect(rawConnection().prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+    expect(await first.migrate()).toEqual({ applied: MIGRATION_VERSIONS, version: LATEST });
+    expect(await second.migrate()).toEqual({ applied: [], version: LATEST });
+    expect(rawConnection().prepare('SELECT version FROM schema_migrations').all()).toEqual(MIGRATION_VERSIONS.map((version) => ({ version })));
   });
 
   it('waits for the write lock before migrating, and answers StorageUnavailableError when it stays taken', async () => {
@@ -125,7 +128,7 @@ describe('SQLite adapter', () => {
     other.exec('BEGIN IMMEDIATE');
     await expect(s.migrate()).rejects.toBeInstanceOf(StorageUnavailableError);
     other.exec('ROLLBACK');
-    expect(await s.migrate()).toEqual({ applied: [1, 2, 3], version: 3 });
+    expect(await s.migrate()).toEqual({ applied: MIGRATION_VERSIONS, version: LATEST });
   });
 
   it('answers StorageUnavailableError and stores nothing when another process holds the write lock past the busy timeout', async () => {
@@ -178,7 +181,7 @@ describe('SQLite adapter', () => {
     try {
       await once(holder, 'message');
       const s = open({ busyTimeoutMs: 5_000 });
-      expect((await s.migrate()).applied).toEqual([1, 2, 3]);
+      expect((await s.migrate()).applied).toEqual(MIGRATION_VERSIONS);
       expect(rawConnection().pragma('journal_mode', { simple: true })).toBe('wal');
     } finally {
       await holder.terminate();
@@ -311,7 +314,7 @@ describe('SQLite adapter', () => {
     old.close();
 
     const s = open();
-    expect(await s.migrate()).toEqual({ applied: [2, 3], version: 3 });
+    expect(await s.migrate()).toEqual({ applied: MIGRATION_VERSIONS.slice(1), version: LATEST });
     // The queued one moved to the journal, keeping its place; the next accepted follows it.
     expect(await s.journal.getWriteTransactionStatus(1, 't-queued')).toMatchObject({ state: 'queued', totalCount: 1 });
     const next = wt(1);

@@ -34,6 +34,7 @@ const upsertEach: ApplyReducer = (batch, snapshot, now) => ({
     masterDeletes: [],
     appUpserts: [],
     appDeletes: [],
+    events: [],
   },
   results: new Map(batch.map((w) => [w.transid, w.records.map((r) => ({ customerId: r.customerId!, code: '1000' as const }))])),
 });
@@ -198,7 +199,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       const thousand = (i: number) => Array.from({ length: 1000 }, (_, j) => ({ customerId: `c${i}-${j}` }));
       const items = Array.from({ length: 27 }, (_, i) => newWriteTransaction(tenantId, thousand(i)));
       await s.journal.enqueue(items, DAY);
-      const lookOnly: ApplyReducer = () => ({ changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] }, results: new Map() });
+      const lookOnly: ApplyReducer = () => ({ changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [], events: [] }, results: new Map() });
       const apply = async () => (await applierOf(s, 'w1', 60_000).applyNext(100, () => keysOf([]), lookOnly)).map((c) => c.transid);
       const sizes = [(await apply()).length, (await apply()).length];
       const first = Math.floor(CLAIM_RECORDS / 1000);
@@ -300,6 +301,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
             masterDeletes: [],
             appUpserts,
             appDeletes: [],
+            events: [],
           },
           results: new Map(batch.map((w) => [w.transid, []])),
         };
@@ -323,6 +325,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
             masterDeletes: [{ tenantId, customerId: 'b' }],
             appUpserts: [],
             appDeletes: [{ tenantId, appid: 'rt-1', customerId: 'a', deviceId: 'd1' }],
+            events: [],
           },
           results: new Map(batch.map((w) => [w.transid, []])),
         };
@@ -350,6 +353,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
           masterDeletes: [],
           appUpserts: [row('rt-1', 'c1', 'u1', now), row('rt-1', 'c2', 'u1', now), row('rt-1', 'c3', 'u2', now), row('rt-1', 'c4', null, now), row('rt-2', 'c5', 'u1', now)],
           appDeletes: [],
+          events: [],
         },
         results: new Map(batch.map((w) => [w.transid, []])),
       });
@@ -366,7 +370,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       let seen: ProfileSnapshot | null = null;
       const look: ApplyReducer = (batch, snapshot) => {
         seen = snapshot;
-        return { changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] }, results: new Map(batch.map((w) => [w.transid, []])) };
+        return { changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [], events: [] }, results: new Map(batch.map((w) => [w.transid, []])) };
       };
       await s.journal.enqueue([wt(tenantId, 'look')], DAY);
       await applierOf(s, 'w', 60_000).applyNext(10, byUser, look);
@@ -393,6 +397,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
               updatedAt: now,
             })),
             appDeletes: [],
+            events: [],
           },
           results: new Map(batch.map((w) => [w.transid, []])),
         });
@@ -564,6 +569,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       masterProfiles: 0,
       appProfiles: 0,
       writeTransactions: 0,
+      changeEvents: 0,
       ...counts,
     });
     /** Stores master profiles and app profiles (appid, customerId, deviceId) through one applied write transaction. */
@@ -574,6 +580,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
           masterDeletes: [],
           appUpserts: apps.map(([appid, customerId, deviceId]) => ({ tenantId, appid, customerId, deviceId, userId: null, attributes: {}, createdAt: now, updatedAt: now })),
           appDeletes: [],
+          events: [],
         },
         results: new Map(batch.map((w) => [w.transid, []])),
       });
@@ -697,7 +704,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       let seen: ProfileSnapshot | null = null;
       const look: ApplyReducer = (batch, snapshot) => {
         seen = snapshot;
-        return { changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [] }, results: new Map(batch.map((w) => [w.transid, []])) };
+        return { changes: { masterUpserts: [], masterDeletes: [], appUpserts: [], appDeletes: [], events: [] }, results: new Map(batch.map((w) => [w.transid, []])) };
       };
       const named: KeysOf = () => ({
         masters: [],
@@ -707,7 +714,10 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
         appids: [{ tenantId: a, appid: 'a-fb' }, { tenantId: a, appid: 'a-rt' }, { tenantId: a, appid: 'b-fb' }, { tenantId: b, appid: 'b-fb' }],
       });
       await applierOf(s, 'w', 60_000).applyNext(10, named, look);
-      expect((seen as ProfileSnapshot | null)!.appids).toEqual([{ tenantId: a, appid: 'a-fb' }, { tenantId: b, appid: 'b-fb' }]);
+      expect((seen as ProfileSnapshot | null)!.appids).toEqual([
+        { tenantId: a, appid: 'a-fb', channel: 'fb' },
+        { tenantId: b, appid: 'b-fb', channel: 'fb' },
+      ]);
     });
 
     it('refuses to create an appid again while the tenant still holds app profiles of the deleted app, and lets another tenant take it', async () => {
@@ -736,6 +746,7 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
           masterDeletes: [],
           appUpserts: ['d1', 'd2'].map((deviceId) => ({ tenantId: a, appid: 'rt-a', customerId: 'c', deviceId, userId: 'u', attributes: { deviceId }, createdAt: now, updatedAt: now })),
           appDeletes: [],
+          events: [],
         },
         results: new Map(batch.map((w) => [w.transid, []])),
       });

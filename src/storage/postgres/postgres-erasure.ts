@@ -16,6 +16,7 @@ const TENANT_CHUNKS: Array<[keyof RowCountsRow, string]> = [
        (SELECT appid, customer_id, device_id FROM app_profiles WHERE tenant_id = $1 LIMIT $2)`,
   ],
   ['master_profiles', 'DELETE FROM master_profiles WHERE tenant_id = $1 AND customer_id IN (SELECT customer_id FROM master_profiles WHERE tenant_id = $1 LIMIT $2)'],
+  ['change_events', 'DELETE FROM change_events WHERE id IN (SELECT id FROM change_events WHERE tenant_id = $1 LIMIT $2)'],
 ];
 
 /**
@@ -33,7 +34,8 @@ export class PostgresErasure {
               (SELECT COUNT(*) FROM master_profiles WHERE tenant_id = $1) AS master_profiles,
               (SELECT COUNT(*) FROM app_profiles WHERE tenant_id = $1) AS app_profiles,
               (SELECT COUNT(*) FROM write_transactions WHERE state <> 'done' AND tenant_id = $1)
-                + (SELECT COUNT(*) FROM write_transactions WHERE tenant_id = $1 AND state = 'done') AS write_transactions`,
+                + (SELECT COUNT(*) FROM write_transactions WHERE tenant_id = $1 AND state = 'done') AS write_transactions,
+              (SELECT COUNT(*) FROM change_events WHERE tenant_id = $1) AS change_events`,
       [tenantId],
     );
     return toRowCounts(rows[0]);

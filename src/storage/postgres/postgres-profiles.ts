@@ -1,5 +1,6 @@
 import { type AppRecord, type MasterRecord, toAppProfile as toApp, toMaster } from '../rows.js';
 import type { AppProfileRow, MasterProfileRow, ProfileChanges, ProfileKeys, ProfileSnapshot } from '../../model/profile.js';
+import { appendEvents } from './postgres-changes.js';
 import type { Queryable } from './postgres-pool.js';
 
 const APP_ORDER = 'ORDER BY p.appid, p.customer_id, p.device_id';
@@ -83,14 +84,14 @@ export async function lockedSnapshot(c: Queryable, keys: ProfileKeys): Promise<P
     return !seenApps.has(k) && seenApps.add(k);
   });
   // Removing an app waits for the apply (REMOVAL_LOCK), so an app read here stays until it commits.
-  const appids = await c.query<{ tenant_id: number; appid: string }>(
-    'SELECT a.tenant_id, a.appid FROM apps a JOIN unnest($1::int[], $2::text[]) AS k (tenant_id, appid) ON a.appid = k.appid AND a.tenant_id = k.tenant_id',
+  const appids = await c.query<{ tenant_id: number; appid: string; channel: string }>(
+    'SELECT a.tenant_id, a.appid, a.channel FROM apps a JOIN unnest($1::int[], $2::text[]) AS k (tenant_id, appid) ON a.appid = k.appid AND a.tenant_id = k.tenant_id',
     [keys.appids.map((k) => k.tenantId), keys.appids.map((k) => k.appid)],
   );
-  return { masters: masters.rows.map(toMaster), apps: uniqueApps.map(toApp), appids: appids.rows.map((r) => ({ tenantId: r.tenant_id, appid: r.appid })) };
+  return { masters: masters.rows.map(toMaster), apps: uniqueApps.map(toApp), appids: appids.rows.map((r) => ({ tenantId: r.tenant_id, appid: r.appid, channel: r.channel })) };
 }
 
-/** Stores the apply's changes: arrays in, one statement per kind. */
+/** Stores the apply's changes and their events: arrays in, one statement per kind. */
 export async function writeChanges(c: Queryable, changes: ProfileChanges): Promise<void> {
   const { masterDeletes: md, masterUpserts: mu, appDeletes: ad, appUpserts: au } = changes;
   if (md.length) {
@@ -137,4 +138,5 @@ export async function writeChanges(c: Queryable, changes: ProfileChanges): Promi
       ],
     );
   }
+  await appendEvents(c, changes.events);
 }

@@ -1,8 +1,9 @@
 import pg from 'pg';
-import { type Applier, type Directory, type Erasure, type Journal, type Keys, type Profiles, type Store, type StoreRules } from '../ports.js';
-import { APPLIER_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, JOURNAL_METHODS, KEYS_METHODS, PROFILES_METHODS, translating } from '../roles.js';
+import { type Applier, type ChangeFeed, type Directory, type Erasure, type Journal, type Keys, type Profiles, type Store, type StoreRules } from '../ports.js';
+import { APPLIER_METHODS, CHANGE_FEED_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, JOURNAL_METHODS, KEYS_METHODS, PROFILES_METHODS, translating } from '../roles.js';
 import { claimedOf } from '../rows.js';
 import { migrate } from './migrations.js';
+import { PostgresChanges } from './postgres-changes.js';
 import { PostgresDirectory } from './postgres-directory.js';
 import { PostgresErasure } from './postgres-erasure.js';
 import { translatePostgresError } from './postgres-errors.js';
@@ -57,6 +58,7 @@ export function openPostgresStore(options: PostgresOptions, rules: StoreRules): 
       claim: (applierId, leaseMs) => translating<Applier>(new PostgresApplier(atomically, toClaimed, rules.schedule, applierId, leaseMs), APPLIER_METHODS, t),
     },
     erasure: translating<Erasure>(new PostgresErasure(pool), ERASURE_METHODS, t),
+    changes: translating<ChangeFeed>(new PostgresChanges(pool), CHANGE_FEED_METHODS, t),
 
     migrate: own.migrate,
 

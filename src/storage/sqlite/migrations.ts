@@ -3,13 +3,18 @@ import type { MigrationReport } from '../ports.js';
 import initial from './migrations/0001-initial.js';
 import queueRecords from './migrations/0002-queue-records.js';
 import journal from './migrations/0003-journal.js';
+import changeEvents from './migrations/0006-change-events.js';
 
 /** Numbered, append-only migrations. Never edit a shipped one: add the next number. */
 const MIGRATIONS: Array<[number, string]> = [
   [1, initial],
   [2, queueRecords],
   [3, journal],
+  [6, changeEvents],
 ];
+
+/** Every migration's number, in order. */
+export const MIGRATION_VERSIONS = MIGRATIONS.map(([version]) => version);
 
 /**
  * Applies pending migrations, each in its own database transaction. `BEGIN IMMEDIATE` takes the

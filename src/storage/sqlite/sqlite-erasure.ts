@@ -34,7 +34,8 @@ export class SqliteErasure {
               (SELECT COUNT(*) FROM attribute_definitions WHERE tenant_id = @tenantId) AS attribute_definitions,
               (SELECT COUNT(*) FROM master_profiles WHERE tenant_id = @tenantId) AS master_profiles,
               (SELECT COUNT(*) FROM app_profiles WHERE tenant_id = @tenantId) AS app_profiles,
-              (SELECT COUNT(*) FROM write_transactions WHERE tenant_id = @tenantId AND state = 'done') AS write_transactions`,
+              (SELECT COUNT(*) FROM write_transactions WHERE tenant_id = @tenantId AND state = 'done') AS write_transactions,
+              (SELECT COUNT(*) FROM change_events WHERE tenant_id = @tenantId) AS change_events`,
     );
     this.countApp = db.prepare<{ tenantId: number; appid: string }, RowCountsRow>(
       `SELECT (SELECT COUNT(*) FROM apps WHERE appid = @appid AND tenant_id = @tenantId) AS apps,
@@ -50,11 +51,13 @@ export class SqliteErasure {
       `DELETE FROM master_profiles WHERE tenant_id = @tenantId AND customer_id IN
          (SELECT customer_id FROM master_profiles WHERE tenant_id = @tenantId LIMIT @limit)`,
     );
+    const events = db.prepare('DELETE FROM change_events WHERE seq IN (SELECT seq FROM change_events WHERE tenant_id = @tenantId LIMIT @limit)');
     this.tenantChunks = [
       (p) => ({ write_transactions: queued.run(p).changes }),
       (p) => ({ write_transactions: finished.run(p).changes }),
       (p) => ({ app_profiles: appProfiles.run(p).changes }),
       (p) => ({ master_profiles: masters.run(p).changes }),
+      (p) => ({ change_events: events.run(p).changes }),
     ];
     this.appProfilesChunk = db.prepare<{ tenantId: number; appid: string; limit: number }>(
       `DELETE FROM app_profiles WHERE tenant_id = @tenantId AND appid = @appid AND (customer_id, device_id) IN

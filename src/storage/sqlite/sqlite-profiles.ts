@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { type AppRecord, type MasterRecord, toAppProfile as toApp, toMaster } from '../rows.js';
 import type { AppProfileRow, MasterProfileRow, ProfileChanges, ProfileKeys, ProfileSnapshot } from '../../model/profile.js';
+import type { SqliteChanges } from './sqlite-changes.js';
 
 const APP_COLUMNS = 'tenant_id, appid, customer_id, device_id, user_id, attributes, created_at, updated_at';
 
@@ -63,14 +64,18 @@ const statementsOf = (db: Database.Database) => ({
     'UPDATE app_profiles SET user_id = ?, attributes = ?, created_at = ?, updated_at = ? WHERE tenant_id = ? AND appid = ? AND customer_id = ? AND device_id = ?',
   ),
   deleteApp: db.prepare('DELETE FROM app_profiles WHERE tenant_id = ? AND appid = ? AND customer_id = ? AND device_id = ?'),
-  hasApp: db.prepare<[string, number], number>('SELECT 1 FROM apps WHERE appid = ? AND tenant_id = ?').pluck(),
+  channelOf: db.prepare<[string, number], string>('SELECT channel FROM apps WHERE appid = ? AND tenant_id = ?').pluck(),
 });
 
 /** Prepared statements over master_profiles and app_profiles. */
 export class SqliteProfiles {
   private readonly s: ReturnType<typeof statementsOf>;
 
-  constructor(db: Database.Database) {
+  constructor(
+    db: Database.Database,
+    /** Where `write` stores the events of the changes, in the same database transaction. */
+    private readonly changes: SqliteChanges,
+  ) {
     this.s = statementsOf(db);
   }
 
@@ -136,7 +141,10 @@ export class SqliteProfiles {
     for (const { tenantId, customerId } of keys.customerApps) {
       if (isNew(customers, masterKey(tenantId, customerId))) add(this.s.appsOfCustomerAnyApp.all(tenantId, customerId));
     }
-    const appids = keys.appids.filter(({ tenantId, appid }) => this.s.hasApp.get(appid, tenantId) !== undefined);
+    const appids = keys.appids.flatMap(({ tenantId, appid }) => {
+      const channel = this.s.channelOf.get(appid, tenantId);
+      return channel === undefined ? [] : [{ tenantId, appid, channel }];
+    });
     return { masters, apps: [...apps.values()], appids };
   }
 
@@ -149,7 +157,7 @@ export class SqliteProfiles {
   }
 
   /**
-   * Writes the final state of each touched row. `loaded` is what the batch read in the same
+   * Writes the final state of each touched row, and the events of the changes. `loaded` is what the batch read in the same
    * database transaction: a row it holds exists, and is updated in place; any other is upserted.
    */
   write(changes: ProfileChanges, loaded: Loaded): void {
@@ -173,6 +181,7 @@ export class SqliteProfiles {
         updated(this.s.updateAppAndUser.run(r.userId, attributes, r.createdAt, r.updatedAt, r.tenantId, r.appid, r.customerId, r.deviceId));
       }
     }
+    this.changes.append(changes.events);
   }
 }
 

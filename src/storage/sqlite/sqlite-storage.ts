@@ -1,10 +1,11 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { DIRECTORY_METHODS, ERASURE_METHODS, JOURNAL_METHODS, KEYS_METHODS, APPLIER_METHODS, PROFILES_METHODS, promised } from '../roles.js';
+import { CHANGE_FEED_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, JOURNAL_METHODS, KEYS_METHODS, APPLIER_METHODS, PROFILES_METHODS, promised } from '../roles.js';
 import { ensurePrivateDir, ensurePrivateFile, publishDurably, temporaryNameOf } from '../private-files.js';
-import { type Applier, type Directory, type Erasure, type Journal, type Keys, type Profiles, type Store, type StoreRules, StorageError } from '../ports.js';
+import { type Applier, type ChangeFeed, type Directory, type Erasure, type Journal, type Keys, type Profiles, type Store, type StoreRules, StorageError } from '../ports.js';
 import { migrate } from './migrations.js';
+import { SqliteChanges } from './sqlite-changes.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteDirectory } from './sqlite-directory.js';
 import { SqliteErasure } from './sqlite-erasure.js';
@@ -129,12 +130,13 @@ export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 
   const checkpointer = options.checkpoint ? new SqliteCheckpointer(file, options.checkpoint.everyMs, options.checkpoint.onError) : null;
 
   /** Statements are prepared after migration, once the tables exist. */
-  let made: { directory: SqliteDirectory; erasure: SqliteErasure; profiles: SqliteProfiles; queue: SqliteQueue } | null = null;
+  let made: { directory: SqliteDirectory; erasure: SqliteErasure; profiles: SqliteProfiles; queue: SqliteQueue; changes: SqliteChanges } | null = null;
   const parts = () => {
     if (!made) {
-      const profiles = new SqliteProfiles(db);
+      const changes = new SqliteChanges(db);
+      const profiles = new SqliteProfiles(db, changes);
       const queue = new SqliteQueue(db, journal, profiles, applierLock, rules.recordsOf);
-      made = { directory: new SqliteDirectory(db), erasure: new SqliteErasure(db, journal), profiles, queue };
+      made = { directory: new SqliteDirectory(db), erasure: new SqliteErasure(db, journal), profiles, queue, changes };
     }
     return made;
   };
@@ -149,6 +151,7 @@ export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 
     journal: promised<Journal>(() => parts().queue, JOURNAL_METHODS, t),
     appliers: { hasConcurrentClaims: false, applier },
     erasure: promised<Erasure>(() => parts().erasure, ERASURE_METHODS, t),
+    changes: promised<ChangeFeed>(() => parts().changes, CHANGE_FEED_METHODS, t),
 
     /** Migrates the store, then checks its journal and moves to it what the store's own tables still queue. */
     migrate: async () =>
