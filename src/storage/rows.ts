@@ -39,6 +39,7 @@ export interface AttributeRow {
   type: string;
   max_length: number | null;
   enum_values: string | null;
+  is_indexed: Flag;
 }
 export interface MasterRecord {
   tenant_id: number;
@@ -107,6 +108,7 @@ export const toAttribute = (r: AttributeRow): AttributeDefinition => ({
   type: r.type as AttributeType,
   ...(r.max_length !== null && { maxLength: r.max_length }),
   ...(r.enum_values !== null && { values: JSON.parse(r.enum_values) }),
+  ...(Boolean(r.is_indexed) && { isIndexed: true }),
 });
 
 export const toMaster = (r: MasterRecord): MasterProfileRow => ({

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { type Applier, type Directory, type Erasure, type Journal, type Keys, type Profiles, type Store, type StoreRules } from '../ports.js';
-import { APPLIER_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, JOURNAL_METHODS, KEYS_METHODS, PROFILES_METHODS, translating } from '../roles.js';
+import { type Applier, type Directory, type Erasure, type Journal, type Keys, type Profiles, type ProfileScan, type Store, type StoreRules } from '../ports.js';
+import { APPLIER_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, JOURNAL_METHODS, KEYS_METHODS, PROFILE_SCAN_METHODS, PROFILES_METHODS, translating } from '../roles.js';
 import { claimedOf } from '../rows.js';
 import { migrate } from './migrations.js';
 import { PostgresDirectory } from './postgres-directory.js';
@@ -8,6 +8,7 @@ import { PostgresErasure } from './postgres-erasure.js';
 import { translatePostgresError } from './postgres-errors.js';
 import { openPool } from './postgres-pool.js';
 import { PostgresProfiles } from './postgres-profiles.js';
+import { PostgresProfileScan } from './postgres-profile-scan.js';
 import { PostgresApplier, PostgresQueue, QUEUE_CHANNEL } from './postgres-queue.js';
 
 export interface PostgresOptions {
@@ -57,6 +58,7 @@ export function openPostgresStore(options: PostgresOptions, rules: StoreRules): 
       claim: (workerId, leaseMs) => translating<Applier>(new PostgresApplier(atomically, toClaimed, rules.schedule, workerId, leaseMs), APPLIER_METHODS, t),
     },
     erasure: translating<Erasure>(new PostgresErasure(pool), ERASURE_METHODS, t),
+    profileScan: translating<ProfileScan>(new PostgresProfileScan(pool, checkout), PROFILE_SCAN_METHODS, t),
 
     migrate: own.migrate,
 
