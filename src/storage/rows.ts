@@ -130,6 +130,17 @@ export const toAppProfile = (r: AppRecord): AppProfileRow => ({
   updatedAt: Number(r.updated_at),
 });
 
+/** App profile rows grouped by customer, in the order the rows came (a snapshot's batch). */
+export function appProfilesByCustomer(rows: readonly AppRecord[]): Map<string, AppProfileRow[]> {
+  const map = new Map<string, AppProfileRow[]>();
+  for (const r of rows) {
+    const own = map.get(r.customer_id);
+    if (own) own.push(toAppProfile(r));
+    else map.set(r.customer_id, [toAppProfile(r)]);
+  }
+  return map;
+}
+
 /** Reads queue rows, their records with `recordsOf` (`StoreRules`). */
 export const claimedOf = (recordsOf: (json: string) => WriteRecord[]) => (r: QueueRow): ClaimedWriteTransaction => ({
   seq: Number(r.seq),

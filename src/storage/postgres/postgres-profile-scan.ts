@@ -3,7 +3,7 @@ import type { AttributeDefinition } from '../../model/directory.js';
 import type { AppProfileRow, MasterProfileRow } from '../../model/profile.js';
 import { attributeIndexName, checkedAttributeName } from '../attribute-indexes.js';
 import { type CustomerProfiles, type MasterPageQuery, NotFoundError, type SnapshotBatches } from '../ports.js';
-import { type AppRecord, type AttributeRow, type MasterRecord, toAppProfile, toAttribute, toMaster } from '../rows.js';
+import { type AppRecord, appProfilesByCustomer, type AttributeRow, type MasterRecord, toAppProfile, toAttribute, toMaster } from '../rows.js';
 import { snapshotBatches } from '../snapshot-batches.js';
 import { translatePostgresError } from './postgres-errors.js';
 import type { Checkout, Queryable } from './postgres-pool.js';
@@ -36,16 +36,6 @@ function pageSql(tenantId: number, q: MasterPageQuery): { sql: string; params: u
 
 const APPS_OF = `SELECT ${APP_COLUMNS} FROM app_profiles WHERE tenant_id = $1 AND customer_id = ANY($2::text[]) ORDER BY customer_id, appid, device_id`;
 
-function byCustomer(rows: AppRecord[]): Map<string, AppProfileRow[]> {
-  const map = new Map<string, AppProfileRow[]>();
-  for (const r of rows) {
-    const own = map.get(r.customer_id);
-    if (own) own.push(toAppProfile(r));
-    else map.set(r.customer_id, [toAppProfile(r)]);
-  }
-  return map;
-}
-
 /**
  * The customers of one snapshot, batch by batch (as on SQLite, `sqlite-profile-scan.ts`): every
  * master profile with its app profiles, then the customers with app profiles only, each whole.
@@ -61,7 +51,7 @@ function customerBatches(c: Queryable, tenantId: number, batchSize: number): () 
       );
       if (masters.length > 0) {
         after = masters[masters.length - 1].customer_id;
-        const apps = byCustomer((await c.query<AppRecord>(APPS_OF, [tenantId, masters.map((m) => m.customer_id)])).rows);
+        const apps = appProfilesByCustomer((await c.query<AppRecord>(APPS_OF, [tenantId, masters.map((m) => m.customer_id)])).rows);
         return masters.map((m) => ({ customerId: m.customer_id, master: toMaster(m), apps: apps.get(m.customer_id) ?? [] }));
       }
       phase = 'orphans';
@@ -74,10 +64,10 @@ function customerBatches(c: Queryable, tenantId: number, batchSize: number): () 
       [tenantId, after, batchSize],
     );
     if (rows.length === 0) return [];
-    let customers = byCustomer(rows);
+    let customers = appProfilesByCustomer(rows);
     if (rows.length === batchSize) {
       const last = rows[rows.length - 1].customer_id;
-      if (customers.size === 1) customers = byCustomer((await c.query<AppRecord>(APPS_OF, [tenantId, [last]])).rows);
+      if (customers.size === 1) customers = appProfilesByCustomer((await c.query<AppRecord>(APPS_OF, [tenantId, [last]])).rows);
       else customers.delete(last);
     }
     const batch = [...customers].map(([customerId, apps]) => ({ customerId, master: null, apps }));

@@ -3,7 +3,7 @@ import type { AttributeDefinition } from '../../model/directory.js';
 import type { AppProfileRow, MasterProfileRow } from '../../model/profile.js';
 import { attributeIndexName, checkedAttributeName } from '../attribute-indexes.js';
 import { type CustomerProfiles, type MasterPageQuery, NotFoundError, type SnapshotBatches } from '../ports.js';
-import { type AppRecord, type AttributeRow, type MasterRecord, toAppProfile, toAttribute, toMaster } from '../rows.js';
+import { type AppRecord, appProfilesByCustomer, type AttributeRow, type MasterRecord, toAppProfile, toAttribute, toMaster } from '../rows.js';
 import { snapshotBatches } from '../snapshot-batches.js';
 import { translateSqliteError } from './sqlite-errors.js';
 
@@ -62,17 +62,6 @@ const statementsOf = (db: Database.Database) => ({
   countApp: db.prepare<[number, string], number>('SELECT count(*) FROM app_profiles WHERE tenant_id = ? AND appid = ?').pluck(),
 });
 
-/** App profile rows grouped by customer, in the order the rows came. */
-function byCustomer(rows: AppRecord[]): Map<string, AppProfileRow[]> {
-  const map = new Map<string, AppProfileRow[]>();
-  for (const r of rows) {
-    const own = map.get(r.customer_id);
-    if (own) own.push(toAppProfile(r));
-    else map.set(r.customer_id, [toAppProfile(r)]);
-  }
-  return map;
-}
-
 /**
  * The customers of one snapshot, batch by batch: every master profile with its app profiles, then
  * the customers with app profiles only. A batch of those holds whole customers: when the rows of
@@ -86,7 +75,7 @@ function customerBatches(s: ReturnType<typeof statementsOf>, tenantId: number, b
       const masters = s.mastersAfter.all(tenantId, after, batchSize);
       if (masters.length > 0) {
         after = masters[masters.length - 1].customer_id;
-        const apps = byCustomer(s.appsOf.all(tenantId, JSON.stringify(masters.map((m) => m.customer_id))));
+        const apps = appProfilesByCustomer(s.appsOf.all(tenantId, JSON.stringify(masters.map((m) => m.customer_id))));
         return masters.map((m) => ({ customerId: m.customer_id, master: toMaster(m), apps: apps.get(m.customer_id) ?? [] }));
       }
       phase = 'orphans';
@@ -94,10 +83,10 @@ function customerBatches(s: ReturnType<typeof statementsOf>, tenantId: number, b
     }
     const rows = s.orphanAppsAfter.all(tenantId, after, batchSize);
     if (rows.length === 0) return [];
-    let customers = byCustomer(rows);
+    let customers = appProfilesByCustomer(rows);
     if (rows.length === batchSize) {
       const last = rows[rows.length - 1].customer_id;
-      if (customers.size === 1) customers = byCustomer(s.appsOfCustomer.all(tenantId, last));
+      if (customers.size === 1) customers = appProfilesByCustomer(s.appsOfCustomer.all(tenantId, last));
       else customers.delete(last);
     }
     const batch = [...customers].map(([customerId, apps]) => ({ customerId, master: null, apps }));
