@@ -57,6 +57,11 @@ export const API_CODES = {
     httpStatus: 400,
     meaning: "A cursor that is malformed, or was made for another tenant (the change feed's `after`), or for other filters (a listing's).",
   },
+  '7909': {
+    description: 'Attribute not indexed',
+    httpStatus: 400,
+    meaning: 'A listing filters by a master attribute the tenant has not marked indexed (`openprofiles attribute add … --indexed`); `errors` names it.',
+  },
   '7930': {
     description: 'Cursor expired',
     httpStatus: 410,

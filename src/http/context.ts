@@ -2,7 +2,7 @@ import type { DirectoryCache } from '../domain/directory.js';
 import type { ProfileReader } from '../domain/profile-reads.js';
 import type { WriteAcceptor } from '../write/2-accept.js';
 import type { StatusReader } from '../write/5-status.js';
-import type { Directory } from '../storage/ports.js';
+import type { Directory, ProfileScan } from '../storage/ports.js';
 import type { Metrics } from './metrics.js';
 
 /** The HTTP context: what the routes use. Built by the composition root (src/main.ts) or a test. */
@@ -11,6 +11,8 @@ export interface Services {
   store: Directory;
   directory: DirectoryCache;
   reader: ProfileReader;
+  /** Bulk reads: listing, find by value, export (src/bulk). */
+  profileScan: ProfileScan;
   acceptor: WriteAcceptor;
   status: StatusReader;
   metrics: Metrics;

@@ -2,7 +2,7 @@
  * Builds an adapter's role objects from its parts, in place of a method per call that would only
  * forward it: each named method of the part, with the adapter's driver errors translated.
  */
-import type { Applier, ChangeFeed, Directory, Erasure, Journal, Keys, Profiles } from './ports.js';
+import type { Applier, ChangeFeed, Directory, Erasure, Journal, Keys, Profiles, ProfileScan } from './ports.js';
 
 type Method = (...args: never[]) => unknown;
 
@@ -58,3 +58,6 @@ export const JOURNAL_METHODS = methodsOf<CommonJournal>({ enqueue: true, getWrit
 export const APPLIER_METHODS = methodsOf<Applier>({ applyNext: true });
 export const CHANGE_FEED_METHODS = methodsOf<ChangeFeed>({ read: true, head: true, purge: true });
 export const ERASURE_METHODS = methodsOf<Erasure>({ countTenantRows: true, countAppRows: true, eraseTenantRows: true, eraseAppRows: true });
+export const PROFILE_SCAN_METHODS = methodsOf<ProfileScan>({
+  pageMasters: true, planOf: true, appProfilesOf: true, snapshotCustomers: true, snapshotApp: true, indexMasterAttribute: true,
+});

@@ -3,6 +3,7 @@ import type { MigrationReport } from '../ports.js';
 import initial from './migrations/0001-initial.js';
 import queueVacuum from './migrations/0002-queue-vacuum.js';
 import queueLz4 from './migrations/0003-queue-lz4.js';
+import attributeIndexes from './migrations/0004-attribute-indexes.js';
 import changeEvents from './migrations/0006-change-events.js';
 
 /** Numbered, append-only migrations. Never edit a shipped one: add the next number. */
@@ -10,6 +11,7 @@ const MIGRATIONS: Array<[number, string]> = [
   [1, initial],
   [2, queueVacuum],
   [3, queueLz4],
+  [4, attributeIndexes],
   [6, changeEvents],
 ];
 

@@ -3,6 +3,7 @@ import type { MigrationReport } from '../ports.js';
 import initial from './migrations/0001-initial.js';
 import queueRecords from './migrations/0002-queue-records.js';
 import journal from './migrations/0003-journal.js';
+import attributeIndexes from './migrations/0004-attribute-indexes.js';
 import changeEvents from './migrations/0006-change-events.js';
 
 /** Numbered, append-only migrations. Never edit a shipped one: add the next number. */
@@ -10,6 +11,7 @@ const MIGRATIONS: Array<[number, string]> = [
   [1, initial],
   [2, queueRecords],
   [3, journal],
+  [4, attributeIndexes],
   [6, changeEvents],
 ];
 
