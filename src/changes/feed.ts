@@ -69,8 +69,8 @@ function positionOf(tenantId: number, cursor: string): string {
   return match[2];
 }
 
-/** One event on the wire: its id and cursor, then its stored body's fields. */
-const eventJson = (tenantId: number, e: StoredChangeEvent) => `{"id":"${e.id}","cursor":"${cursorOf(tenantId, e.position)}",${e.bodyJson.slice(1)}`;
+/** One event on the wire (the feed's, and a webhook delivery's body): its id and cursor, then its stored body's fields. */
+export const eventJson = (tenantId: number, e: StoredChangeEvent): string => `{"id":"${e.id}","cursor":"${cursorOf(tenantId, e.position)}",${e.bodyJson.slice(1)}`;
 
 export class ChangeFeedReader {
   constructor(
