@@ -5,6 +5,7 @@ import queueVacuum from './migrations/0002-queue-vacuum.js';
 import queueLz4 from './migrations/0003-queue-lz4.js';
 import attributeIndexes from './migrations/0004-attribute-indexes.js';
 import changeEvents from './migrations/0006-change-events.js';
+import webhooks from './migrations/0007-webhooks.js';
 
 /** Numbered, append-only migrations. Never edit a shipped one: add the next number. */
 const MIGRATIONS: Array<[number, string]> = [
@@ -13,6 +14,7 @@ const MIGRATIONS: Array<[number, string]> = [
   [3, queueLz4],
   [4, attributeIndexes],
   [6, changeEvents],
+  [7, webhooks],
 ];
 
 /** Any constant: the advisory lock that lets one node migrate while the others wait. */

@@ -5,6 +5,7 @@ import queueRecords from './migrations/0002-queue-records.js';
 import journal from './migrations/0003-journal.js';
 import attributeIndexes from './migrations/0004-attribute-indexes.js';
 import changeEvents from './migrations/0006-change-events.js';
+import webhooks from './migrations/0007-webhooks.js';
 
 /** Numbered, append-only migrations. Never edit a shipped one: add the next number. */
 const MIGRATIONS: Array<[number, string]> = [
@@ -13,6 +14,7 @@ const MIGRATIONS: Array<[number, string]> = [
   [3, journal],
   [4, attributeIndexes],
   [6, changeEvents],
+  [7, webhooks],
 ];
 
 /** Every migration's number, in order. */
