@@ -13,9 +13,11 @@ import type { AppliedWriteTransaction, ApplierLoops } from './write/4-apply.js';
 import { AppliedEvents, StatusReader } from './write/5-status.js';
 import { scheduleRetention } from './write/6-retention.js';
 import { startPipelineThreads } from './write/threads.js';
-import { applierLoops, createLogger, IDEMPOTENCY_WINDOW_MS, onBackgroundError, openMigratedStore, storeLocation } from './runtime.js';
+import { applierLoops, createLogger, IDEMPOTENCY_WINDOW_MS, onBackgroundError, openMigratedStore, startDeliverer, storeLocation } from './runtime.js';
 import { describeStore } from './open-store.js';
 import type { Store } from './storage/ports.js';
+import type { WebhookDeliverer } from './changes/webhook-deliverer.js';
+import { WebhookEndpoints } from './changes/webhook-endpoints.js';
 
 export { createLogger } from './runtime.js';
 
@@ -47,8 +49,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   await admission.refresh();
   const metrics = new Metrics(admission);
   const events = new AppliedEvents();
+  let deliverer: WebhookDeliverer | null = null;
   const onApplied = (applied: AppliedWriteTransaction[]) => {
     events.announce(applied.map((a) => a.transid));
+    deliverer?.wake();
     metrics.noteApplied(applied);
     for (const a of applied) {
       let records = 0;
@@ -66,6 +70,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     reader: new ProfileReader(storage.profiles, directory),
     profileScan: storage.profileScan,
     acceptor: new WriteAcceptor(directory, committer, admission),
+    webhooks: new WebhookEndpoints(storage, config.webhookAllowPrivate),
     status: new StatusReader(storage.journal, events),
     metrics,
     lifecycle,
@@ -87,6 +92,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   directory.startPolling(config.directoryPollMs, onBackgroundError(logger, 'directory reload'));
   admission.start(QUEUE_REFRESH_MS, onBackgroundError(logger, 'queue statistics'));
   const applierIds = applier?.applierIds ?? [];
+  deliverer = startDeliverer(config, storage, logger, (outcome, lagS) => metrics.noteWebhookAttempt(outcome, lagS));
   if (demo) process.stdout.write(demoBanner(demo, url));
   logger.info({ url, appliers: applierIds, store: describeStore(storeLocation(config)) }, 'OpenProfiles is serving');
 
@@ -102,6 +108,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       } finally {
         clearInterval(closeIdle);
       }
+      await deliverer?.stop();
       await committer.stop();
       await applier?.stop();
       directory.stopPolling();
@@ -115,15 +122,18 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 /** A worker (`openprofiles worker`): applier loops and the retention sweep, no HTTP. */
 export async function startWorker(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<{ loops: ApplierLoops; close(): Promise<void> }> {
   const storage = await openMigratedStore(config, logger);
-  const loops = applierLoops(config, storage, logger, () => {});
+  let deliverer: WebhookDeliverer | null = null;
+  const loops = applierLoops(config, storage, logger, () => deliverer?.wake());
   const stopRetention = scheduleRetention(storage, config.retentionSweepMs, config.changesRetentionDays, logger);
   await loops.start(onBackgroundError(logger, 'listening for new work'));
+  deliverer = startDeliverer(config, storage, logger);
   logger.info({ appliers: loops.loops.map((l) => l.applierId), store: describeStore(storeLocation(config)) }, 'OpenProfiles worker is running');
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       logger.info('shutting down: finishing the batches in hand');
       stopRetention();
+      await deliverer?.stop();
       await loops.stop();
       await storage.close();
       logger.info('shut down cleanly');

@@ -22,6 +22,7 @@ import { bulkRoutes } from './routes/bulk.js';
 import { opsRoutes } from './routes/ops.js';
 import { profileRoutes } from './routes/profiles.js';
 import { statusRoutes } from './routes/status.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { openApiOptions } from './schemas.js';
 
 export interface AppOptions {
@@ -185,6 +186,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       api.addHook('onRequest', authenticate);
       api.addHook('preParsing', bodyChecker(options.bodyLimit));
       bulkRoutes(api, services);
+      webhookRoutes(api, services);
     },
     { prefix: EXTENSION_PREFIX },
   );

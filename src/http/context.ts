@@ -3,6 +3,7 @@ import type { ProfileReader } from '../domain/profile-reads.js';
 import type { WriteAcceptor } from '../write/2-accept.js';
 import type { StatusReader } from '../write/5-status.js';
 import type { Directory, ProfileScan } from '../storage/ports.js';
+import type { WebhookEndpoints } from '../changes/webhook-endpoints.js';
 import type { Metrics } from './metrics.js';
 
 /** The HTTP context: what the routes use. Built by the composition root (src/main.ts) or a test. */
@@ -14,6 +15,8 @@ export interface Services {
   /** Bulk reads: listing, find by value, export (src/bulk). */
   profileScan: ProfileScan;
   acceptor: WriteAcceptor;
+  /** The tenant's webhook endpoints (src/changes). */
+  webhooks: WebhookEndpoints;
   status: StatusReader;
   metrics: Metrics;
   lifecycle: { isShuttingDown: boolean };
