@@ -12,7 +12,7 @@ import { Admission } from './write/2-admission.js';
 import type { AppliedWriteTransaction, ApplierLoops } from './write/4-apply.js';
 import { AppliedEvents, StatusReader } from './write/5-status.js';
 import { scheduleRetention } from './write/6-retention.js';
-import { startPipelineThreads } from './write/threads.js';
+import { startPipelineThreads, type WebhookAttemptNote } from './write/threads.js';
 import { applierLoops, createLogger, IDEMPOTENCY_WINDOW_MS, onBackgroundError, openMigratedStore, startDeliverer, storeLocation } from './runtime.js';
 import { describeStore } from './open-store.js';
 import type { Store } from './storage/ports.js';
@@ -62,7 +62,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   };
   // Pipeline threads (write/threads.ts): neither the commits nor the applies run on the event loop
   // that answers requests, and neither waits for the other (docs/architecture.md).
-  const { committer, applier } = await startPipelineThreads({ config, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied }, config.hasApplier);
+  const onWebhookAttempts = (attempts: WebhookAttemptNote[]) => {
+    for (const { outcome, lagS } of attempts) metrics.noteWebhookAttempt(outcome, lagS);
+  };
+  const { committer, applier } = await startPipelineThreads({ config, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied, onWebhookAttempts }, config.hasApplier);
   const lifecycle = { isShuttingDown: false };
   const services = {
     store: storage.directory,
@@ -92,7 +95,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   directory.startPolling(config.directoryPollMs, onBackgroundError(logger, 'directory reload'));
   admission.start(QUEUE_REFRESH_MS, onBackgroundError(logger, 'queue statistics'));
   const applierIds = applier?.applierIds ?? [];
-  deliverer = startDeliverer(config, storage, logger, (outcome, lagS) => metrics.noteWebhookAttempt(outcome, lagS));
+  // The applier's thread delivers webhooks beside its applies; without one (`--no-worker`), this thread does.
+  if (!applier) deliverer = startDeliverer(config, storage, logger, (outcome, lagS) => metrics.noteWebhookAttempt(outcome, lagS));
   if (demo) process.stdout.write(demoBanner(demo, url));
   logger.info({ url, appliers: applierIds, store: describeStore(storeLocation(config)) }, 'OpenProfiles is serving');
 

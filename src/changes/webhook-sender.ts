@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Webhook } from 'standardwebhooks';
 import type { AttemptOutcome } from '../model/webhook.js';
 import { hostOf, type ResolvedTarget } from './webhook-targets.js';
@@ -37,15 +37,18 @@ export function retryAfterMsOf(value: string | undefined, now = Date.now()): num
  */
 export class WebhookSender {
   private readonly agents: { http: http.Agent; https: https.Agent };
-  /** Trusted CAs: the system's, and the extra ones given (PROFILES_WEBHOOK_CA_FILE). */
-  private readonly ca: string[] | undefined;
+  /**
+   * Trusted CAs: the system's, and the extra ones given (PROFILES_WEBHOOK_CA_FILE), parsed once:
+   * a `ca` list on each request would parse every certificate again for each new connection.
+   */
+  private readonly secureContext: SecureContext | undefined;
 
   constructor(
     private readonly timeoutMs: number,
     extraCa: string | null,
     maxSockets: number,
   ) {
-    this.ca = extraCa ? [...rootCertificates, extraCa] : undefined;
+    this.secureContext = extraCa ? createSecureContext({ ca: [...rootCertificates, extraCa] }) : undefined;
     this.agents = { http: new http.Agent({ keepAlive: true, maxSockets }), https: new https.Agent({ keepAlive: true, maxSockets }) };
   }
 
@@ -80,7 +83,7 @@ export class WebhookSender {
           'webhook-signature': signature,
         },
         agent: isHttps ? this.agents.https : this.agents.http,
-        ...(isHttps && { servername: isIP(host) ? undefined : host, ...(this.ca && { ca: this.ca }) }),
+        ...(isHttps && { servername: isIP(host) ? undefined : host, ...(this.secureContext && { secureContext: this.secureContext }) }),
       };
       const req = (isHttps ? https : http).request(options, (res) => {
         const chunks: Buffer[] = [];
