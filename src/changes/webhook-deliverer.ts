@@ -210,7 +210,8 @@ class EndpointPump {
     if (this.pending < MAX_PENDING && (await this.take())) hasWorked = true;
     if (this.isStopped) return hasWorked;
     const free = this.options.concurrency - this.inFlight.size;
-    if (free > 0 && this.pending > this.inFlight.size) {
+    // Asked even when this deliverer counts nothing pending: a resend adds one behind its back.
+    if (free > 0) {
       const due = await this.store.webhookDeliveries.due(this.endpoint.tenantId, this.endpoint.id, Date.now(), free + this.inFlight.size);
       for (const delivery of due) {
         if (this.inFlight.size >= this.options.concurrency) break;

@@ -70,7 +70,7 @@ describe.each(selectedBackends())('webhooks end to end: %s', (backend) => {
     const added = await runCli(['webhook', 'add', '--tenant', 'hooks', '--url', `${receiver.url}/hooks`, '--json'], env);
     expect(added.code, added.stderr).toBe(0);
     expect(added.json.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-    receiver.secret = added.json.secret;
+    receiver.secrets.set('/hooks', added.json.secret);
     endpointId = added.json.id;
     // About 20 % answered 500, 0.5 % never answered (the deliverer's timeout ends them), the rest 2xx.
     receiver.answer = () => {
@@ -127,8 +127,9 @@ describe.each(selectedBackends())('webhooks end to end: %s', (backend) => {
   it('disables an endpoint that answers 410 at once, delivers what came meanwhile once enabled, and resends an event with the same webhook-id', async () => {
     let isGone = true;
     receiver.answer = (_d, path) => (path === '/gone' && isGone ? { status: 410 } : { status: 200 });
-    const added = await runCli(['webhook', 'add', '--tenant', String(tenant.id), '--url', `${receiver.url}/gone`, '--types', 'profile.updated', '--json'], env);
+    const added = await runCli(['webhook', 'add', '--tenant', String(tenant.id), '--url', `${receiver.url}/gone`, '--types', 'profile.created,profile.updated', '--json'], env);
     expect(added.code, added.stderr).toBe(0);
+    receiver.secrets.set('/gone', added.json.secret);
     const gone = added.json.id;
     const write = async (name: string) =>
       expect((await request(server.url, 'PUT', '/resources/v2/customerprofile', { key: tenant.key, body: { Records: [{ customerId: 'c1', Attributes: { name } }] } })).status).toBe(202);
@@ -184,7 +185,7 @@ describe.runIf(selectedBackends().includes('postgres'))('webhooks with two serve
     const tenant = (await runCli(['tenant', 'create', 'pair', '--json'], env)).json;
     await runCli(['tenant', 'update', String(tenant.id), '--rate-limit', '1000000', '--upsert-on-update', 'true', '--json'], env);
     const added = await runCli(['webhook', 'add', '--tenant', 'pair', '--url', `${receiver.url}/pair`, '--json'], env);
-    receiver.secret = added.json.secret;
+    receiver.secrets.set('/pair', added.json.secret);
     servers = [await spawnServer(env), await spawnServer(env)];
     const total = 2000;
     await Promise.all(

@@ -21,8 +21,8 @@ export interface WebhookReceiver {
   received: Delivery[];
   /** Requests whose signature did not verify (must stay empty). */
   unverified: string[];
-  /** The secret deliveries are verified with (set once the endpoint is created). */
-  secret: string;
+  /** The secret deliveries are verified with (set once the endpoint is created), by the URL's path. */
+  secrets: Map<string, string>;
   /** Decides the answer to each verified delivery. */
   answer: (d: Omit<Delivery, 'status'>, path: string) => Answer;
   /** Ids answered 2xx, in arrival order. */
@@ -52,7 +52,7 @@ export async function startReceiver(dir: string): Promise<WebhookReceiver> {
     caFile,
     received: [],
     unverified: [],
-    secret: '',
+    secrets: new Map(),
     answer: () => ({ status: 200 }),
     accepted: () => self.received.filter((d) => d.status !== 'hang' && d.status >= 200 && d.status < 300),
     close: async () => {
@@ -68,7 +68,7 @@ export async function startReceiver(dir: string): Promise<WebhookReceiver> {
       const body = Buffer.concat(chunks).toString('utf8');
       let event: Delivery['event'];
       try {
-        event = new Webhook(self.secret).verify(body, req.headers as Record<string, string>) as Delivery['event'];
+        event = new Webhook(self.secrets.get(req.url ?? '/') ?? '').verify(body, req.headers as Record<string, string>) as Delivery['event'];
       } catch (err) {
         self.unverified.push(`${req.headers['webhook-id']}: ${(err as Error).message}`);
         res.writeHead(400).end('bad signature');
