@@ -58,7 +58,7 @@ describe('the OpenAPI document against the server', () => {
     Object.entries(api.doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => ({ path, method })));
 
   it('answers as documented every request valid by its operation\'s schemas: takes every value they take, ignores every parameter they do not list', async () => {
-    expect(operations().length).toBe(21);
+    expect(operations().length).toBe(27);
     const statuses = new Set<number>();
     for (const { path, method } of operations()) {
       await fc.assert(
@@ -74,7 +74,8 @@ describe('the OpenAPI document against the server', () => {
       );
     }
     // The generated requests reach the operations' successes too, not only their refusals.
-    expect([...statuses].filter((s) => s < 300).sort()).toEqual([200, 202]);
+    // 201 (createWebhook) and 204 (deleteWebhook) only when a generated URL or id happens to be usable.
+    expect([...statuses].filter((s) => s < 300 && s !== 201 && s !== 204).sort()).toEqual([200, 202]);
   }, 240_000);
 
   it('refuses with a documented 4xx every request its document calls invalid', async () => {
