@@ -96,7 +96,7 @@ describe('the OpenAPI document against the server', () => {
     }
     // Every Profile API operation but getProfileStatus (any transid is taken) takes something a request can get wrong; so do
     // listProfiles and exportProfiles.
-    expect(checked).toBe(16);
+    expect(checked).toBe(21);
   }, 240_000);
 
   it('calls "." and ".." invalid as path ids, which a URL drops (a generated delete once sent deviceId "."), and the server refuses them with a 4xx', async () => {
