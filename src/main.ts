@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { ChangeFeedReader } from './changes/feed.js';
 import type { Logger } from 'pino';
 import { createDemoTenant, demoBanner, forgetDemoTenant } from './demo.js';
 import type { Config } from './config/config.js';
@@ -65,6 +66,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     directory,
     reader: new ProfileReader(storage.profiles, directory),
     profileScan: storage.profileScan,
+    changes: new ChangeFeedReader(storage.changes, (ms) => events.waitForAny(ms)),
     acceptor: new WriteAcceptor(directory, committer, admission),
     status: new StatusReader(storage.journal, events),
     metrics,

@@ -19,6 +19,7 @@ import { clientErrorHandler, indexMethods, rawAnswer, TIMEOUT_REASON, unroutedEr
 import { sendError } from './replies.js';
 import { appProfileRoutes } from './routes/app-profiles.js';
 import { bulkRoutes } from './routes/bulk.js';
+import { changeRoutes } from './routes/changes.js';
 import { opsRoutes } from './routes/ops.js';
 import { profileRoutes } from './routes/profiles.js';
 import { statusRoutes } from './routes/status.js';
@@ -185,6 +186,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       api.addHook('onRequest', authenticate);
       api.addHook('preParsing', bodyChecker(options.bodyLimit));
       bulkRoutes(api, services);
+      changeRoutes(api, services);
     },
     { prefix: EXTENSION_PREFIX },
   );

@@ -1,3 +1,4 @@
+import type { ChangeFeedReader } from '../changes/feed.js';
 import type { DirectoryCache } from '../domain/directory.js';
 import type { ProfileReader } from '../domain/profile-reads.js';
 import type { WriteAcceptor } from '../write/2-accept.js';
@@ -13,6 +14,8 @@ export interface Services {
   reader: ProfileReader;
   /** Bulk reads: listing, find by value, export (src/bulk). */
   profileScan: ProfileScan;
+  /** The change feed (src/changes). */
+  changes: ChangeFeedReader;
   acceptor: WriteAcceptor;
   status: StatusReader;
   metrics: Metrics;
