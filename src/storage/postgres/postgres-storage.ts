@@ -1,10 +1,11 @@
 import pg from 'pg';
-import { type Applier, type Directory, type Erasure, type Journal, type Keys, type Profiles, type Store, type StoreRules } from '../ports.js';
-import { APPLIER_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, JOURNAL_METHODS, KEYS_METHODS, PROFILES_METHODS, translating } from '../roles.js';
+import { type Applier, type Directory, type Erasure, type Imports, type Journal, type Keys, type Profiles, type Store, type StoreRules } from '../ports.js';
+import { APPLIER_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, IMPORTS_METHODS, JOURNAL_METHODS, KEYS_METHODS, PROFILES_METHODS, translating } from '../roles.js';
 import { claimedOf } from '../rows.js';
 import { migrate } from './migrations.js';
 import { PostgresDirectory } from './postgres-directory.js';
 import { PostgresErasure } from './postgres-erasure.js';
+import { PostgresImports } from './postgres-imports.js';
 import { translatePostgresError } from './postgres-errors.js';
 import { openPool } from './postgres-pool.js';
 import { PostgresProfiles } from './postgres-profiles.js';
@@ -57,6 +58,7 @@ export function openPostgresStore(options: PostgresOptions, rules: StoreRules): 
       claim: (workerId, leaseMs) => translating<Applier>(new PostgresApplier(atomically, toClaimed, rules.schedule, workerId, leaseMs), APPLIER_METHODS, t),
     },
     erasure: translating<Erasure>(new PostgresErasure(pool), ERASURE_METHODS, t),
+    imports: translating<Imports>(new PostgresImports(pool, atomically), IMPORTS_METHODS, t),
 
     migrate: own.migrate,
 

@@ -1,13 +1,14 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { DIRECTORY_METHODS, ERASURE_METHODS, JOURNAL_METHODS, KEYS_METHODS, APPLIER_METHODS, PROFILES_METHODS, promised } from '../roles.js';
+import { DIRECTORY_METHODS, ERASURE_METHODS, IMPORTS_METHODS, JOURNAL_METHODS, KEYS_METHODS, APPLIER_METHODS, PROFILES_METHODS, promised } from '../roles.js';
 import { ensurePrivateDir, ensurePrivateFile, publishDurably, temporaryNameOf } from '../private-files.js';
-import { type Applier, type Directory, type Erasure, type Journal, type Keys, type Profiles, type Store, type StoreRules, StorageError } from '../ports.js';
+import { type Applier, type Directory, type Erasure, type Imports, type Journal, type Keys, type Profiles, type Store, type StoreRules, StorageError } from '../ports.js';
 import { migrate } from './migrations.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteDirectory } from './sqlite-directory.js';
 import { SqliteErasure } from './sqlite-erasure.js';
+import { SqliteImports } from './sqlite-imports.js';
 import { translated, translateSqliteError } from './sqlite-errors.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
 import { journalFileOf, prepareJournal } from './sqlite-journal.js';
@@ -129,12 +130,12 @@ export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 
   const checkpointer = options.checkpoint ? new SqliteCheckpointer(file, options.checkpoint.everyMs, options.checkpoint.onError) : null;
 
   /** Statements are prepared after migration, once the tables exist. */
-  let made: { directory: SqliteDirectory; erasure: SqliteErasure; profiles: SqliteProfiles; queue: SqliteQueue } | null = null;
+  let made: { directory: SqliteDirectory; erasure: SqliteErasure; imports: SqliteImports; profiles: SqliteProfiles; queue: SqliteQueue } | null = null;
   const parts = () => {
     if (!made) {
       const profiles = new SqliteProfiles(db);
       const queue = new SqliteQueue(db, journal, profiles, workerLock, rules.recordsOf);
-      made = { directory: new SqliteDirectory(db), erasure: new SqliteErasure(db, journal), profiles, queue };
+      made = { directory: new SqliteDirectory(db), erasure: new SqliteErasure(db, journal), imports: new SqliteImports(db), profiles, queue };
     }
     return made;
   };
@@ -149,6 +150,7 @@ export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 
     journal: promised<Journal>(() => parts().queue, JOURNAL_METHODS, t),
     appliers: { hasConcurrentClaims: false, applier },
     erasure: promised<Erasure>(() => parts().erasure, ERASURE_METHODS, t),
+    imports: promised<Imports>(() => parts().imports, IMPORTS_METHODS, t),
 
     /** Migrates the store, then checks its journal and moves to it what the store's own tables still queue. */
     migrate: async () =>
