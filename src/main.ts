@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ImportService } from './bulk/import-service.js';
 import { createDemoTenant, demoBanner, forgetDemoTenant } from './demo.js';
 import type { Config } from './config/config.js';
 import { DirectoryCache } from './domain/directory.js';
@@ -66,7 +67,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   await writer.start();
   await applier?.start();
   const lifecycle = { isShuttingDown: false };
+  const imports = new ImportService(storage, directory, (wt) => writer.submit(wt), config.dataDir, logger);
   const services = {
+    imports,
     store: storage.directory,
     directory,
     reader: new ProfileReader(storage.profiles, directory),
@@ -91,6 +94,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 
   directory.startPolling(config.directoryPollMs, onBackgroundError(logger, 'directory reload'));
   monitor.start(QUEUE_REFRESH_MS, onBackgroundError(logger, 'queue statistics'));
+  // Imports left running when the server stopped (their uploads are in this data directory).
+  imports.resumeRunning().catch(onBackgroundError(logger, 'resuming imports'));
   const workerIds = [...writer.workerIds, ...(applier?.workerIds ?? [])];
   if (demo) process.stdout.write(demoBanner(demo, url));
   logger.info({ url, workers: workerIds, store: describeStore(storeLocation(config)) }, 'OpenProfiles is serving');
@@ -107,6 +112,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       } finally {
         clearInterval(closeIdle);
       }
+      await imports.stop();
       await writer.stop();
       await applier?.stop();
       directory.stopPolling();

@@ -56,7 +56,18 @@ export interface ImportDeps {
   /** Accepts a write transaction durably (the journal's enqueue, or the server's committer). */
   submit(wt: NewWriteTransaction): Promise<EnqueueResult>;
   onProgress?(progress: ImportProgress): void;
+  /** True once the run must stop (the server shuts down): it throws ImportStoppedError at its next step. */
+  shouldStop?(): boolean;
 }
+
+/** The run stopped because `shouldStop` said so; the next run continues it. */
+export class ImportStoppedError extends Error {
+  override name = 'ImportStoppedError';
+}
+
+const checkStop = (deps: ImportDeps) => {
+  if (deps.shouldStop?.()) throw new ImportStoppedError('the import stopped; it continues when run again');
+};
 
 /**
  * `ImportDeps.schema` and `defineAppAttributes` from the directory's cache: reloaded when the
@@ -220,6 +231,7 @@ async function acceptChunks(deps: ImportDeps, record: Import, path: string, rene
       await imports.markChunkAccepted(tenantId, id, chunk);
       continue;
     }
+    checkStop(deps);
     await renew();
     const schema = await deps.schema();
     const app = record.appid === null ? null : schema.app(record.appid);
@@ -301,6 +313,7 @@ async function waitForWindow(deps: ImportDeps, record: Import, chunk: number, ro
     const chunks = await deps.store.imports.listChunks(record.tenantId, record.id);
     const waiting = chunks.filter((c) => c.chunk < chunk && c.applied === null).length;
     if (waiting < WINDOW_CHUNKS) return;
+    checkStop(deps);
     deps.onProgress?.({ rowsRead, rowsDone: chunks.reduce((n, c) => n + c.rejected + (c.applied ?? 0) + (c.skipped ?? 0), 0), lineCount: record.lineCount });
     await sleep(POLL_MS);
   }
@@ -318,6 +331,7 @@ async function waitForApplied(deps: ImportDeps, record: Import, renew: () => Pro
     }
     deps.onProgress?.({ rowsRead, rowsDone: done, lineCount: record.lineCount });
     if (chunks.every((c) => c.applied !== null)) return;
+    checkStop(deps);
     await renew();
     await sleep(POLL_MS);
   }

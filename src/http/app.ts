@@ -18,6 +18,7 @@ import { bodyChecker, deferContinue, hasBody, parseJsonBodies } from './request-
 import { clientErrorHandler, indexMethods, rawAnswer, TIMEOUT_REASON, unroutedError } from './protocol-errors.js';
 import { sendError } from './replies.js';
 import { appProfileRoutes } from './routes/app-profiles.js';
+import { importRoutes, IMPORTS_PREFIX } from './routes/imports.js';
 import { opsRoutes } from './routes/ops.js';
 import { profileRoutes } from './routes/profiles.js';
 import { statusRoutes } from './routes/status.js';
@@ -61,8 +62,8 @@ function accountAside(metrics: Metrics, request: FastifyRequest, route: string, 
  */
 function bodyDeadline(ms: number, metrics: Metrics) {
   return async function startDeadline(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    // A request that announces no body has none to wait for.
-    if (request.raw.complete || !hasBody(request)) return;
+    // A request that announces no body has none to wait for; a bulk upload may take as long as its size needs.
+    if (request.raw.complete || !hasBody(request) || request.routeOptions.config?.isUpload) return;
     const timer = setTimeout(() => {
       if (request.raw.complete) return;
       const socket = request.raw.socket;
@@ -97,7 +98,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   async function answerUnreadable(err: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const started = performance.now();
     reply.raw.once('finish', () => accountAside(m, request, UNREADABLE_ROUTE, reply.statusCode, reply.apiCode ?? '', (performance.now() - started) / 1000));
-    if (request.url.startsWith(`${API_PREFIX}/`)) {
+    if (request.url.startsWith(`${API_PREFIX}/`) || request.url.startsWith(`${IMPORTS_PREFIX}/`)) {
       try {
         await authenticate(request, reply);
       } catch (authError) {
@@ -176,6 +177,13 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       statusRoutes(api, services);
     },
     { prefix: API_PREFIX },
+  );
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', authenticate);
+      importRoutes(api, services);
+    },
+    { prefix: IMPORTS_PREFIX },
   );
   return app;
 }

@@ -1,3 +1,4 @@
+import type { ImportService } from '../bulk/import-service.js';
 import type { DirectoryCache } from '../domain/directory.js';
 import type { ProfileReader } from '../domain/profile-reads.js';
 import type { WriteAcceptor } from '../queue/accept.js';
@@ -12,6 +13,8 @@ export interface Services {
   directory: DirectoryCache;
   reader: ProfileReader;
   acceptor: WriteAcceptor;
+  /** Bulk imports (src/bulk/import-service.ts). */
+  imports: ImportService;
   status: StatusReader;
   metrics: Metrics;
   lifecycle: { isShuttingDown: boolean };

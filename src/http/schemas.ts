@@ -205,7 +205,7 @@ const refusal = (description: string) => ({ description, anyOf: [legacyEnvelope(
  * codes behind it. A test (test/support/documented-answers.ts) fails when a test receives a status
  * its operation does not list here, or a body its schema does not take.
  */
-const refusals = {
+export const refusals = {
   400: refusal('7003 a missing or malformed parameter, 7011 an id over 128 characters or with control characters, 7012 more ids than the batch limit, 7000 a body that is not JSON, 7905 a request the server cannot read (a path whose %-encoding is malformed included)'),
   401: refusal('7002 no profile key, 7001 an unknown or revoked key'),
   403: refusal("7010 (7208 on deleteProfile) an address outside the tenant's allow list, 7018 an appid of no app of the tenant"),

@@ -43,7 +43,7 @@ describe(`import: kill -9 and resume (${serverBackend()})`, () => {
 
   it(`loses no row and applies none twice over 3 kills of one ${ROWS.toLocaleString('en-US')}-row import; API writes made meanwhile survive`, { timeout: 240_000 }, async () => {
     const [killed, reference] = stores;
-    const env = { ...killed.env, ...lease };
+    const env: Record<string, string> = { ...killed.env, ...lease };
     const tenant = (await runCli(['tenant', 'create', 'acme', '--json'], env)).json;
     await runCli(['tenant', 'create', 'acme', '--json'], reference.env);
 

@@ -123,7 +123,8 @@ export class DocumentedApi {
     const media = content[mediaType];
     if (!media) return `${name} answered ${status} as ${mediaType || 'no Content-Type'}; the document gives ${Object.keys(content).join(', ')}`;
     let value: unknown = body;
-    if (mediaType.endsWith('json')) {
+    // JSON: application/json and application/*+json (not NDJSON, which is lines of JSON: a string to its schema).
+    if (mediaType === 'application/json' || mediaType.endsWith('+json')) {
       try {
         value = JSON.parse(body);
       } catch {
