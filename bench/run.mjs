@@ -12,6 +12,7 @@ import { accept, httpCeiling } from './scenarios/accept.mjs';
 import { endToEnd, HOT } from './scenarios/end-to-end.mjs';
 import { postgresRun } from './scenarios/postgres.mjs';
 import { size } from './scenarios/size.mjs';
+import { bulk, bulkTables } from './scenarios/bulk.mjs';
 
 const { values: opts } = parseArgs({ options: { quick: { type: 'boolean' }, 'no-postgres': { type: 'boolean' } } });
 const QUICK = Boolean(opts.quick);
@@ -72,6 +73,12 @@ if (!opts['no-postgres']) {
   else postgres = run;
 }
 if (!postgres) log(`PostgreSQL: ${postgresNote}`);
+
+// Bulk data out (#30): BULK_PROFILES master profiles (1,000,000 in the full run, 50,000 in the quick one).
+const bulkProfiles = Number(process.env.BULK_PROFILES ?? (QUICK ? 50_000 : 1_000_000));
+const bulkRuns = [];
+for (const backend of postgres ? ['sqlite', 'postgres'] : ['sqlite']) bulkRuns.push(await bulk({ backend, profiles: bulkProfiles, log }));
+results.bulk = bulkRuns;
 
 // ---------------------------------------------------------------------------------------------
 // Report
@@ -154,6 +161,7 @@ printTable('Baselines, measured in this run', [
   { baseline: 'raw better-sqlite3, same rows, same tables, db transactions of 1,000', 'records/s': null, 'hot records/s': raw.hot, 'cold records/s': raw.cold, 'insert records/s': raw.insert, customers: raw.rows, 'records per workload': raw.updates },
   ...(postgres ? [{ baseline: 'raw pg, same rows, same tables, one statement per 1,000', 'records/s': null, 'hot records/s': postgres.raw.hot, 'cold records/s': null, 'insert records/s': null, customers: postgres.raw.rows, 'records per workload': postgres.raw.updates }] : []),
 ]);
+for (const [title, rows] of bulkTables(bulkRuns)) printTable(title, rows);
 const goalRows = goals({ P, ceiling, acceptApiOnly, raw, e2e, size: sz, postgres });
 printTable('Goals', goalRows);
 if (!postgres) console.log(`\nPostgreSQL: ${postgresNote}`);

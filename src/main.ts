@@ -73,6 +73,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     store: storage.directory,
     directory,
     reader: new ProfileReader(storage.profiles, directory),
+    profileScan: storage.profileScan,
     acceptor: new WriteAcceptor(directory, writer, monitor),
     status: new StatusReader(storage.journal, events),
     metrics,

@@ -52,6 +52,16 @@ export const API_CODES = {
     httpStatus: 415,
     meaning: 'A body not sent as UTF-8 JSON: a `Content-Type` other than `application/json`, `application/*+json` or `text/plain` (none is read as JSON), a charset other than UTF-8, or a `Content-Encoding`; on an import, a body other than `application/x-ndjson` or `text/csv`.',
   },
+  '7908': {
+    description: 'Invalid cursor',
+    httpStatus: 400,
+    meaning: 'A listing `cursor` that is malformed, or was made for another tenant or for other filters (`updatedSince`, attribute values) than the request has.',
+  },
+  '7909': {
+    description: 'Attribute not indexed',
+    httpStatus: 400,
+    meaning: 'A listing filters by a master attribute the tenant has not marked indexed (`openprofiles attribute add … --indexed`); `errors` names it.',
+  },
   '7920': { description: 'Import not found', httpStatus: 404, meaning: 'No import of this tenant has this id.' },
   '7921': {
     description: 'Profile changed during the import',

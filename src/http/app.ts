@@ -18,6 +18,7 @@ import { bodyChecker, deferContinue, hasBody, parseJsonBodies } from './request-
 import { clientErrorHandler, indexMethods, rawAnswer, TIMEOUT_REASON, unroutedError } from './protocol-errors.js';
 import { sendError } from './replies.js';
 import { appProfileRoutes } from './routes/app-profiles.js';
+import { bulkRoutes } from './routes/bulk.js';
 import { importRoutes, IMPORTS_PREFIX } from './routes/imports.js';
 import { opsRoutes } from './routes/ops.js';
 import { profileRoutes } from './routes/profiles.js';
@@ -40,6 +41,8 @@ export interface AppOptions {
 }
 
 export const API_PREFIX = '/resources/v2';
+/** The extension API's paths (contract §10): tenant data takes the same profile key, allow list and rate limit. */
+export const EXTENSION_PREFIX = '/openprofiles/v1';
 
 /**
  * Requests answered beside Fastify's lifecycle, which neither logs their completion nor runs the
@@ -98,7 +101,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   async function answerUnreadable(err: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const started = performance.now();
     reply.raw.once('finish', () => accountAside(m, request, UNREADABLE_ROUTE, reply.statusCode, reply.apiCode ?? '', (performance.now() - started) / 1000));
-    if (request.url.startsWith(`${API_PREFIX}/`) || request.url.startsWith(`${IMPORTS_PREFIX}/`)) {
+    if (request.url.startsWith(`${API_PREFIX}/`) || request.url.startsWith(`${EXTENSION_PREFIX}/`)) {
       try {
         await authenticate(request, reply);
       } catch (authError) {
@@ -177,6 +180,14 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       statusRoutes(api, services);
     },
     { prefix: API_PREFIX },
+  );
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', authenticate);
+      api.addHook('preParsing', bodyChecker(options.bodyLimit));
+      bulkRoutes(api, services);
+    },
+    { prefix: EXTENSION_PREFIX },
   );
   await app.register(
     async (api) => {

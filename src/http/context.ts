@@ -3,7 +3,7 @@ import type { DirectoryCache } from '../domain/directory.js';
 import type { ProfileReader } from '../domain/profile-reads.js';
 import type { WriteAcceptor } from '../queue/accept.js';
 import type { StatusReader } from '../queue/status.js';
-import type { Directory } from '../storage/ports.js';
+import type { Directory, ProfileScan } from '../storage/ports.js';
 import type { Metrics } from './metrics.js';
 
 /** The HTTP context: what the routes use. Built by the composition root (src/main.ts) or a test. */
@@ -12,6 +12,8 @@ export interface Services {
   store: Directory;
   directory: DirectoryCache;
   reader: ProfileReader;
+  /** Bulk reads: listing, find by value, export (src/bulk). */
+  profileScan: ProfileScan;
   acceptor: WriteAcceptor;
   /** Bulk imports (src/bulk/import-service.ts). */
   imports: ImportService;

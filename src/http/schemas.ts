@@ -198,7 +198,7 @@ const closingAnswer = {
 };
 
 /** A refusal, in the tenant's format (legacy before the tenant is known); codes: docs/errors.md. */
-const refusal = (description: string) => ({ description, anyOf: [legacyEnvelope('legacy format', true), batchAnswer] });
+export const refusal = (description: string) => ({ description, anyOf: [legacyEnvelope('legacy format', true), batchAnswer] });
 
 /**
  * What every Profile API operation can answer besides its own successes: each status with the

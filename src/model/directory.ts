@@ -82,7 +82,16 @@ export interface AttributeDefinition extends NewAttributeDefinition {
   tenantId: number;
   /** `"master"`, or the appid the definition belongs to. */
   scope: string;
+  /**
+   * A master attribute profiles can be found by (`openprofiles attribute add … --indexed`): the store
+   * keeps an index of its values. Absent when not. `email` and `msisdn` are always indexed
+   * (`INDEXED_BY_DEFAULT`).
+   */
+  isIndexed?: boolean;
 }
+
+/** The master attributes every store indexes, for every tenant. */
+export const INDEXED_BY_DEFAULT: readonly string[] = ['email', 'msisdn'];
 
 /** What a server caches in memory; reloaded whenever the store's config version changes. */
 export interface DirectorySnapshot {

@@ -89,6 +89,73 @@ export interface Profiles {
   getAppProfilesOfCustomers(tenantId: number, customerIds: string[]): Promise<AppProfileRow[]>;
 }
 
+/**
+ * What a page of master profiles holds (`ProfileScan.pageMasters`): keyset pages in customerId
+ * order (the store's order of text), each after the last customerId of the one before.
+ */
+export interface MasterPageQuery {
+  /** Only customerIds after this one; null from the first. */
+  after: string | null;
+  /** Most rows of the page. */
+  limit: number;
+  /** Only profiles changed at or after this time, ms; null for all. */
+  updatedSince: number | null;
+  /**
+   * Only profiles whose attribute holds one of the values (every condition must hold). `customerId`
+   * is the primary key; any other name must be an indexed master attribute (`indexMasterAttribute`,
+   * and `email` and `msisdn`, which every store indexes). Matches values stored as JSON strings.
+   */
+  where: ReadonlyArray<{ name: string; values: readonly string[] }>;
+}
+
+/** One customer of a snapshot: its master profile (null when it has app profiles only) and its app profiles, by appid, then deviceId. */
+export interface CustomerProfiles {
+  customerId: string;
+  master: MasterProfileRow | null;
+  apps: AppProfileRow[];
+}
+
+/**
+ * Batches read from one consistent snapshot of a tenant, each of at most the batch size asked for,
+ * so memory stays flat whatever the store's size. Iterate once; `close` (also called by a `break`
+ * or an error in the loop) ends the snapshot's database transaction and frees its connection.
+ */
+export interface SnapshotBatches<T> extends AsyncIterable<T[]> {
+  /** What the snapshot holds (customers or app profiles), counted in it; null when not asked for. */
+  readonly total: number | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Reading a tenant's profiles in bulk: keyset pages from the primary key (page 10,000 costs what
+ * page 1 does), finding by an indexed attribute value, and consistent snapshots for export (a read
+ * transaction of their own: SQLite, a WAL snapshot on a connection of its own; PostgreSQL,
+ * REPEATABLE READ READ ONLY), which block no writer.
+ */
+export interface ProfileScan {
+  /** Master profiles in customerId order, filtered and paged as `query` says. */
+  pageMasters(tenantId: number, query: MasterPageQuery): Promise<MasterProfileRow[]>;
+  /** The plan of `pageMasters`'s query (SQLite: EXPLAIN QUERY PLAN; PostgreSQL: EXPLAIN), one line per step, for operators and tests. */
+  planOf(tenantId: number, query: MasterPageQuery): Promise<string[]>;
+  /** Every app profile of those customers in any app of the tenant, in one query: by customerId, appid, deviceId. */
+  appProfilesOf(tenantId: number, customerIds: readonly string[]): Promise<AppProfileRow[]>;
+  /**
+   * A snapshot of the tenant's customers in batches of at most `batchSize`: every customer with a
+   * master profile in customerId order, then every customer with app profiles and no master
+   * profile, in customerId order. `isCounted`: count them first (`total`).
+   */
+  snapshotCustomers(tenantId: number, options: { batchSize: number; isCounted?: boolean }): Promise<SnapshotBatches<CustomerProfiles>>;
+  /** A snapshot of one app's app profiles in batches of at most `batchSize`, by customerId, then deviceId. */
+  snapshotApp(tenantId: number, appid: string, options: { batchSize: number; isCounted?: boolean }): Promise<SnapshotBatches<AppProfileRow>>;
+  /**
+   * Creates the index that finds master profiles by the attribute's value (for every tenant: one
+   * index per attribute name), without blocking writers where the engine can (PostgreSQL: CONCURRENTLY),
+   * then marks the tenant's attribute indexed and bumps `configVersion`. Throws `NotFoundError` when
+   * the tenant has no such master attribute.
+   */
+  indexMasterAttribute(tenantId: number, name: string): Promise<AttributeDefinition>;
+}
+
 /** The queue of write transactions: acceptance, status, statistics and retention. */
 export interface Journal {
   /**
@@ -205,6 +272,7 @@ export interface Store {
   readonly journal: Journal;
   readonly appliers: Appliers;
   readonly erasure: Erasure;
+  readonly profileScan: ProfileScan;
   readonly imports: Imports;
   /** Applies pending numbered migrations. Safe to call from several processes at once. */
   migrate(): Promise<MigrationReport>;

@@ -2,7 +2,7 @@
  * Builds an adapter's role objects from its parts, in place of a method per call that would only
  * forward it: each named method of the part, with the adapter's driver errors translated.
  */
-import type { Applier, Directory, Erasure, Imports, Journal, Keys, Profiles } from './ports.js';
+import type { Applier, Directory, Erasure, Imports, Journal, Keys, Profiles, ProfileScan } from './ports.js';
 
 type Method = (...args: never[]) => unknown;
 
@@ -57,6 +57,9 @@ type CommonJournal = Required<Pick<Journal, 'enqueue' | 'getWriteTransactionStat
 export const JOURNAL_METHODS = methodsOf<CommonJournal>({ enqueue: true, getWriteTransactionStatus: true, queueStats: true, purgeWriteTransactions: true });
 export const APPLIER_METHODS = methodsOf<Applier>({ applyNext: true });
 export const ERASURE_METHODS = methodsOf<Erasure>({ countTenantRows: true, countAppRows: true, eraseTenantRows: true, eraseAppRows: true });
+export const PROFILE_SCAN_METHODS = methodsOf<ProfileScan>({
+  pageMasters: true, planOf: true, appProfilesOf: true, snapshotCustomers: true, snapshotApp: true, indexMasterAttribute: true,
+});
 export const IMPORTS_METHODS = methodsOf<Imports>({
   startImport: true, getImport: true, claimImport: true, saveChunk: true, markChunkAccepted: true, listChunks: true, listRejects: true, finishImport: true,
   listRunningUploads: true,

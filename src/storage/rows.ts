@@ -40,6 +40,7 @@ export interface AttributeRow {
   type: string;
   max_length: number | null;
   enum_values: string | null;
+  is_indexed: Flag;
 }
 export interface MasterRecord {
   tenant_id: number;
@@ -108,6 +109,7 @@ export const toAttribute = (r: AttributeRow): AttributeDefinition => ({
   type: r.type as AttributeType,
   ...(r.max_length !== null && { maxLength: r.max_length }),
   ...(r.enum_values !== null && { values: JSON.parse(r.enum_values) }),
+  ...(Boolean(r.is_indexed) && { isIndexed: true }),
 });
 
 export const toMaster = (r: MasterRecord): MasterProfileRow => ({
@@ -128,6 +130,17 @@ export const toAppProfile = (r: AppRecord): AppProfileRow => ({
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });
+
+/** App profile rows grouped by customer, in the order the rows came (a snapshot's batch). */
+export function appProfilesByCustomer(rows: readonly AppRecord[]): Map<string, AppProfileRow[]> {
+  const map = new Map<string, AppProfileRow[]>();
+  for (const r of rows) {
+    const own = map.get(r.customer_id);
+    if (own) own.push(toAppProfile(r));
+    else map.set(r.customer_id, [toAppProfile(r)]);
+  }
+  return map;
+}
 
 /** Reads queue rows, their records with `recordsOf` (`StoreRules`). */
 export const claimedOf = (recordsOf: (json: string) => WriteRecord[]) => (r: QueueRow): ClaimedWriteTransaction => ({

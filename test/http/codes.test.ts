@@ -7,8 +7,10 @@ const expectCode = (a: Answer, code: string, status: number) => {
   expect({ code: codeOf(a), status: a.status }, JSON.stringify(a.body)).toEqual({ code, status });
 };
 /** Writes invalid JSON into a stored master profile, directly in the backend's store. */
+// JSON `null` in place of the attributes object: text that is not JSON cannot be stored any more,
+// since the attribute indexes (migration 0004) read every row's JSON as it is written.
 const corruptMasterRow = (t: TestServer, customerId: string) =>
-  queryStore(t, "UPDATE master_profiles SET attributes = '{not json' WHERE customer_id = $1", [customerId]);
+  queryStore(t, "UPDATE master_profiles SET attributes = 'null' WHERE customer_id = $1", [customerId]);
 
 const one = (customerId: string, Attributes: Record<string, unknown>) => ({ Records: [{ customerId, Attributes }] });
 

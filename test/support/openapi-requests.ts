@@ -229,3 +229,12 @@ export function wire(api: DocumentedApi, request: DocumentedRequest): { url: str
   }
   return { url: query.length > 0 ? `${url}?${query.join('&')}` : url, headers };
 }
+
+/**
+ * Whether the request carries a value of a parameter the document marks `x-issued-by-server` (a
+ * listing cursor): only values the server made are taken, so a generated one is refused (400) however
+ * well it fits the schema.
+ */
+export function carriesIssuedValue(api: DocumentedApi, request: DocumentedRequest): boolean {
+  return paramsOf(operationOf(api, request)).some((p) => p.schema['x-issued-by-server'] === true && request.params[p.name] !== undefined);
+}

@@ -3,14 +3,16 @@ import type { MigrationReport } from '../ports.js';
 import initial from './migrations/0001-initial.js';
 import queueVacuum from './migrations/0002-queue-vacuum.js';
 import queueLz4 from './migrations/0003-queue-lz4.js';
-import imports from './migrations/0004-imports.js';
+import attributeIndexes from './migrations/0004-attribute-indexes.js';
+import imports from './migrations/0005-imports.js';
 
 /** Numbered, append-only migrations. Never edit a shipped one: add the next number. */
 const MIGRATIONS: Array<[number, string]> = [
   [1, initial],
   [2, queueVacuum],
   [3, queueLz4],
-  [4, imports],
+  [4, attributeIndexes],
+  [5, imports],
 ];
 
 /** Any constant: the advisory lock that lets one node migrate while the others wait. */

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { type Applier, type Directory, type Erasure, type Imports, type Journal, type Keys, type Profiles, type Store, type StoreRules } from '../ports.js';
-import { APPLIER_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, IMPORTS_METHODS, JOURNAL_METHODS, KEYS_METHODS, PROFILES_METHODS, translating } from '../roles.js';
+import { type Applier, type Directory, type Erasure, type Imports, type Journal, type Keys, type Profiles, type ProfileScan, type Store, type StoreRules } from '../ports.js';
+import { APPLIER_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, IMPORTS_METHODS, JOURNAL_METHODS, KEYS_METHODS, PROFILE_SCAN_METHODS, PROFILES_METHODS, translating } from '../roles.js';
 import { claimedOf } from '../rows.js';
 import { migrate } from './migrations.js';
 import { PostgresDirectory } from './postgres-directory.js';
@@ -9,6 +9,7 @@ import { PostgresImports } from './postgres-imports.js';
 import { translatePostgresError } from './postgres-errors.js';
 import { openPool } from './postgres-pool.js';
 import { PostgresProfiles } from './postgres-profiles.js';
+import { PostgresProfileScan } from './postgres-profile-scan.js';
 import { PostgresApplier, PostgresQueue, QUEUE_CHANNEL } from './postgres-queue.js';
 
 export interface PostgresOptions {
@@ -59,6 +60,7 @@ export function openPostgresStore(options: PostgresOptions, rules: StoreRules): 
     },
     erasure: translating<Erasure>(new PostgresErasure(pool), ERASURE_METHODS, t),
     imports: translating<Imports>(new PostgresImports(pool, atomically), IMPORTS_METHODS, t),
+    profileScan: translating<ProfileScan>(new PostgresProfileScan(pool, checkout), PROFILE_SCAN_METHODS, t),
 
     migrate: own.migrate,
 

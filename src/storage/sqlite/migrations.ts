@@ -3,14 +3,16 @@ import type { MigrationReport } from '../ports.js';
 import initial from './migrations/0001-initial.js';
 import queueRecords from './migrations/0002-queue-records.js';
 import journal from './migrations/0003-journal.js';
-import imports from './migrations/0004-imports.js';
+import attributeIndexes from './migrations/0004-attribute-indexes.js';
+import imports from './migrations/0005-imports.js';
 
 /** Numbered, append-only migrations. Never edit a shipped one: add the next number. */
 const MIGRATIONS: Array<[number, string]> = [
   [1, initial],
   [2, queueRecords],
   [3, journal],
-  [4, imports],
+  [4, attributeIndexes],
+  [5, imports],
 ];
 
 /**

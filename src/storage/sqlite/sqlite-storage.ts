@@ -1,9 +1,9 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { DIRECTORY_METHODS, ERASURE_METHODS, IMPORTS_METHODS, JOURNAL_METHODS, KEYS_METHODS, APPLIER_METHODS, PROFILES_METHODS, promised } from '../roles.js';
+import { DIRECTORY_METHODS, ERASURE_METHODS, IMPORTS_METHODS, JOURNAL_METHODS, KEYS_METHODS, APPLIER_METHODS, PROFILE_SCAN_METHODS, PROFILES_METHODS, promised } from '../roles.js';
 import { ensurePrivateDir, ensurePrivateFile, publishDurably, temporaryNameOf } from '../private-files.js';
-import { type Applier, type Directory, type Erasure, type Imports, type Journal, type Keys, type Profiles, type Store, type StoreRules, StorageError } from '../ports.js';
+import { type Applier, type Directory, type Erasure, type Imports, type Journal, type Keys, type Profiles, type ProfileScan, type Store, type StoreRules, StorageError } from '../ports.js';
 import { migrate } from './migrations.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteDirectory } from './sqlite-directory.js';
@@ -11,6 +11,7 @@ import { SqliteErasure } from './sqlite-erasure.js';
 import { SqliteImports } from './sqlite-imports.js';
 import { translated, translateSqliteError } from './sqlite-errors.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
+import { SqliteProfileScan } from './sqlite-profile-scan.js';
 import { journalFileOf, prepareJournal } from './sqlite-journal.js';
 import { carryQueued, SqliteQueue, WorkerLock } from './sqlite-queue.js';
 
@@ -130,12 +131,14 @@ export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 
   const checkpointer = options.checkpoint ? new SqliteCheckpointer(file, options.checkpoint.everyMs, options.checkpoint.onError) : null;
 
   /** Statements are prepared after migration, once the tables exist. */
-  let made: { directory: SqliteDirectory; erasure: SqliteErasure; imports: SqliteImports; profiles: SqliteProfiles; queue: SqliteQueue } | null = null;
+  let made: { directory: SqliteDirectory; erasure: SqliteErasure; imports: SqliteImports; profiles: SqliteProfiles; queue: SqliteQueue; scan: SqliteProfileScan } | null = null;
+  /** A connection of its own for a snapshot (`SqliteProfileScan`): the file is in WAL mode already. */
+  const openReader = () => translated(() => new Database(file, { timeout: Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000)) }));
   const parts = () => {
     if (!made) {
       const profiles = new SqliteProfiles(db);
       const queue = new SqliteQueue(db, journal, profiles, workerLock, rules.recordsOf);
-      made = { directory: new SqliteDirectory(db), erasure: new SqliteErasure(db, journal), imports: new SqliteImports(db), profiles, queue };
+      made = { directory: new SqliteDirectory(db), erasure: new SqliteErasure(db, journal), imports: new SqliteImports(db), profiles, queue, scan: new SqliteProfileScan(db, openReader) };
     }
     return made;
   };
@@ -151,6 +154,7 @@ export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 
     appliers: { hasConcurrentClaims: false, applier },
     erasure: promised<Erasure>(() => parts().erasure, ERASURE_METHODS, t),
     imports: promised<Imports>(() => parts().imports, IMPORTS_METHODS, t),
+    profileScan: promised<ProfileScan>(() => parts().scan, PROFILE_SCAN_METHODS, t),
 
     /** Migrates the store, then checks its journal and moves to it what the store's own tables still queue. */
     migrate: async () =>

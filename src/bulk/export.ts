@@ -1,0 +1,117 @@
+import { stringify } from 'csv-stringify/sync';
+import type { App, AttributeDefinition, AttributeValue } from '../model/directory.js';
+import type { AppProfileRow } from '../model/profile.js';
+import type { DirectoryCache } from '../domain/directory.js';
+import type { ProfileScan } from '../storage/ports.js';
+import { isoOf, toAppProfileLine, toProfileDocument } from './profile-documents.js';
+
+/**
+ * Export (docs/bulk-data.md): one consistent snapshot of a tenant, as NDJSON or CSV text, one
+ * chunk per batch of the snapshot. The chunks are made as they are read (`Readable.from` reads the
+ * next only when the last is taken), so memory holds one batch whatever the store's size, and a
+ * slow reader slows the export instead of filling memory.
+ */
+
+export const EXPORT_FORMATS = ['ndjson', 'csv'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export const CONTENT_TYPES: Record<ExportFormat, string> = { ndjson: 'application/x-ndjson', csv: 'text/csv; charset=utf-8' };
+
+/** Customers (or app profiles) per batch of the snapshot. */
+export const EXPORT_BATCH_SIZE = 1000;
+
+export interface ExportRequest {
+  tenantId: number;
+  format: ExportFormat;
+  /** Export this app's app profiles instead of the customers: an app of the tenant. */
+  app: App | null;
+  /** Count what the snapshot holds first (for a progress bar's ETA). Default false. */
+  isCounted?: boolean;
+  batchSize?: number;
+}
+
+/** How far an export is: rows (lines after the header) written, and the snapshot's total when counted. */
+export interface ExportProgress {
+  rows: number;
+  total: number | null;
+}
+
+/**
+ * A CSV cell that says exactly what is stored: strings quoted (csv-stringify's `quoted_string`),
+ * numbers and booleans unquoted as JSON, an absent value empty and unquoted.
+ */
+const CSV_OPTIONS = {
+  quoted_string: true,
+  cast: { number: (n: number) => JSON.stringify(n), boolean: (b: boolean) => (b ? 'true' : 'false') },
+} as const;
+
+type Cell = AttributeValue | undefined;
+
+const csvOf = (rows: Cell[][]): string => stringify(rows, CSV_OPTIONS);
+
+/** Attribute names of a schema in schema order (definition ids grow as attributes are defined), less those given their own column. */
+const columnsOf = (schema: ReadonlyMap<string, AttributeDefinition>, own: readonly string[]): string[] =>
+  [...schema.values()]
+    .sort((a, b) => a.id - b.id)
+    .map((d) => d.name)
+    .filter((name) => !own.includes(name));
+
+/**
+ * Exports a tenant: the text of the file, chunk by chunk. `progress` is updated as rows go out.
+ * The directory is refreshed once the snapshot is open, so the CSV header holds every attribute a
+ * row of the snapshot can have.
+ */
+export async function* exportTenant(scan: Pick<ProfileScan, 'snapshotCustomers' | 'snapshotApp'>, directory: DirectoryCache, request: ExportRequest, progress: ExportProgress = { rows: 0, total: null }): AsyncGenerator<string> {
+  const { tenantId, format, app } = request;
+  const options = { batchSize: request.batchSize ?? EXPORT_BATCH_SIZE, isCounted: request.isCounted ?? false };
+  const appOf = (appid: string) => directory.app(tenantId, appid);
+  if (app) {
+    const snapshot = await scan.snapshotApp(tenantId, app.appid, options);
+    try {
+      progress.total = snapshot.total;
+      await directory.refreshIfChanged();
+      const columns = columnsOf(directory.scope(tenantId, app.appid), ['customerId', 'deviceId']);
+      if (format === 'csv') yield csvOf([['customerId', 'deviceId', ...columns, 'createdAt', 'updatedAt']]);
+      for await (const batch of snapshot) {
+        progress.rows += batch.length;
+        yield format === 'csv' ? csvOf(batch.map((row) => appRow(row, app, columns))) : lines(batch.map((row) => toAppProfileLine(row, app)));
+      }
+    } finally {
+      await snapshot.close();
+    }
+    return;
+  }
+  const snapshot = await scan.snapshotCustomers(tenantId, options);
+  try {
+    progress.total = snapshot.total;
+    await directory.refreshIfChanged();
+    const columns = columnsOf(directory.scope(tenantId, 'master'), ['customerId']);
+    if (format === 'csv') yield csvOf([['customerId', ...columns, 'createdAt', 'updatedAt']]);
+    for await (const batch of snapshot) {
+      if (format === 'csv') {
+        // Customers with app profiles only are not master profiles: not in the CSV of master profiles.
+        const masters = batch.filter((c) => c.master !== null);
+        progress.rows += masters.length;
+        if (masters.length > 0) {
+          yield csvOf(masters.map(({ customerId, master }) => [customerId, ...columns.map((name) => master!.attributes[name]), isoOf(master!.createdAt), isoOf(master!.updatedAt)]));
+        }
+      } else {
+        progress.rows += batch.length;
+        yield lines(batch.map((c) => toProfileDocument(c.customerId, c.master, c.apps, appOf)));
+      }
+    }
+  } finally {
+    await snapshot.close();
+  }
+}
+
+const lines = (documents: unknown[]): string => {
+  let text = '';
+  for (const d of documents) text += `${JSON.stringify(d)}\n`;
+  return text;
+};
+
+function appRow(row: AppProfileRow, app: App, columns: readonly string[]): Cell[] {
+  const { deviceId } = toAppProfileLine(row, app);
+  return [row.customerId, deviceId ?? undefined, ...columns.map((name) => row.attributes[name]), isoOf(row.createdAt), isoOf(row.updatedAt)];
+}
