@@ -114,9 +114,9 @@ describe('SQLite adapter', () => {
   it('applies each migration once when two stores share the file, and records it in schema_migrations', async () => {
     const first = open();
     const second = open();
-    expect(await first.migrate()).toEqual({ applied: [1, 2, 3, 4], version: 4 });
-    expect(await second.migrate()).toEqual({ applied: [], version: 4 });
-    expect(rawConnection().prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+    expect(await first.migrate()).toEqual({ applied: [1, 2, 3, 4, 5], version: 5 });
+    expect(await second.migrate()).toEqual({ applied: [], version: 5 });
+    expect(rawConnection().prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }]);
   });
 
   it('waits for the write lock before migrating, and answers StorageUnavailableError when it stays taken', async () => {
@@ -125,7 +125,7 @@ describe('SQLite adapter', () => {
     other.exec('BEGIN IMMEDIATE');
     await expect(s.migrate()).rejects.toBeInstanceOf(StorageUnavailableError);
     other.exec('ROLLBACK');
-    expect(await s.migrate()).toEqual({ applied: [1, 2, 3, 4], version: 4 });
+    expect(await s.migrate()).toEqual({ applied: [1, 2, 3, 4, 5], version: 5 });
   });
 
   it('answers StorageUnavailableError and stores nothing when another process holds the write lock past the busy timeout', async () => {
@@ -311,7 +311,7 @@ describe('SQLite adapter', () => {
     old.close();
 
     const s = open();
-    expect(await s.migrate()).toEqual({ applied: [2, 3, 4], version: 4 });
+    expect(await s.migrate()).toEqual({ applied: [2, 3, 4, 5], version: 5 });
     // The queued one moved to the journal, keeping its place; the next accepted follows it.
     expect(await s.journal.getWriteTransactionStatus(1, 't-queued')).toMatchObject({ state: 'queued', totalCount: 1 });
     const next = wt(1);
