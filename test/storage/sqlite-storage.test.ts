@@ -178,7 +178,7 @@ describe('SQLite adapter', () => {
     try {
       await once(holder, 'message');
       const s = open({ busyTimeoutMs: 5_000 });
-      expect((await s.migrate()).applied).toEqual([1, 2, 3, 4]);
+      expect((await s.migrate()).applied).toEqual([1, 2, 3, 4, 5]);
       expect(rawConnection().pragma('journal_mode', { simple: true })).toBe('wal');
     } finally {
       await holder.terminate();
