@@ -20,6 +20,9 @@ export const IMPORTS_PREFIX = '/openprofiles/v1';
 /** The body types an import takes, and the format each is. */
 const MEDIA_TYPES: Record<string, ImportFormat> = { 'application/x-ndjson': 'ndjson', 'text/csv': 'csv' };
 
+/** The form of an import's id (`describeImport`); any other id is no import, and is not looked up. */
+const IMPORT_ID = /^imp_[0-9a-f]{32}$/;
+
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 const rows = {
@@ -114,7 +117,7 @@ export function importRoutes(app: FastifyInstance, services: Services): void {
     '/imports/:id',
     { schema: { tags, summary: 'getImport', description: 'An import of the tenant: 7920 (HTTP 404) for any other id.', operationId: 'getImport', params: idParam, response: { 200: importAnswer, ...refusals } } },
     async (request, reply) => {
-      const summary = await services.imports.get(request.tenantCtx!.tenant.id, request.params.id);
+      const summary = IMPORT_ID.test(request.params.id) ? await services.imports.get(request.tenantCtx!.tenant.id, request.params.id) : null;
       if (!summary) throw new ApiError('7920', `The tenant has no import ${request.params.id}`);
       return send(reply, 200, '1000', summary);
     },
@@ -133,7 +136,7 @@ export function importRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request, reply) => {
-      const pages = await services.imports.rejects(request.tenantCtx!.tenant.id, request.params.id);
+      const pages = IMPORT_ID.test(request.params.id) ? await services.imports.rejects(request.tenantCtx!.tenant.id, request.params.id) : null;
       if (!pages) throw new ApiError('7920', `The tenant has no import ${request.params.id}`);
       reply.header('content-type', 'application/x-ndjson');
       return send(
