@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ChangeFeedReader } from './changes/feed.js';
 import type { Logger } from 'pino';
+import { ImportService } from './bulk/import-service.js';
 import { createDemoTenant, demoBanner, forgetDemoTenant } from './demo.js';
 import type { Config } from './config/config.js';
 import { DirectoryCache } from './domain/directory.js';
@@ -61,7 +62,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   // that answers requests, and neither waits for the other (docs/architecture.md).
   const { committer, applier } = await startPipelineThreads({ config, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied }, config.hasApplier);
   const lifecycle = { isShuttingDown: false };
+  const imports = new ImportService(storage, directory, (wt) => committer.submit(wt), config.dataDir, logger);
   const services = {
+    imports,
     store: storage.directory,
     directory,
     reader: new ProfileReader(storage.profiles, directory),
@@ -88,6 +91,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 
   directory.startPolling(config.directoryPollMs, onBackgroundError(logger, 'directory reload'));
   admission.start(QUEUE_REFRESH_MS, onBackgroundError(logger, 'queue statistics'));
+  // Imports left running when the server stopped (their uploads are in this data directory).
+  imports.resumeRunning().catch(onBackgroundError(logger, 'resuming imports'));
   const applierIds = applier?.applierIds ?? [];
   if (demo) process.stdout.write(demoBanner(demo, url));
   logger.info({ url, appliers: applierIds, store: describeStore(storeLocation(config)) }, 'OpenProfiles is serving');
@@ -104,6 +109,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       } finally {
         clearInterval(closeIdle);
       }
+      await imports.stop();
       await committer.stop();
       await applier?.stop();
       directory.stopPolling();

@@ -20,6 +20,7 @@ import { sendError } from './replies.js';
 import { appProfileRoutes } from './routes/app-profiles.js';
 import { bulkRoutes } from './routes/bulk.js';
 import { changeRoutes } from './routes/changes.js';
+import { importRoutes, IMPORTS_PREFIX } from './routes/imports.js';
 import { opsRoutes } from './routes/ops.js';
 import { profileRoutes } from './routes/profiles.js';
 import { statusRoutes } from './routes/status.js';
@@ -65,8 +66,8 @@ function accountAside(metrics: Metrics, request: FastifyRequest, route: string, 
  */
 function bodyDeadline(ms: number, metrics: Metrics) {
   return async function startDeadline(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    // A request that announces no body has none to wait for.
-    if (request.raw.complete || !hasBody(request)) return;
+    // A request that announces no body has none to wait for; a bulk upload may take as long as its size needs.
+    if (request.raw.complete || !hasBody(request) || request.routeOptions.config?.isUpload) return;
     const timer = setTimeout(() => {
       if (request.raw.complete) return;
       const socket = request.raw.socket;
@@ -189,6 +190,13 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       changeRoutes(api, services);
     },
     { prefix: EXTENSION_PREFIX },
+  );
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', authenticate);
+      importRoutes(api, services);
+    },
+    { prefix: IMPORTS_PREFIX },
   );
   return app;
 }

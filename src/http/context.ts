@@ -1,4 +1,5 @@
 import type { ChangeFeedReader } from '../changes/feed.js';
+import type { ImportService } from '../bulk/import-service.js';
 import type { DirectoryCache } from '../domain/directory.js';
 import type { ProfileReader } from '../domain/profile-reads.js';
 import type { WriteAcceptor } from '../write/2-accept.js';
@@ -17,6 +18,8 @@ export interface Services {
   /** The change feed (src/changes). */
   changes: ChangeFeedReader;
   acceptor: WriteAcceptor;
+  /** Bulk imports (src/bulk/import-service.ts). */
+  imports: ImportService;
   status: StatusReader;
   metrics: Metrics;
   lifecycle: { isShuttingDown: boolean };

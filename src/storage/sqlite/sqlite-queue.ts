@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { ApplyReducer, KeysOf } from '../../model/profile.js';
 import type { ClaimedWriteTransaction, EnqueueResult, NewWriteTransaction, QueueStats, RecordResult, WriteRecord } from '../../model/write-transaction.js';
 import type { WriteTransactionHeader, WriteTransactionStatus } from '../../model/write-transaction.js';
-import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, claimedOf, toQueueStats, toStatus } from '../rows.js';
+import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, claimedOf, tallyOf, toQueueStats, toStatus } from '../rows.js';
 import { StorageError, StorageUnavailableError, ApplierLockedError } from '../ports.js';
 import { syncPath, writeFileDurably } from '../private-files.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
@@ -50,6 +50,7 @@ const statementsOf = (db: Database.Database, journal: Database.Database) => ({
        request_hash, accepted_at, state, finished_at, success_count, failure_count, results)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'done', ?, ?, ?, ?)`,
   ),
+  tallyChunk: db.prepare('UPDATE import_chunks SET applied = ?, skipped = ? WHERE transid = ?'),
   forgetDoneKey: db.prepare('UPDATE write_transactions SET idempotency_key = NULL WHERE tenant_id = ? AND idempotency_key = ?'),
   hasTenant: db.prepare<[number], number>('SELECT 1 FROM tenants WHERE id = ?').pluck(),
   status: db.prepare<[number, string], StatusRow>(
@@ -131,6 +132,10 @@ export class SqliteQueue {
           // A key reused past its window names this write transaction from now on.
           if (wt.idempotencyKey !== null) this.s.forgetDoneKey.run(wt.tenantId, wt.idempotencyKey);
           this.s.record.run(wt.seq, ...headerValues(wt, wt.records.length), now, own.length - failures, failures, JSON.stringify(own));
+          if (wt.operation === 'importProfiles') {
+            const { applied, skipped } = tallyOf(own);
+            this.s.tallyChunk.run(applied, skipped, wt.transid);
+          }
         }
       }
       this.s.moveCursor.run(batch.at(-1)!.seq);
