@@ -172,32 +172,20 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   });
 
   opsRoutes(app, services);
-  await app.register(
-    async (api) => {
-      api.addHook('onRequest', authenticate);
-      api.addHook('preParsing', bodyChecker(options.bodyLimit));
-      profileRoutes(api, services);
-      appProfileRoutes(api, services);
-      statusRoutes(api, services);
-    },
-    { prefix: API_PREFIX },
-  );
-  await app.register(
-    async (api) => {
-      api.addHook('onRequest', authenticate);
-      api.addHook('preParsing', bodyChecker(options.bodyLimit));
-      bulkRoutes(api, services);
-      changeRoutes(api, services);
-    },
-    { prefix: EXTENSION_PREFIX },
-  );
-  await app.register(
-    async (api) => {
-      api.addHook('onRequest', authenticate);
-      importRoutes(api, services);
-    },
-    { prefix: IMPORTS_PREFIX },
-  );
+  /** Operations behind the tenant's profile key, allow list and rate limit; bodies within the body limit unless `hasLongBodies`. */
+  const tenantApi = (prefix: string, routes: Array<(api: FastifyInstance, services: Services) => void>, hasLongBodies = false) =>
+    app.register(
+      async (api) => {
+        api.addHook('onRequest', authenticate);
+        if (!hasLongBodies) api.addHook('preParsing', bodyChecker(options.bodyLimit));
+        for (const add of routes) add(api, services);
+      },
+      { prefix },
+    );
+  await tenantApi(API_PREFIX, [profileRoutes, appProfileRoutes, statusRoutes]);
+  await tenantApi(EXTENSION_PREFIX, [bulkRoutes, changeRoutes]);
+  // An import's body is streamed to a file, whatever its size.
+  await tenantApi(IMPORTS_PREFIX, [importRoutes], true);
   return app;
 }
 
