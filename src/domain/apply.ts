@@ -95,10 +95,16 @@ function isMergedAsIs(changes: NonNullable<WriteRecord['attributes']>): boolean 
 
 const tooMany = (attributes: Attributes) => Object.keys(attributes).length > LIMITS.attributesPerProfile;
 
-const iso = (ms: number) => new Date(ms).toISOString();
+/** ISO 8601 of `ms`; the last one is kept, since most times of a batch are its `now` (toISOString costs about 0.4 µs). */
+let lastIso = { ms: Number.NaN, text: '' };
+function iso(ms: number): string {
+  if (ms !== lastIso.ms) lastIso = { ms, text: new Date(ms).toISOString() };
+  return lastIso.text;
+}
 
 /** Names of the attributes `after` adds, changes or removes against `before`. */
 function changedNames(before: Attributes | null, after: Attributes | null): string[] {
+  if (!before || !after) return Object.keys((before ?? after)!);
   const names: string[] = [];
   if (before) for (const name in before) if (!after || !Object.hasOwn(after, name) || after[name] !== before[name]) names.push(name);
   if (after) for (const name in after) if (!before || !Object.hasOwn(before, name)) names.push(name);
