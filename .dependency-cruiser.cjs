@@ -1,6 +1,6 @@
 /**
  * Import rules of src/ (docs/architecture.md, "Layers"), checked in CI (.ci/run):
- *   cli → http → write (the write pipeline) → domain → model; storage implements storage/ports.ts.
+ *   cli → http → write (the write pipeline), bulk, changes → domain → model; storage implements storage/ports.ts.
  * Type-only imports count: a cycle of types is still a cycle.
  */
 module.exports = {
@@ -35,17 +35,17 @@ module.exports = {
       to: { path: '^src/', pathNot: '^src/(model|domain)/|^src/storage/ports[.]ts$' },
     },
     {
-      name: 'write-not-above-itself',
+      name: 'services-not-above-themselves',
       severity: 'error',
-      comment: 'The write pipeline is used by http and the entry points, never the reverse.',
-      from: { path: '^src/write/' },
+      comment: 'The write pipeline, bulk data and the change feed are used by http and the entry points, never the reverse; they take roles, never an adapter.',
+      from: { path: '^src/(write|bulk|changes)/' },
       to: { path: '^src/(http|cli)/|^src/storage/(sqlite|postgres)/' },
     },
     {
       name: 'http-only-from-entry-points',
       severity: 'error',
       comment: 'Nothing below http imports it.',
-      from: { path: '^src/(model|domain|storage|write|config)/' },
+      from: { path: '^src/(model|domain|storage|write|bulk|changes|config)/' },
       to: { path: '^src/http/' },
     },
     {

@@ -13,6 +13,7 @@ import { endToEnd, HOT } from './scenarios/end-to-end.mjs';
 import { postgresRun } from './scenarios/postgres.mjs';
 import { size } from './scenarios/size.mjs';
 import { bulk, bulkTables } from './scenarios/bulk.mjs';
+import { importBench, importTable } from './scenarios/import.mjs';
 
 const { values: opts } = parseArgs({ options: { quick: { type: 'boolean' }, 'no-postgres': { type: 'boolean' } } });
 const QUICK = Boolean(opts.quick);
@@ -79,6 +80,12 @@ const bulkProfiles = Number(process.env.BULK_PROFILES ?? (QUICK ? 50_000 : 1_000
 const bulkRuns = [];
 for (const backend of postgres ? ['sqlite', 'postgres'] : ['sqlite']) bulkRuns.push(await bulk({ backend, profiles: bulkProfiles, log }));
 results.bulk = bulkRuns;
+
+// Bulk data in (#30): IMPORT_PROFILES master profiles through `openprofiles import` (as many as BULK_PROFILES by default).
+const importProfiles = Number(process.env.IMPORT_PROFILES ?? bulkProfiles);
+const importRuns = [];
+for (const backend of postgres ? ['sqlite', 'postgres'] : ['sqlite']) importRuns.push(await importBench({ backend, profiles: importProfiles, log }));
+results.import = importRuns;
 
 // ---------------------------------------------------------------------------------------------
 // Report
@@ -162,6 +169,7 @@ printTable('Baselines, measured in this run', [
   ...(postgres ? [{ baseline: 'raw pg, same rows, same tables, one statement per 1,000', 'records/s': null, 'hot records/s': postgres.raw.hot, 'cold records/s': null, 'insert records/s': null, customers: postgres.raw.rows, 'records per workload': postgres.raw.updates }] : []),
 ]);
 for (const [title, rows] of bulkTables(bulkRuns)) printTable(title, rows);
+printTable(...importTable(importRuns));
 const goalRows = goals({ P, ceiling, acceptApiOnly, raw, e2e, size: sz, postgres });
 printTable('Goals', goalRows);
 if (!postgres) console.log(`\nPostgreSQL: ${postgresNote}`);

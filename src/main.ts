@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { ChangeFeedReader } from './changes/feed.js';
 import type { Logger } from 'pino';
+import { ImportService } from './bulk/import-service.js';
 import { createDemoTenant, demoBanner, forgetDemoTenant } from './demo.js';
 import type { Config } from './config/config.js';
 import { DirectoryCache } from './domain/directory.js';
@@ -67,11 +69,14 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   };
   const { committer, applier } = await startPipelineThreads({ config, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied, onWebhookAttempts }, config.hasApplier);
   const lifecycle = { isShuttingDown: false };
+  const imports = new ImportService(storage, directory, (wt) => committer.submit(wt), config.dataDir, logger);
   const services = {
+    imports,
     store: storage.directory,
     directory,
     reader: new ProfileReader(storage.profiles, directory),
     profileScan: storage.profileScan,
+    changes: new ChangeFeedReader(storage.changes, (ms) => events.waitForAny(ms)),
     acceptor: new WriteAcceptor(directory, committer, admission),
     webhooks: new WebhookEndpoints(storage, config.webhookAllowPrivate),
     status: new StatusReader(storage.journal, events),
@@ -94,6 +99,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 
   directory.startPolling(config.directoryPollMs, onBackgroundError(logger, 'directory reload'));
   admission.start(QUEUE_REFRESH_MS, onBackgroundError(logger, 'queue statistics'));
+  // Imports left running when the server stopped (their uploads are in this data directory).
+  imports.resumeRunning().catch(onBackgroundError(logger, 'resuming imports'));
   const applierIds = applier?.applierIds ?? [];
   // The applier's thread delivers webhooks beside its applies; without one (`--no-worker`), this thread does.
   if (!applier) deliverer = startDeliverer(config, storage, logger, (outcome, lagS) => metrics.noteWebhookAttempt(outcome, lagS));
@@ -112,6 +119,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       } finally {
         clearInterval(closeIdle);
       }
+      await imports.stop();
       await deliverer?.stop();
       await committer.stop();
       await applier?.stop();

@@ -8,6 +8,7 @@ import { attributeCommand } from './commands/attribute.js';
 import { backupCommand } from './commands/backup.js';
 import { configCommand } from './commands/config.js';
 import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 import { keyCommand } from './commands/key.js';
 import { migrateCommand } from './commands/migrate.js';
 import { serveCommand } from './commands/serve.js';
@@ -30,7 +31,7 @@ const program = new Command('openprofiles')
   .showHelpAfterError()
   .exitOverride();
 
-for (const add of [serveCommand, workerCommand, migrateCommand, tenantCommand, keyCommand, appCommand, attributeCommand, allowlistCommand, statusCommand, backupCommand, exportCommand, webhookCommand, configCommand]) {
+for (const add of [serveCommand, workerCommand, migrateCommand, tenantCommand, keyCommand, appCommand, attributeCommand, allowlistCommand, statusCommand, backupCommand, exportCommand, importCommand, webhookCommand, configCommand]) {
   add(program, common);
 }
 

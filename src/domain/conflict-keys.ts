@@ -10,7 +10,11 @@ import type { WriteRecord, WriteTransactionHeader } from '../model/write-transac
  */
 export function conflictKeysOf(wt: Pick<WriteTransactionHeader, 'tenantId' | 'appid' | 'operation'> & { records: readonly WriteRecord[] }): ConflictKeys {
   const customer = (id: string) => JSON.stringify(['c', wt.tenantId, id]);
-  if (wt.appid === null) return { exclusive: unique(wt.records.map((r) => customer(r.customerId!))), shared: [] };
+  if (wt.appid === null) {
+    // An import row writes app profiles too: it shares their apps' keys, as app writes do.
+    const apps = wt.operation === 'importProfiles' ? wt.records.flatMap((r) => (r.imported?.appProfiles ?? []).map((a) => JSON.stringify(['a', wt.tenantId, a.appid]))) : [];
+    return { exclusive: unique(wt.records.map((r) => customer(r.customerId!))), shared: unique(apps) };
+  }
   const app = JSON.stringify(['a', wt.tenantId, wt.appid]);
   const findsByUserId = wt.operation === 'deleteDevice' || wt.records.some((r) => r.customerId === undefined);
   if (findsByUserId) return { exclusive: [app], shared: [] };

@@ -89,6 +89,11 @@ export class DirectoryCache {
     return this.tenants.get(found.tenantId) ?? null;
   }
 
+  /** The tenant with that id, or null. */
+  tenant(tenantId: number): TenantContext | null {
+    return this.tenants.get(tenantId) ?? null;
+  }
+
   /** The tenant's app with that appid, or null (unknown, or another tenant's). */
   app(tenantId: number, appid: string): App | null {
     const app = this.apps.get(appid);

@@ -50,7 +50,7 @@ export const API_CODES = {
   '7907': {
     description: 'Unsupported media type',
     httpStatus: 415,
-    meaning: 'A body not sent as UTF-8 JSON: a `Content-Type` other than `application/json`, `application/*+json` or `text/plain` (none is read as JSON), a charset other than UTF-8, or a `Content-Encoding`.',
+    meaning: 'A body not sent as UTF-8 JSON: a `Content-Type` other than `application/json`, `application/*+json` or `text/plain` (none is read as JSON), a charset other than UTF-8, or a `Content-Encoding`; on an import, a body other than `application/x-ndjson` or `text/csv`.',
   },
   '7908': {
     description: 'Invalid cursor',
@@ -62,6 +62,13 @@ export const API_CODES = {
     httpStatus: 400,
     meaning: 'A listing filters by a master attribute the tenant has not marked indexed (`openprofiles attribute add … --indexed`); `errors` names it.',
   },
+  '7920': { description: 'Import not found', httpStatus: 404, meaning: 'No import of this tenant has this id.' },
+  '7921': {
+    description: 'Profile changed during the import',
+    httpStatus: 409,
+    meaning: 'Per-record result of an import row not applied: its profile changed after the import started, and is kept as stored.',
+  },
+  '7922': { description: 'Invalid import request', httpStatus: 400, meaning: 'An import whose format or app cannot be read: an unknown `format`, an empty body, or a CSV header without `customerId`.' },
   '7930': {
     description: 'Cursor expired',
     httpStatus: 410,

@@ -19,6 +19,8 @@ import { clientErrorHandler, indexMethods, rawAnswer, TIMEOUT_REASON, unroutedEr
 import { sendError } from './replies.js';
 import { appProfileRoutes } from './routes/app-profiles.js';
 import { bulkRoutes } from './routes/bulk.js';
+import { changeRoutes } from './routes/changes.js';
+import { importRoutes, IMPORTS_PREFIX } from './routes/imports.js';
 import { opsRoutes } from './routes/ops.js';
 import { profileRoutes } from './routes/profiles.js';
 import { statusRoutes } from './routes/status.js';
@@ -65,8 +67,8 @@ function accountAside(metrics: Metrics, request: FastifyRequest, route: string, 
  */
 function bodyDeadline(ms: number, metrics: Metrics) {
   return async function startDeadline(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    // A request that announces no body has none to wait for.
-    if (request.raw.complete || !hasBody(request)) return;
+    // A request that announces no body has none to wait for; a bulk upload may take as long as its size needs.
+    if (request.raw.complete || !hasBody(request) || request.routeOptions.config?.isUpload) return;
     const timer = setTimeout(() => {
       if (request.raw.complete) return;
       const socket = request.raw.socket;
@@ -171,25 +173,20 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   });
 
   opsRoutes(app, services);
-  await app.register(
-    async (api) => {
-      api.addHook('onRequest', authenticate);
-      api.addHook('preParsing', bodyChecker(options.bodyLimit));
-      profileRoutes(api, services);
-      appProfileRoutes(api, services);
-      statusRoutes(api, services);
-    },
-    { prefix: API_PREFIX },
-  );
-  await app.register(
-    async (api) => {
-      api.addHook('onRequest', authenticate);
-      api.addHook('preParsing', bodyChecker(options.bodyLimit));
-      bulkRoutes(api, services);
-      webhookRoutes(api, services);
-    },
-    { prefix: EXTENSION_PREFIX },
-  );
+  /** Operations behind the tenant's profile key, allow list and rate limit; bodies within the body limit unless `hasLongBodies`. */
+  const tenantApi = (prefix: string, routes: Array<(api: FastifyInstance, services: Services) => void>, hasLongBodies = false) =>
+    app.register(
+      async (api) => {
+        api.addHook('onRequest', authenticate);
+        if (!hasLongBodies) api.addHook('preParsing', bodyChecker(options.bodyLimit));
+        for (const add of routes) add(api, services);
+      },
+      { prefix },
+    );
+  await tenantApi(API_PREFIX, [profileRoutes, appProfileRoutes, statusRoutes]);
+  await tenantApi(EXTENSION_PREFIX, [bulkRoutes, changeRoutes, webhookRoutes]);
+  // An import's body is streamed to a file, whatever its size.
+  await tenantApi(IMPORTS_PREFIX, [importRoutes], true);
   return app;
 }
 

@@ -1,3 +1,5 @@
+import type { ChangeFeedReader } from '../changes/feed.js';
+import type { ImportService } from '../bulk/import-service.js';
 import type { DirectoryCache } from '../domain/directory.js';
 import type { ProfileReader } from '../domain/profile-reads.js';
 import type { WriteAcceptor } from '../write/2-accept.js';
@@ -14,9 +16,13 @@ export interface Services {
   reader: ProfileReader;
   /** Bulk reads: listing, find by value, export (src/bulk). */
   profileScan: ProfileScan;
+  /** The change feed (src/changes). */
+  changes: ChangeFeedReader;
   acceptor: WriteAcceptor;
   /** The tenant's webhook endpoints (src/changes). */
   webhooks: WebhookEndpoints;
+  /** Bulk imports (src/bulk/import-service.ts). */
+  imports: ImportService;
   status: StatusReader;
   metrics: Metrics;
   lifecycle: { isShuttingDown: boolean };

@@ -65,6 +65,11 @@ export function bodyChecker(bodyLimit: number) {
   };
 }
 
+/** Tells a client waiting with `Expect: 100-continue` to send its body (a bulk upload, whose size has no limit). */
+export function sendContinue(request: FastifyRequest, reply: FastifyReply): void {
+  if (awaitingContinue.delete(request.raw)) reply.raw.writeContinue();
+}
+
 /**
  * Reads every body as JSON (the type was checked by `checkBody`). Tenants take turns to have their
  * bodies parsed and validated (validation follows the parse in the same turn of the event loop),

@@ -9,8 +9,9 @@
  *   nothing is claimed: the next batch is the oldest not yet applied.
  */
 import type { AttributeValue } from './directory.js';
+import type { ImportedRow } from './import.js';
 
-export const WRITE_OPERATIONS = ['createProfile', 'updateProfile', 'deleteProfile', 'createAppProfile', 'updateAppProfile', 'deleteAppProfile', 'deleteDevice'] as const;
+export const WRITE_OPERATIONS = ['createProfile', 'updateProfile', 'deleteProfile', 'createAppProfile', 'updateAppProfile', 'deleteAppProfile', 'deleteDevice', 'importProfiles'] as const;
 export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
 
 /**
@@ -23,6 +24,8 @@ export interface WriteRecord {
   userId?: string;
   deviceId?: string;
   attributes?: Record<string, AttributeValue | null>;
+  /** importProfiles: the row's timestamps and app profiles (its master attributes are `attributes`, absent when it has none). */
+  imported?: ImportedRow;
 }
 
 /** A write transaction, apart from its records. */
@@ -72,9 +75,10 @@ export interface ClaimedWriteTransaction extends WriteTransactionHeader {
 
 /**
  * Per-record outcome codes of an applied write transaction (contract §3.4); `7018` when the app
- * was deleted after the write was accepted.
+ * was deleted after the write was accepted; `7921` when an import row is skipped because its
+ * profile changed after the import started (`ImportedRow`).
  */
-export type RecordResultCode = '1000' | '7011' | '7014' | '7015' | '7018' | '7203';
+export type RecordResultCode = '1000' | '7011' | '7014' | '7015' | '7018' | '7203' | '7921';
 
 export interface RecordResult {
   customerId: string;

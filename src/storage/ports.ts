@@ -26,6 +26,7 @@
 import type { ChangeEventType, StoredChangeEvent } from '../model/change-event.js';
 import type { App, AttributeDefinition, DirectorySnapshot, NewAttributeDefinition, ProfileKey, RowCounts, Tenant, TenantSettings } from '../model/directory.js';
 import type { AppProfileRow, ApplyReducer, ConflictKeys, KeysOf, MasterProfileRow, Schedulable } from '../model/profile.js';
+import type { Import, ImportChunk, ImportReject, ImportState, NewImport } from '../model/import.js';
 import type { ClaimedWriteTransaction, EnqueueResult, NewWriteTransaction, QueueStats, WriteRecord, WriteTransactionHeader, WriteTransactionStatus } from '../model/write-transaction.js';
 import type { DeliveryAttempt, DeliveryResult, EndpointVerdict, LeasedEndpoint, NewWebhookEndpoint, PendingDelivery, WebhookEndpoint } from '../model/webhook.js';
 
@@ -199,6 +200,35 @@ export interface Applier {
   applyNext(limit: number, keysOf: KeysOf, reduce: ApplyReducer): Promise<ClaimedWriteTransaction[]>;
 }
 
+/**
+ * Bulk imports (docs/bulk-data.md, "Import"). An import's chunks are stored before their write
+ * transactions are enqueued; the apply of an `importProfiles` write transaction records how its
+ * rows ended in its chunk (`applied`, `skipped`) in the same database transaction.
+ */
+export interface Imports {
+  /** Stores the import unless the tenant has one with its id; returns the stored one. */
+  startImport(tenantId: number, spec: NewImport): Promise<Import>;
+  /** Null when the tenant has no import with that id. */
+  getImport(tenantId: number, id: string): Promise<Import | null>;
+  /**
+   * Makes `runner` the import's runner until `leaseUntil` (ms), when it has none, its lease ended
+   * before `now`, it is `runner` already, or it is `staleRunner` (a runner known to be gone).
+   * Returns whether `runner` holds it.
+   */
+  claimImport(tenantId: number, id: string, runner: string, leaseUntil: number, now: number, staleRunner: string | null): Promise<boolean>;
+  /** Stores a chunk and its rejects in one database transaction, replacing what an interrupted run stored for it. */
+  saveChunk(tenantId: number, id: string, chunk: ImportChunk, rejects: readonly ImportReject[]): Promise<void>;
+  /** The chunk's write transaction is in the journal. */
+  markChunkAccepted(tenantId: number, id: string, chunk: number): Promise<void>;
+  /** Every chunk stored, in order. */
+  listChunks(tenantId: number, id: string): Promise<ImportChunk[]>;
+  /** Up to `limit` rejects past the line `afterLine`, in line order. */
+  listRejects(tenantId: number, id: string, afterLine: number, limit: number): Promise<ImportReject[]>;
+  finishImport(tenantId: number, id: string, state: Exclude<ImportState, 'running'>, error: string | null, finishedAt: number): Promise<void>;
+  /** Imports of every tenant still running whose file a server holds (uploads), oldest first. */
+  listRunningUploads(): Promise<Import[]>;
+}
+
 /** How appliers apply a store's journal: the capability that most sets the stores apart. */
 export type Appliers =
   /** One applier per store (SQLite): the applier takes the store's applier lock, and nothing is claimed. */
@@ -324,6 +354,7 @@ export interface Store {
   readonly profileScan: ProfileScan;
   readonly webhooks: Webhooks;
   readonly webhookDeliveries: WebhookDeliveries;
+  readonly imports: Imports;
   /** Applies pending numbered migrations. Safe to call from several processes at once. */
   migrate(): Promise<MigrationReport>;
   /** Waits for nothing: callers stop their work first. Closes every connection. */

@@ -5,6 +5,7 @@
  * No driver types here.
  */
 import type { App, AttributeDefinition, AttributeType, ProfileKey, RowCounts, Tenant } from '../model/directory.js';
+import type { Import, ImportChunk, ImportFormat, ImportReject, ImportState } from '../model/import.js';
 import type { AppProfileRow, MasterProfileRow } from '../model/profile.js';
 import type { ClaimedWriteTransaction, QueueStats, WriteOperation, WriteRecord, WriteTransactionStatus } from '../model/write-transaction.js';
 
@@ -187,3 +188,77 @@ export const toRowCounts = (r: RowCountsRow): RowCounts => ({
   writeTransactions: Number(r.write_transactions ?? 0),
   changeEvents: Number(r.change_events ?? 0),
 });
+
+export interface ImportRow {
+  id: string;
+  tenant_id: number;
+  format: string;
+  appid: string | null;
+  source: string;
+  is_upload: Flag;
+  file_hash: string;
+  line_count: Int;
+  started_at: Int;
+  state: string;
+  finished_at: Int | null;
+  error: string | null;
+  runner: string | null;
+  lease_until: Int | null;
+}
+export interface ImportChunkRow {
+  chunk: number;
+  transid: string;
+  rows: number;
+  rejected: number;
+  first_line: Int;
+  last_line: Int;
+  is_accepted: Flag;
+  applied: number | null;
+  skipped: number | null;
+}
+export interface ImportRejectRow {
+  line: Int;
+  code: string;
+  errors: string;
+  raw: string;
+}
+
+const orNull = (value: Int | null) => (value === null ? null : Number(value));
+
+export const toImport = (r: ImportRow): Import => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  format: r.format as ImportFormat,
+  appid: r.appid,
+  source: r.source,
+  isUpload: Boolean(r.is_upload),
+  fileHash: r.file_hash,
+  lineCount: Number(r.line_count),
+  startedAt: Number(r.started_at),
+  state: r.state as ImportState,
+  finishedAt: orNull(r.finished_at),
+  error: r.error,
+  runner: r.runner,
+  leaseUntil: orNull(r.lease_until),
+});
+
+export const toImportChunk = (r: ImportChunkRow): ImportChunk => ({
+  chunk: r.chunk,
+  transid: r.transid,
+  rows: r.rows,
+  rejected: r.rejected,
+  firstLine: Number(r.first_line),
+  lastLine: Number(r.last_line),
+  isAccepted: Boolean(r.is_accepted),
+  applied: r.applied,
+  skipped: r.skipped,
+});
+
+export const toImportReject = (r: ImportRejectRow): ImportReject => ({ line: Number(r.line), code: r.code, errors: JSON.parse(r.errors), raw: r.raw });
+
+/** How an applied `importProfiles` write transaction's rows ended: applied (1000), or not (any other code). */
+export function tallyOf(results: ReadonlyArray<{ code: string }>): { applied: number; skipped: number } {
+  let applied = 0;
+  for (const r of results) if (r.code === '1000') applied++;
+  return { applied, skipped: results.length - applied };
+}

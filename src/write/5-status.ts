@@ -34,6 +34,9 @@ export class StatusReader {
  * Tells waiters in this process that write transactions were applied (for `Prefer: wait`). Appliers
  * in other processes are seen by polling the status instead.
  */
+/** The event of every announcement (a symbol: no transid can take it). */
+const ANY = Symbol('applied');
+
 export class AppliedEvents {
   private readonly emitter = new EventEmitter();
 
@@ -43,10 +46,16 @@ export class AppliedEvents {
 
   announce(transids: readonly string[]): void {
     for (const transid of transids) this.emitter.emit(transid);
+    if (transids.length > 0) this.emitter.emit(ANY);
+  }
+
+  /** Resolves true when anything is applied in this process, false after `ms` (the change feed's long poll). */
+  waitForAny(ms: number): Promise<boolean> {
+    return this.waitFor(ANY, ms);
   }
 
   /** Resolves true when `transid` is announced, false after `ms`. */
-  waitFor(transid: string, ms: number): Promise<boolean> {
+  waitFor(transid: string | typeof ANY, ms: number): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
       const onApplied = () => {
         clearTimeout(timer);

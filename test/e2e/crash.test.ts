@@ -6,7 +6,8 @@ import { waitFor } from '../support/wait.js';
 /**
  * kill -9 while the server takes writes, restart it, again and again (CRASH_CYCLES, default 2;
  * `npm run test:crash-cycles` runs 20), then check: every answered transid completed exactly once,
- * every hot customer reflects its writes in order, and no unanswered write was half applied.
+ * every hot customer reflects its writes in order, no unanswered write was half applied, and the
+ * change feed holds exactly one event per applied change and none for a change that did not apply.
  */
 const CYCLES = Number(process.env.CRASH_CYCLES ?? 2);
 const LOOPS = 8;
@@ -32,6 +33,8 @@ describe('crash: kill -9 under write load', () => {
     const lastCounter = new Array<number>(LOOPS).fill(-1);
     /** The transid of each hot customer's last answered update. */
     const lastHot = new Array<string | null>(LOOPS).fill(null);
+    /** Every answered update of a hot customer. */
+    const answeredHot: Array<{ transid: string; customerId: string }> = [];
     const next = new Array<number>(LOOPS).fill(0);
 
     let server: ServerProcess = await spawnServer(env);
@@ -72,6 +75,7 @@ describe('crash: kill -9 under write load', () => {
             if (hot.status !== 202) throw new Error(`unexpected ${hot.status} ${hot.text}`);
             lastCounter[n] = i;
             lastHot[n] = hot.body.response.transid;
+            answeredHot.push({ transid: hot.body.response.transid, customerId: `hot-${n}` });
           } catch (err) {
             if (!isKilled) throw err;
             return;
@@ -101,6 +105,61 @@ describe('crash: kill -9 under write load', () => {
       expect(st.body.state, transid).not.toBe('unknown');
       return st;
     };
+    type Event = { id: string; type: string; customerId: string; transid: string; profile: { attributes: Record<string, string> } | null };
+    /** The whole feed, once every answered write's events are in it (on PostgreSQL a transaction still open elsewhere holds it back), checked. */
+    const changeEvents = async (): Promise<Event[]> => {
+      const readAll = async () => {
+        const events: Event[] = [];
+        for (let after = ''; ; ) {
+          const page = await request(server.url, 'GET', `/openprofiles/v1/changes?limit=1000${after}`, { key: tenant.key });
+          expect(page.status, page.text.slice(0, 200)).toBe(200);
+          events.push(...page.body.data);
+          if (page.body.data.length === 0) return events;
+          after = `&after=${page.body.nextCursor}`;
+        }
+      };
+      const answeredIds = new Set([...answered.map((a) => a.transid), ...answeredHot.map((h) => h.transid)]);
+      const events = await waitFor(
+        async () => {
+          const all = await readAll();
+          const seen = new Set(all.map((e) => e.transid));
+          return [...answeredIds].every((t) => seen.has(t)) && all;
+        },
+        { timeoutMs: 30_000, intervalMs: 200, description: 'the events of every answered write in the feed' },
+      );
+      expect(new Set(events.map((e) => e.id)).size, 'event ids are unique').toBe(events.length);
+      const byChange = new Map<string, number>();
+      for (const e of events) byChange.set(`${e.transid} ${e.customerId} ${e.type}`, (byChange.get(`${e.transid} ${e.customerId} ${e.type}`) ?? 0) + 1);
+      expect([...byChange.entries()].filter(([, count]) => count > 1), 'one event per change').toEqual([]);
+      // Every answered create: its three profiles' created events, and nothing else.
+      for (const { transid, ids } of answered) {
+        expect(events.filter((e) => e.transid === transid).map((e) => `${e.type} ${e.customerId}`).sort(), transid).toEqual(ids.map((id) => `profile.created ${id}`));
+      }
+      for (const { transid, customerId } of answeredHot) {
+        expect(events.filter((e) => e.transid === transid).map((e) => `${e.type} ${e.customerId}`), transid).toEqual([`profile.updated ${customerId}`]);
+      }
+      // An unanswered create has its events if and only if its profiles exist.
+      for (const ids of unanswered) {
+        const query = ids.map((id) => `customerId=${id}`).join('&');
+        const found = (await request(server.url, 'GET', `/resources/v2/customerprofile?${query}`, { key: tenant.key })).body.Records.length;
+        expect(events.filter((e) => ids.includes(e.customerId)).length, ids.join()).toBe(found);
+      }
+      // No event without its change: every event's write transaction applied that customer's record.
+      const byTransid = new Map<string, Event[]>();
+      for (const e of events) byTransid.set(e.transid, [...(byTransid.get(e.transid) ?? []), e]);
+      for (const [transid, own] of byTransid) {
+        if (answeredIds.has(transid)) continue; // checked above
+        const st = await finalStatus(transid);
+        for (const e of own) expect(st.body.Results.find((r: { customerId: string }) => r.customerId === e.customerId), `${transid} ${e.customerId}`).toMatchObject({ code: '1000' });
+      }
+      // Each hot customer's last event is its state now.
+      for (let n = 0; n < LOOPS; n++) {
+        const last = events.filter((e) => e.customerId === `hot-${n}`).at(-1)!;
+        const stored = (await request(server.url, 'GET', `/resources/v2/customerprofile/hot-${n}`, { key: tenant.key })).body.Records[0].Attributes;
+        expect(last.profile!.attributes.name, `hot-${n}`).toBe(stored.find((e: { Name: string }) => e.Name === 'name').Value);
+      }
+      return events;
+    };
     try {
       for (const { transid, ids } of answered) {
         const st = await finalStatus(transid);
@@ -124,7 +183,10 @@ describe('crash: kill -9 under write load', () => {
           expect(counter, `hot-${n}`).toBeLessThan(next[n]);
         }
       }
-      console.log(`crash: ${CYCLES} kill -9 cycles, ${answered.length} answered writes all applied once, ${unanswered.length} unanswered ones whole or absent`);
+      const events = await changeEvents();
+      console.log(
+        `crash: ${CYCLES} kill -9 cycles, ${answered.length} answered writes all applied once, ${unanswered.length} unanswered ones whole or absent, ${events.length} change events, one per applied change`,
+      );
     } finally {
       await server.stop();
     }

@@ -8,7 +8,8 @@ import { waitFor } from '../support/wait.js';
 
 /**
  * Scale-out on PostgreSQL: 2 API processes (`serve --no-worker`) and 4 worker processes on one
- * database, interleaved writes to a few hot customers from many clients through both nodes.
+ * database, interleaved writes to a few hot customers from many clients through both nodes; the
+ * change feed read from the start has each change once, each customer's in acceptance order.
  * Runs when STORAGE_BACKENDS selects postgres (as CI does).
  */
 const HOT = ['hot-a', 'hot-b', 'hot-c'];
@@ -107,6 +108,33 @@ describe.runIf(selectedBackends().includes('postgres'))('scale-out on PostgreSQL
         const got = Object.fromEntries(read.body.Records[0].Attributes.map((e: { Name: string; Value: string }) => [e.Name, e.Value]));
         expect(got).toEqual({ customerId: id, ...want });
       }
+    }
+
+    // The change feed, read from the start through the other node: one event per record that
+    // changed a profile, each customer's in acceptance order, the last one its state now.
+    const wanted = new Map<string, string[]>(HOT.map((id) => [id, []]));
+    for (const transid of order) sent.get(transid)!.forEach((op, j) => codes.get(transid)![j] === '1000' && wanted.get(op.customerId)!.push(transid));
+    const total = [...wanted.values()].reduce((n, list) => n + list.length, 0);
+    type Event = { customerId: string; transid: string; profile: { attributes: Record<string, string> } | null };
+    const events = await waitFor(
+      async () => {
+        const all: Event[] = [];
+        for (let after = ''; ; ) {
+          const page = await request(apis[1].url, 'GET', `/openprofiles/v1/changes?limit=1000${after}`, { key: tenant.key });
+          expect(page.status, page.text.slice(0, 200)).toBe(200);
+          all.push(...page.body.data);
+          if (page.body.data.length === 0) return all.length >= total && all;
+          after = `&after=${page.body.nextCursor}`;
+        }
+      },
+      { timeoutMs: 30_000, intervalMs: 200, description: `${total} change events` },
+    );
+    expect(events).toHaveLength(total);
+    for (const id of HOT) {
+      const own = events.filter((e) => e.customerId === id);
+      expect(own.map((e) => e.transid), id).toEqual(wanted.get(id));
+      const want = expected.state.get(id);
+      expect(own.at(-1)?.profile?.attributes ?? null, id).toEqual(want ?? null);
     }
   }, 180_000);
 

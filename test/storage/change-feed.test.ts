@@ -110,6 +110,20 @@ describe.each(selectedBackends())('change feed: %s', (backend) => {
     await expect(s.changes.read(tenantId, 'not-a-position', 10, null)).rejects.toBeInstanceOf(InvalidPositionError);
   });
 
+  it('pages in apply order past ids and positions of more digits (a text sort would not)', async () => {
+    const ids = Array.from({ length: 25 }, (_, n) => `c${String(n).padStart(2, '0')}`);
+    await apply([newWriteTransaction(tenantId, ids.map((customerId) => ({ customerId, attributes: { name: customerId } })))]);
+    await read(25);
+    const seen: string[] = [];
+    for (let after: string | null = null; ; ) {
+      const { events } = await s.changes.read(tenantId, after, 4, null);
+      if (events.length === 0) break;
+      seen.push(...events.map((e) => e.customerId));
+      after = events.at(-1)!.position;
+    }
+    expect(seen).toEqual(ids);
+  });
+
   it('writes no event when the apply fails, and reads after the head only what comes later', async () => {
     const failing: ApplyReducer = () => {
       throw new Error('reducer failed');

@@ -55,8 +55,11 @@ function ofType(type: string, schema: Schema, options: { isHeader?: boolean }): 
       if (schema.maxLength !== undefined) choices.push(fc.string({ unit: fc.constantFrom('a', 'é', '\u{1F600}'), minLength: Math.max(schema.maxLength - 1, 0), maxLength: schema.maxLength }));
       return fc.oneof(...choices);
     }
-    case 'integer':
-      return fc.integer({ min: Math.max(schema.minimum ?? -1e9, -1e9), max: Math.min(schema.maximum ?? 1e9, 1e9) });
+    case 'integer': {
+      // A long poll's seconds (`x-long-poll`): at most 1, so that a generated request holds the test back a second at most.
+      const max = schema['x-long-poll'] === true ? Math.min(schema.maximum ?? 1, 1) : Math.min(schema.maximum ?? 1e9, 1e9);
+      return fc.integer({ min: Math.max(schema.minimum ?? -1e9, -1e9), max });
+    }
     case 'number':
       return fc.double({ noNaN: true, noDefaultInfinity: true });
     case 'boolean':

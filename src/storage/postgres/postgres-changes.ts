@@ -4,14 +4,14 @@ import { type ChangeFeed, InvalidPositionError } from '../ports.js';
 import type { Queryable } from './postgres-pool.js';
 
 interface EventRecord {
-  xid: string;
-  id: string;
+  xid_text: string;
+  id_text: string;
   type: ChangeEventType;
   customer_id: string;
   body: string;
 }
 
-const toStored = (r: EventRecord): StoredChangeEvent => ({ position: `${r.xid}.${r.id}`, id: `evt_${r.id}`, type: r.type, customerId: r.customer_id, bodyJson: r.body });
+const toStored = (r: EventRecord): StoredChangeEvent => ({ position: `${r.xid_text}.${r.id_text}`, id: `evt_${r.id_text}`, type: r.type, customerId: r.customer_id, bodyJson: r.body });
 
 /** A position of this store: `<xid>.<id>`, both in decimal. */
 function parse(position: string): [xid: string, id: string] {
@@ -53,10 +53,11 @@ export class PostgresChanges implements ChangeFeed {
       ]);
       if (purged.rows.length > 0) return { events: [], expired: `${purged.rows[0].xid}.${purged.rows[0].id}` };
     }
+    // Ordered by the columns themselves: an output column of the same name (the text) would sort as text.
     const rows = await this.pool.query<EventRecord>(
-      `SELECT xid::text, id::text, type, customer_id, body FROM change_events
-       WHERE tenant_id = $1 AND (xid, id) > ($2::xid8, $3::bigint) AND ${SETTLED} AND ($5::text[] IS NULL OR type = ANY ($5::text[]))
-       ORDER BY xid, id LIMIT $4`,
+      `SELECT e.xid::text AS xid_text, e.id::text AS id_text, e.type, e.customer_id, e.body FROM change_events e
+       WHERE e.tenant_id = $1 AND (e.xid, e.id) > ($2::xid8, $3::bigint) AND e.${SETTLED} AND ($5::text[] IS NULL OR e.type = ANY ($5::text[]))
+       ORDER BY e.xid, e.id LIMIT $4`,
       [tenantId, xid, id, limit, types],
     );
     return { events: rows.rows.map(toStored), expired: null };

@@ -12,10 +12,18 @@ const MASTER_COLUMNS = 'tenant_id, customer_id, attributes, created_at, updated_
 const APP_COLUMNS = 'tenant_id, appid, customer_id, device_id, user_id, attributes, created_at, updated_at';
 const BUMP = "UPDATE meta SET value = value + 1 WHERE key = 'config_version'";
 
+/**
+ * Attributes holding a NUL or a surrogate (`\u0000`, `\ud800` in the JSON text; the API stores
+ * strings as sent, lone surrogates included): PostgreSQL's json operators refuse them, which would
+ * refuse the row's write for its index. Such a row has no indexed values (a find does not match
+ * it); everything else about it is stored as sent.
+ */
+const UNREADABLE_BY_JSON = "attributes ~ '\\\\u(0000|[dD][89a-fA-F])'";
+
 /** An attribute's value as its index holds it (migration 0004 and `indexMasterAttribute` build the same expression). */
-const valueOf = (name: string) => `((attributes::json) ->> '${checkedAttributeName(name)}')`;
+const valueOf = (name: string) => `(CASE WHEN ${UNREADABLE_BY_JSON} THEN NULL ELSE (attributes::json) ->> '${checkedAttributeName(name)}' END)`;
 /** Whether the attribute holds a JSON string: finds match strings only (`->>` would give a number's text too). */
-const isText = (name: string) => `json_typeof((attributes::json) -> '${checkedAttributeName(name)}') = 'string'`;
+const isText = (name: string) => `(CASE WHEN ${UNREADABLE_BY_JSON} THEN false ELSE json_typeof((attributes::json) -> '${checkedAttributeName(name)}') = 'string' END)`;
 
 /** The SQL of a page and its parameters. `customerId` is the primary key; other names, their index. */
 function pageSql(tenantId: number, q: MasterPageQuery): { sql: string; params: unknown[] } {

@@ -1,6 +1,6 @@
 import type { ApplyReducer, KeysOf } from '../../model/profile.js';
 import type { ClaimedWriteTransaction, EnqueueResult, NewWriteTransaction, QueueStats, RecordResult, WriteTransactionStatus } from '../../model/write-transaction.js';
-import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, claimedOf, toQueueStats, toStatus } from '../rows.js';
+import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, claimedOf, tallyOf, toQueueStats, toStatus } from '../rows.js';
 import { REMOVAL_LOCK } from './postgres-directory.js';
 import type { StoreRules } from '../ports.js';
 import type { Atomically, Queryable } from './postgres-pool.js';
@@ -223,5 +223,12 @@ export class PostgresApplier {
         now,
       ],
     );
+    const imported = kept.flatMap((wt, i) => (wt.operation === 'importProfiles' ? [{ transid: wt.transid, ...tallyOf(own[i]) }] : []));
+    if (imported.length > 0) {
+      await c.query(
+        'UPDATE import_chunks c SET applied = v.applied, skipped = v.skipped FROM unnest($1::uuid[], $2::int[], $3::int[]) AS v (transid, applied, skipped) WHERE c.transid = v.transid',
+        [imported.map((x) => x.transid), imported.map((x) => x.applied), imported.map((x) => x.skipped)],
+      );
+    }
   }
 }

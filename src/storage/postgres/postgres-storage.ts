@@ -1,11 +1,12 @@
 import pg from 'pg';
-import { type Applier, type ChangeFeed, type Directory, type Erasure, type Journal, type Keys, type Profiles, type ProfileScan, type Store, type StoreRules, type WebhookDeliveries, type Webhooks } from '../ports.js';
-import { APPLIER_METHODS, CHANGE_FEED_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, JOURNAL_METHODS, KEYS_METHODS, PROFILE_SCAN_METHODS, PROFILES_METHODS, translating, WEBHOOK_DELIVERIES_METHODS, WEBHOOKS_METHODS } from '../roles.js';
+import { type Applier, type ChangeFeed, type Directory, type Erasure, type Imports, type Journal, type Keys, type Profiles, type ProfileScan, type Store, type StoreRules, type WebhookDeliveries, type Webhooks } from '../ports.js';
+import { APPLIER_METHODS, CHANGE_FEED_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, IMPORTS_METHODS, JOURNAL_METHODS, KEYS_METHODS, PROFILE_SCAN_METHODS, PROFILES_METHODS, translating, WEBHOOK_DELIVERIES_METHODS, WEBHOOKS_METHODS } from '../roles.js';
 import { claimedOf } from '../rows.js';
 import { migrate } from './migrations.js';
 import { PostgresChanges } from './postgres-changes.js';
 import { PostgresDirectory } from './postgres-directory.js';
 import { PostgresErasure } from './postgres-erasure.js';
+import { PostgresImports } from './postgres-imports.js';
 import { translatePostgresError } from './postgres-errors.js';
 import { openPool } from './postgres-pool.js';
 import { PostgresProfiles } from './postgres-profiles.js';
@@ -62,6 +63,7 @@ export function openPostgresStore(options: PostgresOptions, rules: StoreRules): 
     },
     erasure: translating<Erasure>(new PostgresErasure(pool), ERASURE_METHODS, t),
     changes: translating<ChangeFeed>(new PostgresChanges(pool), CHANGE_FEED_METHODS, t),
+    imports: translating<Imports>(new PostgresImports(pool, atomically), IMPORTS_METHODS, t),
     profileScan: translating<ProfileScan>(new PostgresProfileScan(pool, checkout), PROFILE_SCAN_METHODS, t),
     webhooks: translating<Webhooks>(webhooks, WEBHOOKS_METHODS, t),
     webhookDeliveries: translating<WebhookDeliveries>(webhooks, WEBHOOK_DELIVERIES_METHODS, t),

@@ -4,6 +4,7 @@ import initial from './migrations/0001-initial.js';
 import queueRecords from './migrations/0002-queue-records.js';
 import journal from './migrations/0003-journal.js';
 import attributeIndexes from './migrations/0004-attribute-indexes.js';
+import imports from './migrations/0005-imports.js';
 import changeEvents from './migrations/0006-change-events.js';
 import webhooks from './migrations/0007-webhooks.js';
 
@@ -13,6 +14,7 @@ const MIGRATIONS: Array<[number, string]> = [
   [2, queueRecords],
   [3, journal],
   [4, attributeIndexes],
+  [5, imports],
   [6, changeEvents],
   [7, webhooks],
 ];

@@ -21,9 +21,9 @@ export class SqliteErasure {
   private readonly atomically: <T>(fn: () => T) => T;
 
   constructor(db: Database.Database, journal: Database.Database) {
-    const cursor = db.prepare<[], number>('SELECT applied_seq FROM journal_state').pluck();
+    const appliedSeq = db.prepare<[], number>('SELECT applied_seq FROM journal_state').pluck();
     const countQueued = journal.prepare<[number, number], number>('SELECT COUNT(*) FROM journal WHERE tenant_id = ? AND seq > ?').pluck();
-    this.countQueued = (tenantId) => countQueued.get(tenantId, cursor.get()!)!;
+    this.countQueued = (tenantId) => countQueued.get(tenantId, appliedSeq.get()!)!;
     // The applier drops a removed tenant's write transactions too; this finishes an erase without it.
     const queued = journal.prepare(
       'DELETE FROM journal WHERE tenant_id = @tenantId AND transid IN (SELECT transid FROM journal WHERE tenant_id = @tenantId LIMIT @limit)',

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { ApplyReducer, KeysOf } from '../../model/profile.js';
 import type { ClaimedWriteTransaction, EnqueueResult, NewWriteTransaction, QueueStats, RecordResult, WriteRecord } from '../../model/write-transaction.js';
 import type { WriteTransactionHeader, WriteTransactionStatus } from '../../model/write-transaction.js';
-import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, claimedOf, toQueueStats, toStatus } from '../rows.js';
+import { QUEUE_COLUMNS, type QueueRow, type StatusRow, type TenantQueueRow, claimedOf, tallyOf, toQueueStats, toStatus } from '../rows.js';
 import { StorageError, StorageUnavailableError, ApplierLockedError } from '../ports.js';
 import { syncPath, writeFileDurably } from '../private-files.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
@@ -43,13 +43,14 @@ const statementsOf = (db: Database.Database, journal: Database.Database) => ({
   journalStats: journal.prepare<[number], TenantQueueRow>(
     'SELECT tenant_id, COUNT(*) AS depth, SUM(total_count) AS records, MIN(accepted_at) AS oldest FROM journal WHERE seq > ? GROUP BY tenant_id',
   ),
-  cursor: db.prepare<[], number>('SELECT applied_seq FROM journal_state').pluck(),
-  moveCursor: db.prepare('UPDATE journal_state SET applied_seq = ?'),
+  appliedSeq: db.prepare<[], number>('SELECT applied_seq FROM journal_state').pluck(),
+  moveAppliedSeq: db.prepare('UPDATE journal_state SET applied_seq = ?'),
   record: db.prepare(
     `INSERT INTO write_transactions (seq, transid, tenant_id, operation, appid, is_upsert, is_cascade, total_count, idempotency_key,
        request_hash, accepted_at, state, finished_at, success_count, failure_count, results)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'done', ?, ?, ?, ?)`,
   ),
+  tallyChunk: db.prepare('UPDATE import_chunks SET applied = ?, skipped = ? WHERE transid = ?'),
   forgetDoneKey: db.prepare('UPDATE write_transactions SET idempotency_key = NULL WHERE tenant_id = ? AND idempotency_key = ?'),
   hasTenant: db.prepare<[number], number>('SELECT 1 FROM tenants WHERE id = ?').pluck(),
   status: db.prepare<[number, string], StatusRow>(
@@ -68,8 +69,8 @@ const statementsOf = (db: Database.Database, journal: Database.Database) => ({
  * store, which also moves `journal_state.applied_seq` past them. One applier applies a store (the
  * applier lock), so there is nothing to claim: what lies past `applied_seq` is the next batch,
  * read in the apply's database transaction; a failed batch is read again from the same place,
- * and a crash before the commit leaves the cursor where it was. The journal's rows up to the
- * cursor are deleted only after the store's files are fsync'd (`deleteApplied`).
+ * and a crash before the commit leaves applied_seq where it was. The journal's rows up to the
+ * applied_seq are deleted only after the store's files are fsync'd (`deleteApplied`).
  * The status of a write transaction comes from the store once applied, from the journal before.
  */
 export class SqliteQueue {
@@ -113,8 +114,8 @@ export class SqliteQueue {
     ).immediate;
 
     this.applyAll = db.transaction((limit: number, keysOf: KeysOf, reduce: ApplyReducer): ClaimedWriteTransaction[] => {
-      // Read under the store's write lock: what lies past the cursor is the next batch.
-      const batch = this.s.next.all(this.s.cursor.get()!, limit).map(toClaimed);
+      // Read under the store's write lock: what lies past applied_seq is the next batch.
+      const batch = this.s.next.all(this.s.appliedSeq.get()!, limit).map(toClaimed);
       if (batch.length === 0) return batch;
       const now = Date.now();
       // A removed tenant's write transactions (being erased) are dropped: nothing is stored for them.
@@ -131,9 +132,13 @@ export class SqliteQueue {
           // A key reused past its window names this write transaction from now on.
           if (wt.idempotencyKey !== null) this.s.forgetDoneKey.run(wt.tenantId, wt.idempotencyKey);
           this.s.record.run(wt.seq, ...headerValues(wt, wt.records.length), now, own.length - failures, failures, JSON.stringify(own));
+          if (wt.operation === 'importProfiles') {
+            const { applied, skipped } = tallyOf(own);
+            this.s.tallyChunk.run(applied, skipped, wt.transid);
+          }
         }
       }
-      this.s.moveCursor.run(batch.at(-1)!.seq);
+      this.s.moveAppliedSeq.run(batch.at(-1)!.seq);
       return batch;
     });
   }
@@ -163,16 +168,16 @@ export class SqliteQueue {
 
   /**
    * The one rule that lets a journal row go: the store's files are fsync'd first, with every apply
-   * up to the cursor read before (this connection's, or a stopped applier's still in the page
+   * up to the applied_seq read before (this connection's, or a stopped applier's still in the page
    * cache). An fsync cannot be skipped the way a commit that changes nothing writes nothing.
    */
   private deleteApplied(): void {
-    const cursor = this.s.cursor.get()!;
-    if (cursor <= this.truncatedTo) return;
+    const appliedSeq = this.s.appliedSeq.get()!;
+    if (appliedSeq <= this.truncatedTo) return;
     for (const file of this.storeFiles) syncPath(file);
     this.lastDurableAt = Date.now();
-    this.s.truncate.run(cursor);
-    this.truncatedTo = cursor;
+    this.s.truncate.run(appliedSeq);
+    this.truncatedTo = appliedSeq;
   }
 
   getWriteTransactionStatus(tenantId: number, transid: string): WriteTransactionStatus | null {
@@ -185,7 +190,7 @@ export class SqliteQueue {
   }
 
   queueStats(): QueueStats {
-    return toQueueStats(this.s.journalStats.all(this.s.cursor.get()!));
+    return toQueueStats(this.s.journalStats.all(this.s.appliedSeq.get()!));
   }
 
   purgeWriteTransactions(tenantId: number, before: number, limit: number): number {
@@ -239,7 +244,7 @@ export class SqliteQueue {
 
   /** The journal's rows not yet applied, oldest first, for `carryQueued`. */
   unapplied(): QueuedRow[] {
-    return this.journal.prepare<[number], QueuedRow>(`SELECT seq, ${JOURNAL_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq`).all(this.s.cursor.get()!);
+    return this.journal.prepare<[number], QueuedRow>(`SELECT seq, ${JOURNAL_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq`).all(this.s.appliedSeq.get()!);
   }
 }
 
@@ -251,13 +256,13 @@ export class SqliteQueue {
 export function carryQueued(copy: Database.Database, queued: readonly QueuedRow[]): void {
   copy
     .transaction(() => {
-      const cursor = copy.prepare<[], number>('SELECT applied_seq FROM journal_state').pluck().get()!;
+      const appliedSeq = copy.prepare<[], number>('SELECT applied_seq FROM journal_state').pluck().get()!;
       copy.prepare('UPDATE journal_state SET journal_id = NULL').run();
       const forgetKey = copy.prepare('UPDATE write_transactions SET idempotency_key = NULL WHERE tenant_id = ? AND idempotency_key = ?');
       const insert = copy.prepare(`INSERT INTO write_transactions (seq, ${JOURNAL_COLUMNS.replace(', records', '')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       const insertRecords = copy.prepare('INSERT INTO write_transaction_records (seq, records) VALUES (?, ?)');
       for (const r of queued) {
-        if (Number(r.seq) <= cursor) continue;
+        if (Number(r.seq) <= appliedSeq) continue;
         if (r.idempotency_key !== null) forgetKey.run(r.tenant_id, r.idempotency_key);
         insert.run(r.seq, r.transid, r.tenant_id, r.operation, r.appid, r.is_upsert, r.is_cascade, r.total_count, r.idempotency_key, r.request_hash, r.accepted_at);
         insertRecords.run(r.seq, r.records);
@@ -283,7 +288,7 @@ const BOOT_ID = existsSync('/proc/sys/kernel/random/boot_id') ? readFileSync('/p
  * process using an embedded store runs on this host, so a holder that is no longer alive, or that
  * held it before the machine restarted, is detected and replaced. The file is written whole and
  * durably (`writeFileDurably`), and created only where none exists. This is what lets the adapter
- * apply from a cursor with nothing claimed.
+ * apply from applied_seq with nothing claimed.
  */
 export class ApplierLock {
   private isHeld = false;

@@ -1,0 +1,100 @@
+// Bulk data in (#30): `openprofiles import` of N master profiles (NDJSON, server stopped: the CLI
+// accepts the chunks into the journal and applies them itself) against a raw baseline measured in
+// the same run: better-sqlite3 / pg inserting the same rows into the same table (master_profiles),
+// 10,000 rows per database transaction, parsed from the same file.
+import { execFileSync } from 'node:child_process';
+import { createReadStream, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { CLI, freshStore } from '../lib/processes.mjs';
+
+const customerId = (n) => `c${String(n).padStart(8, '0')}`;
+const attributesOf = (n) => ({ name: `Customer ${n}`, email: `customer${n}@example.com`, msisdn: `+4477${String(n).padStart(9, '0')}`, sms: '1', rt: '0' });
+const AT = '2026-12-07T10:00:00.000Z';
+
+function writeFile(file, profiles) {
+  const lines = [];
+  for (let n = 0; n < profiles; n++) lines.push(JSON.stringify({ customerId: customerId(n), attributes: attributesOf(n), appProfiles: [], createdAt: AT, updatedAt: AT }));
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+const envOf = (store) => ({ ...process.env, PROFILES_DATA_DIR: store.dataDir, PROFILES_DATABASE_URL: store.databaseUrl, PROFILES_DEMO: 'false', PROFILES_LOG_LEVEL: 'error' });
+const cli = (store, args) => execFileSync(process.execPath, [CLI, ...args], { env: envOf(store), encoding: 'utf8', maxBuffer: 64 << 20 });
+
+/** The raw baseline: each line parsed, its row inserted, 10,000 per database transaction. */
+async function rawInsert(store, tenantId, file) {
+  const started = performance.now();
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  const chunk = [];
+  if (store.databaseUrl) {
+    const client = new pg.Client({ connectionString: store.databaseUrl });
+    await client.connect();
+    const flush = async () => {
+      await client.query(
+        'INSERT INTO master_profiles (tenant_id, customer_id, attributes, created_at, updated_at) SELECT $1, c, a, t, t FROM unnest($2::text[], $3::text[], $4::bigint[]) AS k (c, a, t)',
+        [tenantId, chunk.map((d) => d.customerId), chunk.map((d) => JSON.stringify(d.attributes)), chunk.map((d) => Date.parse(d.updatedAt))],
+      );
+      chunk.length = 0;
+    };
+    try {
+      for await (const line of lines) {
+        chunk.push(JSON.parse(line));
+        if (chunk.length === 10_000) await flush();
+      }
+      if (chunk.length) await flush();
+    } finally {
+      await client.end();
+    }
+  } else {
+    const db = new Database(join(store.dataDir, 'openprofiles.db'));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    const insert = db.prepare('INSERT INTO master_profiles (tenant_id, customer_id, attributes, created_at, updated_at) VALUES (?, ?, ?, ?, ?)');
+    const flush = db.transaction(() => {
+      for (const d of chunk) insert.run(tenantId, d.customerId, JSON.stringify(d.attributes), Date.parse(d.createdAt), Date.parse(d.updatedAt));
+      chunk.length = 0;
+    });
+    try {
+      for await (const line of lines) {
+        chunk.push(JSON.parse(line));
+        if (chunk.length === 10_000) flush();
+      }
+      if (chunk.length) flush();
+    } finally {
+      db.close();
+    }
+  }
+  return (performance.now() - started) / 1000;
+}
+
+/** One backend: the import and the raw insert of `profiles` rows, each into a fresh store. */
+export async function importBench({ backend, profiles, log }) {
+  const ours = await freshStore(backend);
+  const raw = await freshStore(backend);
+  try {
+    const file = join(ours.dataDir, 'profiles.ndjson');
+    writeFile(file, profiles);
+    cli(ours, ['tenant', 'create', 'bench', '--json']);
+    const tenantRaw = JSON.parse(cli(raw, ['tenant', 'create', 'bench', '--json'])).id;
+    log(`import (${backend}): ${profiles.toLocaleString('en-US')} master profiles, NDJSON, server stopped`);
+    const started = performance.now();
+    const summary = JSON.parse(cli(ours, ['import', file, '--tenant', 'bench', '--json']).trim().split('\n').at(-1));
+    const importSeconds = (performance.now() - started) / 1000;
+    if (summary.rows.applied !== profiles) throw new Error(`the import applied ${summary.rows.applied} of ${profiles} rows`);
+    log(`raw insert (${backend}): the same rows into master_profiles`);
+    const rawSeconds = await rawInsert(raw, tenantRaw, file);
+    const rowsPerSecond = Math.round(profiles / importSeconds);
+    const rawRowsPerSecond = Math.round(profiles / rawSeconds);
+    return { backend, profiles, importSeconds: Number(importSeconds.toFixed(1)), rowsPerSecond, rawSeconds: Number(rawSeconds.toFixed(1)), rawRowsPerSecond, ratio: Number((rowsPerSecond / rawRowsPerSecond).toFixed(2)) };
+  } finally {
+    await ours.dispose();
+    await raw.dispose();
+  }
+}
+
+export const importTable = (runs) => [
+  `Import: N master profiles (NDJSON) through the journal, against raw inserts of the same rows`,
+  runs.map((r) => ({ backend: r.backend, rows: r.profiles, 'import s': r.importSeconds, 'rows/s': r.rowsPerSecond, 'raw s': r.rawSeconds, 'raw rows/s': r.rawRowsPerSecond, '× raw': r.ratio })),
+];

@@ -1,0 +1,85 @@
+import type Database from 'better-sqlite3';
+import type { Import, ImportChunk, ImportReject, ImportState, NewImport } from '../../model/import.js';
+import { type ImportChunkRow, type ImportRejectRow, type ImportRow, toImport, toImportChunk, toImportReject } from '../rows.js';
+
+const CHUNK_COLUMNS = 'chunk, transid, rows, rejected, first_line, last_line, is_accepted, applied, skipped';
+
+/** The prepared statements of `SqliteImports`. */
+const statementsOf = (db: Database.Database) => ({
+  insert: db.prepare(
+    `INSERT INTO imports (id, tenant_id, format, appid, source, is_upload, file_hash, line_count, started_at)
+     VALUES (@id, @tenantId, @format, @appid, @source, @isUpload, @fileHash, @lineCount, @startedAt) ON CONFLICT (id) DO NOTHING`,
+  ),
+  get: db.prepare<[number, string], ImportRow>('SELECT * FROM imports WHERE tenant_id = ? AND id = ?'),
+  claim: db.prepare(
+    `UPDATE imports SET runner = @runner, lease_until = @leaseUntil
+     WHERE tenant_id = @tenantId AND id = @id AND (runner IS NULL OR lease_until < @now OR runner = @runner OR runner = @staleRunner)`,
+  ),
+  deleteRejects: db.prepare('DELETE FROM import_rejects WHERE import_id = ? AND line BETWEEN ? AND ?'),
+  insertReject: db.prepare('INSERT INTO import_rejects (import_id, line, tenant_id, code, errors, raw) VALUES (?, ?, ?, ?, ?, ?)'),
+  upsertChunk: db.prepare(
+    `INSERT INTO import_chunks (import_id, chunk, tenant_id, transid, rows, rejected, first_line, last_line)
+     VALUES (@id, @chunk, @tenantId, @transid, @rows, @rejected, @firstLine, @lastLine)
+     ON CONFLICT (import_id, chunk) DO UPDATE SET rows = excluded.rows, rejected = excluded.rejected, first_line = excluded.first_line, last_line = excluded.last_line`,
+  ),
+  accepted: db.prepare('UPDATE import_chunks SET is_accepted = 1 WHERE tenant_id = ? AND import_id = ? AND chunk = ?'),
+  chunks: db.prepare<[number, string], ImportChunkRow>(`SELECT ${CHUNK_COLUMNS} FROM import_chunks WHERE tenant_id = ? AND import_id = ? ORDER BY chunk`),
+  rejects: db.prepare<[number, string, number, number], ImportRejectRow>(
+    'SELECT line, code, errors, raw FROM import_rejects WHERE tenant_id = ? AND import_id = ? AND line > ? ORDER BY line LIMIT ?',
+  ),
+  finish: db.prepare('UPDATE imports SET state = ?, error = ?, finished_at = ?, runner = NULL, lease_until = NULL WHERE tenant_id = ? AND id = ?'),
+  runningUploads: db.prepare<[], ImportRow>("SELECT * FROM imports WHERE state = 'running' AND is_upload = 1 ORDER BY started_at"),
+});
+
+/** Imports in SQLite (the `Imports` role), in the store's database file. */
+export class SqliteImports {
+  private readonly s: ReturnType<typeof statementsOf>;
+  private readonly saveAll;
+
+  constructor(db: Database.Database) {
+    this.s = statementsOf(db);
+    this.saveAll = db.transaction((tenantId: number, id: string, chunk: ImportChunk, rejects: readonly ImportReject[]) => {
+      this.s.deleteRejects.run(id, chunk.firstLine, chunk.lastLine);
+      for (const r of rejects) this.s.insertReject.run(id, r.line, tenantId, r.code, JSON.stringify(r.errors), r.raw);
+      this.s.upsertChunk.run({ id, tenantId, ...chunk });
+    });
+  }
+
+  startImport(tenantId: number, spec: NewImport): Import {
+    this.s.insert.run({ ...spec, tenantId, isUpload: spec.isUpload ? 1 : 0 });
+    return this.getImport(tenantId, spec.id)!;
+  }
+
+  getImport(tenantId: number, id: string): Import | null {
+    const row = this.s.get.get(tenantId, id);
+    return row ? toImport(row) : null;
+  }
+
+  claimImport(tenantId: number, id: string, runner: string, leaseUntil: number, now: number, staleRunner: string | null): boolean {
+    return this.s.claim.run({ tenantId, id, runner, leaseUntil, now, staleRunner }).changes === 1;
+  }
+
+  saveChunk(tenantId: number, id: string, chunk: ImportChunk, rejects: readonly ImportReject[]): void {
+    this.saveAll.immediate(tenantId, id, chunk, rejects);
+  }
+
+  markChunkAccepted(tenantId: number, id: string, chunk: number): void {
+    this.s.accepted.run(tenantId, id, chunk);
+  }
+
+  listChunks(tenantId: number, id: string): ImportChunk[] {
+    return this.s.chunks.all(tenantId, id).map(toImportChunk);
+  }
+
+  listRejects(tenantId: number, id: string, afterLine: number, limit: number): ImportReject[] {
+    return this.s.rejects.all(tenantId, id, afterLine, limit).map(toImportReject);
+  }
+
+  finishImport(tenantId: number, id: string, state: Exclude<ImportState, 'running'>, error: string | null, finishedAt: number): void {
+    this.s.finish.run(state, error, finishedAt, tenantId, id);
+  }
+
+  listRunningUploads(): Import[] {
+    return this.s.runningUploads.all().map(toImport);
+  }
+}
