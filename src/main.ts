@@ -14,10 +14,12 @@ import { Admission } from './write/2-admission.js';
 import type { AppliedWriteTransaction, ApplierLoops } from './write/4-apply.js';
 import { AppliedEvents, StatusReader } from './write/5-status.js';
 import { scheduleRetention } from './write/6-retention.js';
-import { startPipelineThreads } from './write/threads.js';
-import { applierLoops, createLogger, IDEMPOTENCY_WINDOW_MS, onBackgroundError, openMigratedStore, storeLocation } from './runtime.js';
+import { startPipelineThreads, type WebhookAttemptNote } from './write/threads.js';
+import { applierLoops, createLogger, IDEMPOTENCY_WINDOW_MS, onBackgroundError, openMigratedStore, startDeliverer, storeLocation } from './runtime.js';
 import { describeStore } from './open-store.js';
 import type { Store } from './storage/ports.js';
+import type { WebhookDeliverer } from './changes/webhook-deliverer.js';
+import { WebhookEndpoints } from './changes/webhook-endpoints.js';
 
 export { createLogger } from './runtime.js';
 
@@ -49,8 +51,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   await admission.refresh();
   const metrics = new Metrics(admission);
   const events = new AppliedEvents();
+  let deliverer: WebhookDeliverer | null = null;
   const onApplied = (applied: AppliedWriteTransaction[]) => {
     events.announce(applied.map((a) => a.transid));
+    deliverer?.wake();
     metrics.noteApplied(applied);
     for (const a of applied) {
       let records = 0;
@@ -60,7 +64,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   };
   // Pipeline threads (write/threads.ts): neither the commits nor the applies run on the event loop
   // that answers requests, and neither waits for the other (docs/architecture.md).
-  const { committer, applier } = await startPipelineThreads({ config, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied }, config.hasApplier);
+  const onWebhookAttempts = (attempts: WebhookAttemptNote[]) => {
+    for (const { outcome, lagS } of attempts) metrics.noteWebhookAttempt(outcome, lagS);
+  };
+  const { committer, applier } = await startPipelineThreads({ config, idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, logger, onApplied, onWebhookAttempts }, config.hasApplier);
   const lifecycle = { isShuttingDown: false };
   const imports = new ImportService(storage, directory, (wt) => committer.submit(wt), config.dataDir, logger);
   const services = {
@@ -71,6 +78,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     profileScan: storage.profileScan,
     changes: new ChangeFeedReader(storage.changes, (ms) => events.waitForAny(ms)),
     acceptor: new WriteAcceptor(directory, committer, admission),
+    webhooks: new WebhookEndpoints(storage, config.webhookAllowPrivate),
     status: new StatusReader(storage.journal, events),
     metrics,
     lifecycle,
@@ -94,6 +102,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   // Imports left running when the server stopped (their uploads are in this data directory).
   imports.resumeRunning().catch(onBackgroundError(logger, 'resuming imports'));
   const applierIds = applier?.applierIds ?? [];
+  // The applier's thread delivers webhooks beside its applies; without one (`--no-worker`), this thread does.
+  if (!applier) deliverer = startDeliverer(config, storage, logger, (outcome, lagS) => metrics.noteWebhookAttempt(outcome, lagS));
   if (demo) process.stdout.write(demoBanner(demo, url));
   logger.info({ url, appliers: applierIds, store: describeStore(storeLocation(config)) }, 'OpenProfiles is serving');
 
@@ -110,6 +120,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         clearInterval(closeIdle);
       }
       await imports.stop();
+      await deliverer?.stop();
       await committer.stop();
       await applier?.stop();
       directory.stopPolling();
@@ -123,15 +134,18 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 /** A worker (`openprofiles worker`): applier loops and the retention sweep, no HTTP. */
 export async function startWorker(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<{ loops: ApplierLoops; close(): Promise<void> }> {
   const storage = await openMigratedStore(config, logger);
-  const loops = applierLoops(config, storage, logger, () => {});
+  let deliverer: WebhookDeliverer | null = null;
+  const loops = applierLoops(config, storage, logger, () => deliverer?.wake());
   const stopRetention = scheduleRetention(storage, config.retentionSweepMs, config.changesRetentionDays, logger);
   await loops.start(onBackgroundError(logger, 'listening for new work'));
+  deliverer = startDeliverer(config, storage, logger);
   logger.info({ appliers: loops.loops.map((l) => l.applierId), store: describeStore(storeLocation(config)) }, 'OpenProfiles worker is running');
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       logger.info('shutting down: finishing the batches in hand');
       stopRetention();
+      await deliverer?.stop();
       await loops.stop();
       await storage.close();
       logger.info('shut down cleanly');

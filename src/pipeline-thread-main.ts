@@ -1,8 +1,9 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { GroupCommitter } from './write/3-commit.js';
 import { scheduleRetention } from './write/6-retention.js';
-import type { FromThread, PipelineThreadData, ToThread } from './write/threads.js';
-import { applierLoops, createLogger, onBackgroundError, storeLocation } from './runtime.js';
+import type { FromThread, PipelineThreadData, ToThread, WebhookAttemptNote } from './write/threads.js';
+import { applierLoops, createLogger, onBackgroundError, startDeliverer, storeLocation } from './runtime.js';
+import type { WebhookDeliverer } from './changes/webhook-deliverer.js';
 import { openStore } from './open-store.js';
 import type { EnqueueResult } from './model/write-transaction.js';
 import { StorageUnavailableError } from './storage/ports.js';
@@ -11,8 +12,8 @@ import { StorageUnavailableError } from './storage/ports.js';
  * Composition root of the server's pipeline threads (see `write/threads.ts`): each has its own
  * connections (SQLite) or pool (PostgreSQL). The committer's thread commits the writes and wakes
  * the applier's thread through a channel of their own after each commit; the applier's thread
- * (not with `--no-worker`: then `openprofiles worker` applies the journal) runs the applier loops
- * and the retention sweep. The server's thread migrated the store before starting them.
+ * (not with `--no-worker`: then `openprofiles worker` applies the journal) runs the applier loops,
+ * the retention sweep and the webhook deliverer. The server's thread migrated the store before starting them.
  */
 
 /** How often a thread of the store's own checkpoints the WAL, so that the applier's commits do not. */
@@ -41,7 +42,19 @@ const committer: GroupCommitter | null = isCommitter
       wakePort?.postMessage(null);
     })
   : null;
-const loops = isCommitter ? null : applierLoops(config, storage, logger, (applied) => post({ type: 'applied', applied }));
+let deliverer: WebhookDeliverer | null = null;
+const loops = isCommitter
+  ? null
+  : applierLoops(config, storage, logger, (applied) => {
+      post({ type: 'applied', applied });
+      deliverer?.wake();
+    });
+/** Webhook attempts go to the server's thread (its metrics) in one message per turn of this thread's event loop. */
+let attempts: WebhookAttemptNote[] = [];
+const noteAttempt = (outcome: string, lagS: number | null) => {
+  if (attempts.length === 0) setImmediate(() => (post({ type: 'webhookAttempts', attempts }), (attempts = [])));
+  attempts.push({ outcome, lagS });
+};
 // Once per server, where the server applies (with `--no-worker`, `openprofiles worker` sweeps).
 const stopRetention = loops ? scheduleRetention(storage, config.retentionSweepMs, config.changesRetentionDays, logger) : () => {};
 // Each write transaction is answered as soon as its commit is done: the committer calls back
@@ -87,6 +100,7 @@ port.on('message', (msg: ToThread) => {
 
 async function stop(): Promise<void> {
   stopRetention();
+  await deliverer?.stop();
   if (unanswered > 0) await new Promise<void>((resolve) => (onAllAnswered = resolve));
   wakePort?.close();
   await loops?.stop();
@@ -95,4 +109,7 @@ async function stop(): Promise<void> {
 }
 
 await loops?.start(onBackgroundError(logger, 'listening for new work'));
+// The deliverer works beside the applier, on its connections: on SQLite it never waits for the
+// applier's write lock, and never holds up the server's event loop (docs/changes.md, "Webhooks").
+if (loops) deliverer = startDeliverer(config, storage, logger, noteAttempt);
 post({ type: 'ready', applierIds: loops?.loops.map((l) => l.applierId) ?? [] });

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
-import type { Config } from './config/config.js';
+import { WebhookDeliverer, type DelivererOptions } from './changes/webhook-deliverer.js';
+import { type Config, parseDurations } from './config/config.js';
 import { ApplierLoops, type ApplierLoopOptions } from './write/4-apply.js';
 import { openStore, type StoreLocation } from './open-store.js';
 import type { Store } from './storage/ports.js';
@@ -58,3 +60,20 @@ export function applierLoops(config: Config, storage: Store, logger: Logger, onA
 }
 
 export const onBackgroundError = (logger: Logger, what: string) => (err: unknown) => logger.warn({ err }, `${what} failed; retrying`);
+
+/** The webhook deliverer of a server or a worker (docs/changes.md, "Webhooks"), started. */
+export function startDeliverer(config: Config, storage: Store, logger: Logger, onAttempt?: DelivererOptions['onAttempt']): WebhookDeliverer {
+  const deliverer = new WebhookDeliverer(storage, {
+    leaseMs: config.webhookLeaseMs,
+    concurrency: config.webhookConcurrency,
+    timeoutMs: config.webhookTimeoutMs,
+    retrySchedule: parseDurations(config.webhookRetrySchedule),
+    disableAfterMs: config.webhookDisableAfterHours * 3_600_000,
+    allowPrivate: config.webhookAllowPrivate,
+    ca: config.webhookCaFile ? readFileSync(config.webhookCaFile, 'utf8') : null,
+    logger,
+    onAttempt,
+  });
+  deliverer.start();
+  return deliverer;
+}

@@ -1,3 +1,4 @@
+import { ApiError } from '../domain/errors.js';
 import { AdminError } from '../domain/tenant-admin.js';
 import { StorageError, StoreAccessError } from '../storage/ports.js';
 import { CliError } from './output.js';
@@ -51,7 +52,7 @@ export function explain(err: unknown): Explained {
     const hint = STORE_HINTS.find(([pattern]) => pattern.test(message))?.[1];
     return hint ? { message, hint } : { message };
   }
-  if (err instanceof CliError || err instanceof AdminError) return { message };
+  if (err instanceof CliError || err instanceof AdminError || err instanceof ApiError) return { message };
   if (e?.name === 'ConfigError') return { message, hint: '`openprofiles config --markdown` lists every setting and the values it takes' };
   if (e?.code === 'ERR_INVALID_URL') {
     return { message: 'the database URL is not a valid URL', hint: 'write PROFILES_DATABASE_URL (or --database-url) as postgres://user:password@host:5432/database, with special characters percent-encoded' };

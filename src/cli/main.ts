@@ -14,6 +14,7 @@ import { migrateCommand } from './commands/migrate.js';
 import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
 import { tenantCommand } from './commands/tenant.js';
+import { webhookCommand } from './commands/webhook.js';
 import { workerCommand } from './commands/worker.js';
 import { explain } from './errors.js';
 
@@ -30,7 +31,7 @@ const program = new Command('openprofiles')
   .showHelpAfterError()
   .exitOverride();
 
-for (const add of [serveCommand, workerCommand, migrateCommand, tenantCommand, keyCommand, appCommand, attributeCommand, allowlistCommand, statusCommand, backupCommand, exportCommand, importCommand, configCommand]) {
+for (const add of [serveCommand, workerCommand, migrateCommand, tenantCommand, keyCommand, appCommand, attributeCommand, allowlistCommand, statusCommand, backupCommand, exportCommand, importCommand, webhookCommand, configCommand]) {
   add(program, common);
 }
 

@@ -46,6 +46,19 @@ const list: Parser<string[]> = (v) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A comma list of durations (`0`, `500ms`, `5s`, `5m`, `2h`), in ms. */
+export function parseDurations(v: string): number[] {
+  const items = v.split(',').map((s) => s.trim());
+  return items.map((item) => {
+    const match = /^(\d{1,9})(ms|s|m|h)?$/.exec(item);
+    if (!match || (match[2] === undefined && match[1] !== '0')) throw new ConfigError(`expected a comma list of durations such as 0,5s,5m,2h (units ms, s, m, h), got ${JSON.stringify(v)}`);
+    return Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms'];
+  });
+}
+const durations: Parser<string> = (v) => (parseDurations(v), v);
+
 const setting = <T>(env: string, defaultValue: T, parse: Parser<T>, doc: string, secret?: Setting<T>['secret']): Setting<T> => ({ env, default: defaultValue, parse, doc, secret });
 const secretUrl = { redact: redactUrl, secretsOf: secretsOfUrl };
 
@@ -75,6 +88,13 @@ export const SETTINGS = {
   directoryPollMs: setting('PROFILES_DIRECTORY_POLL_MS', 250, int(10, 60_000), 'How often the server looks for tenant, key, app and allow-list changes made elsewhere (the CLI).'),
   retentionSweepMs: setting('PROFILES_RETENTION_SWEEP_MS', 60_000, int(100, 86_400_000), 'How often finished write transactions and change events past their retention are purged.'),
   changesRetentionDays: setting('PROFILES_CHANGES_RETENTION_DAYS', 7, int(1, 3650), 'Days the change feed keeps its events; a reader behind that gets 410 (7930) and the oldest cursor kept.'),
+  webhookAllowPrivate: setting('PROFILES_WEBHOOK_ALLOW_PRIVATE', false, bool, 'Let webhook endpoints be loopback, private, link-local or metadata addresses, and plain `http` (tests, and receivers on a private network only). Otherwise such URLs are refused when added and at every attempt (docs/changes.md, "Safe targets").'),
+  webhookTimeoutMs: setting('PROFILES_WEBHOOK_TIMEOUT_MS', 15_000, int(100, 300_000), 'Longest wait for a webhook receiver\'s answer; past it the attempt failed (`timeout`) and is retried.'),
+  webhookRetrySchedule: setting('PROFILES_WEBHOOK_RETRY_SCHEDULE', '0,5s,5m,30m,2h,5h,10h,10h', durations, 'Delays before each retry of a failed webhook delivery (units ms, s, m, h), each varied by up to 20 % (jitter) and at least the receiver\'s `Retry-After`; after the last the delivery is given up (`webhook resend` sends it again).'),
+  webhookConcurrency: setting('PROFILES_WEBHOOK_CONCURRENCY', 16, int(1, 1000), 'Webhook attempts in flight per endpoint, each for a different customer (a customer\'s events go one at a time, in order).'),
+  webhookLeaseMs: setting('PROFILES_WEBHOOK_LEASE_MS', 30_000, int(300, 3_600_000), 'How long a process\'s hold on a webhook endpoint lasts unless renewed (every third of it): one process delivers an endpoint\'s events at a time; when it dies, another takes over after this.'),
+  webhookDisableAfterHours: setting('PROFILES_WEBHOOK_DISABLE_AFTER_HOURS', 120, int(1, 87_600), 'A webhook endpoint whose every attempt has failed for this long is disabled (`webhook enable` enables it again).'),
+  webhookCaFile: setting('PROFILES_WEBHOOK_CA_FILE', '', text, 'PEM file of extra CA certificates that webhook deliveries trust (besides the system\'s), for receivers with a private CA or a self-signed certificate. `NODE_EXTRA_CA_CERTS` works too.'),
   isDemoEnabled: setting('PROFILES_DEMO', true, bool, 'On an empty store, create a `demo` tenant with one app per channel and print how to call it.'),
   shutdownTimeoutMs: setting('PROFILES_SHUTDOWN_TIMEOUT_MS', 10_000, int(0, 600_000), 'Longest wait for in-flight requests and the applier on shutdown.'),
 };

@@ -74,6 +74,14 @@ export const API_CODES = {
     httpStatus: 410,
     meaning: "The change feed deleted events after this cursor (`PROFILES_CHANGES_RETENTION_DAYS`): read again from the cursor in `errors[0].cursor`, the oldest event kept, and re-list what was missed.",
   },
+  '7940': { description: 'Webhook endpoint not found', httpStatus: 404, meaning: 'The tenant has no webhook endpoint with that id.' },
+  '7941': {
+    description: 'Webhook URL refused',
+    httpStatus: 400,
+    meaning: 'The URL cannot receive webhooks: not https, credentials in it, a host that does not resolve, or one that resolves to a loopback, private, link-local or metadata address (docs/changes.md, "Safe targets").',
+  },
+  '7942': { description: 'Event not in the feed', httpStatus: 404, meaning: 'A resend names an event the tenant\'s feed does not hold: unknown, or purged past retention.' },
+  '7943': { description: 'Webhook endpoint disabled', httpStatus: 409, meaning: 'A resend to a disabled endpoint: enable it first (`webhook enable`).' },
 } as const satisfies Record<string, { description: string; httpStatus: number; meaning: string }>;
 
 export type ApiCode = keyof typeof API_CODES;

@@ -24,6 +24,7 @@ import { importRoutes, IMPORTS_PREFIX } from './routes/imports.js';
 import { opsRoutes } from './routes/ops.js';
 import { profileRoutes } from './routes/profiles.js';
 import { statusRoutes } from './routes/status.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { openApiOptions } from './schemas.js';
 
 export interface AppOptions {
@@ -183,7 +184,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       { prefix },
     );
   await tenantApi(API_PREFIX, [profileRoutes, appProfileRoutes, statusRoutes]);
-  await tenantApi(EXTENSION_PREFIX, [bulkRoutes, changeRoutes]);
+  await tenantApi(EXTENSION_PREFIX, [bulkRoutes, changeRoutes, webhookRoutes]);
   // An import's body is streamed to a file, whatever its size.
   await tenantApi(IMPORTS_PREFIX, [importRoutes], true);
   return app;

@@ -5,6 +5,7 @@ import type { ProfileReader } from '../domain/profile-reads.js';
 import type { WriteAcceptor } from '../write/2-accept.js';
 import type { StatusReader } from '../write/5-status.js';
 import type { Directory, ProfileScan } from '../storage/ports.js';
+import type { WebhookEndpoints } from '../changes/webhook-endpoints.js';
 import type { Metrics } from './metrics.js';
 
 /** The HTTP context: what the routes use. Built by the composition root (src/main.ts) or a test. */
@@ -18,6 +19,8 @@ export interface Services {
   /** The change feed (src/changes). */
   changes: ChangeFeedReader;
   acceptor: WriteAcceptor;
+  /** The tenant's webhook endpoints (src/changes). */
+  webhooks: WebhookEndpoints;
   /** Bulk imports (src/bulk/import-service.ts). */
   imports: ImportService;
   status: StatusReader;

@@ -51,6 +51,32 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly changeEvents = new Counter({
+    name: 'openprofiles_change_events_written_total',
+    help: 'Change events written by the applies of this process (one per profile change; docs/changes.md)',
+    registers: [this.registry],
+  });
+
+  readonly webhookAttempts = new Counter({
+    name: 'openprofiles_webhook_attempts_total',
+    help: 'Webhook delivery attempts made by this process, by outcome (delivered, failed, timeout, refused, unreachable)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookLag = new Histogram({
+    name: 'openprofiles_webhook_delivery_lag_seconds',
+    help: "Time from a change (its event's occurredAt) to the 2xx of its webhook delivery, per delivery made by this process",
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86_400],
+    registers: [this.registry],
+  });
+
+  /** One webhook attempt, and for a delivered one the time since its change, s. */
+  noteWebhookAttempt(outcome: string, lagS: number | null): void {
+    this.webhookAttempts.inc({ outcome });
+    if (lagS !== null) this.webhookLag.observe(Math.max(0, lagS));
+  }
+
   /**
    * Counts one answered request, and its latency when known (an answer to a request Node could
    * not parse has no start time).
@@ -94,7 +120,9 @@ export class Metrics {
     const now = Date.now();
     const byCode = new Map<string, number>();
     let partial = 0;
-    for (const { codeCounts, acceptedAt } of applied) {
+    let events = 0;
+    for (const { codeCounts, acceptedAt, events: written } of applied) {
+      events += written;
       let failed = false;
       for (const [code, count] of Object.entries(codeCounts)) {
         byCode.set(code, (byCode.get(code) ?? 0) + count);
@@ -106,5 +134,6 @@ export class Metrics {
     if (partial) this.writeTransactions.inc({ outcome: 'partial' }, partial);
     if (applied.length > partial) this.writeTransactions.inc({ outcome: 'success' }, applied.length - partial);
     for (const [code, count] of byCode) this.records.inc({ code }, count);
+    if (events > 0) this.changeEvents.inc(events);
   }
 }

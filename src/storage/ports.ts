@@ -28,6 +28,7 @@ import type { App, AttributeDefinition, DirectorySnapshot, NewAttributeDefinitio
 import type { AppProfileRow, ApplyReducer, ConflictKeys, KeysOf, MasterProfileRow, Schedulable } from '../model/profile.js';
 import type { Import, ImportChunk, ImportReject, ImportState, NewImport } from '../model/import.js';
 import type { ClaimedWriteTransaction, EnqueueResult, NewWriteTransaction, QueueStats, WriteRecord, WriteTransactionHeader, WriteTransactionStatus } from '../model/write-transaction.js';
+import type { DeliveryAttempt, DeliveryResult, EndpointVerdict, LeasedEndpoint, NewWebhookEndpoint, PendingDelivery, WebhookEndpoint } from '../model/webhook.js';
 
 /** Tenants, apps, attribute schema and allow lists: what servers cache (`load`). Every change bumps `configVersion`. */
 export interface Directory {
@@ -269,6 +270,63 @@ export interface ChangeFeed {
   purge(tenantId: number, before: number, limit: number): Promise<number>;
 }
 
+/** What a resend did (`Webhooks.resend`). */
+export type ResendResult = 'queued' | 'no-endpoint' | 'disabled' | 'no-event';
+
+/** A tenant's webhook endpoints, as operators manage them (docs/changes.md, "Webhooks"). */
+export interface Webhooks {
+  /** Stores a new endpoint, enabled, whose feed position is `endpoint.position`. */
+  createEndpoint(tenantId: number, endpoint: NewWebhookEndpoint): Promise<WebhookEndpoint>;
+  /** The tenant's endpoints, oldest first. */
+  listEndpoints(tenantId: number): Promise<WebhookEndpoint[]>;
+  /** Deletes the endpoint with its pending deliveries and attempts; false when the tenant has none with that id. */
+  removeEndpoint(tenantId: number, endpointId: string): Promise<boolean>;
+  /**
+   * Enables the endpoint again: its pending deliveries are due at once, with their attempts
+   * counted from 0, and it is no longer failing. Null when the tenant has none with that id.
+   */
+  enableEndpoint(tenantId: number, endpointId: string, now: number): Promise<WebhookEndpoint | null>;
+  /** The endpoint's attempts, newest first, those with an id below `before` (null: from the newest). */
+  listAttempts(tenantId: number, endpointId: string, before: number | null, limit: number): Promise<DeliveryAttempt[]>;
+  /** Puts an event still in the tenant's feed at the end of its customer's line for the endpoint, due at `now`. */
+  resend(tenantId: number, endpointId: string, eventId: string, now: number): Promise<ResendResult>;
+  /** Deletes up to `limit` of the tenant's attempts made before `before` (ms); returns how many. */
+  purgeAttempts(tenantId: number, before: number, limit: number): Promise<number>;
+}
+
+/**
+ * What deliverers do with endpoints. A deliverer works only on the endpoints whose lease it holds
+ * (`lease`), so one deliverer works on an endpoint at a time, across processes; `take` and
+ * `record` store nothing for a deliverer that lost the lease (they return null).
+ */
+export interface WebhookDeliveries {
+  /**
+   * Takes or renews, as `owner`, for `leaseMs`, the lease of every enabled endpoint of an existing
+   * tenant that no other owner holds (or whose lease ran out); returns the endpoints it holds.
+   */
+  lease(owner: string, leaseMs: number): Promise<LeasedEndpoint[]>;
+  /** Gives up every lease `owner` holds (on shutdown: another deliverer takes over at once). */
+  release(owner: string): Promise<void>;
+  /**
+   * In one database transaction: appends `events` (read from the feed after `from`, in feed order)
+   * to the endpoint's pending deliveries, due at once, and moves its position from `from` to `to`.
+   * Returns the endpoint's pending deliveries after; null, storing nothing, when `owner` no longer
+   * holds the lease or the position is no longer `from`.
+   */
+  take(owner: string, tenantId: number, endpointId: string, from: string, to: string, events: ReadonlyArray<{ event: StoredChangeEvent; occurredAt: number }>): Promise<number | null>;
+  /**
+   * The pending deliveries due at `now` that are first in their customer's line, in line order,
+   * at most `limit`: a customer's next event waits while an earlier one is pending.
+   */
+  due(tenantId: number, endpointId: string, now: number, limit: number): Promise<PendingDelivery[]>;
+  /**
+   * In one database transaction: logs each attempt, removes the finished deliveries, sets when the
+   * others are next due, and applies the verdict on the endpoint. Returns the endpoint's pending
+   * deliveries after; null, storing nothing, when `owner` no longer holds the lease.
+   */
+  record(owner: string, tenantId: number, endpointId: string, results: readonly DeliveryResult[], verdict: EndpointVerdict, now: number): Promise<number | null>;
+}
+
 export interface StoreCapabilities {
   /** The store can wake idle appliers on new work (e.g. LISTEN/NOTIFY) instead of polling. */
   readonly canWakeAppliers: boolean;
@@ -294,6 +352,8 @@ export interface Store {
   readonly erasure: Erasure;
   readonly changes: ChangeFeed;
   readonly profileScan: ProfileScan;
+  readonly webhooks: Webhooks;
+  readonly webhookDeliveries: WebhookDeliveries;
   readonly imports: Imports;
   /** Applies pending numbered migrations. Safe to call from several processes at once. */
   migrate(): Promise<MigrationReport>;

@@ -2,7 +2,7 @@
  * Builds an adapter's role objects from its parts, in place of a method per call that would only
  * forward it: each named method of the part, with the adapter's driver errors translated.
  */
-import type { Applier, ChangeFeed, Directory, Erasure, Imports, Journal, Keys, Profiles, ProfileScan } from './ports.js';
+import type { Applier, ChangeFeed, Directory, Erasure, Imports, Journal, Keys, Profiles, ProfileScan, WebhookDeliveries, Webhooks } from './ports.js';
 
 type Method = (...args: never[]) => unknown;
 
@@ -65,3 +65,7 @@ export const IMPORTS_METHODS = methodsOf<Imports>({
   startImport: true, getImport: true, claimImport: true, saveChunk: true, markChunkAccepted: true, listChunks: true, listRejects: true, finishImport: true,
   listRunningUploads: true,
 });
+export const WEBHOOKS_METHODS = methodsOf<Webhooks>({
+  createEndpoint: true, listEndpoints: true, removeEndpoint: true, enableEndpoint: true, listAttempts: true, resend: true, purgeAttempts: true,
+});
+export const WEBHOOK_DELIVERIES_METHODS = methodsOf<WebhookDeliveries>({ lease: true, release: true, take: true, due: true, record: true });

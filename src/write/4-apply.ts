@@ -28,6 +28,8 @@ export interface AppliedWriteTransaction {
   acceptedAt: number;
   /** Records per result code. */
   codeCounts: Record<string, number>;
+  /** Change events its records wrote. */
+  events: number;
 }
 
 function countCodes(results: readonly RecordResult[]): Record<string, number> {
@@ -114,14 +116,16 @@ export class ApplierLoop {
   async runOnce(): Promise<number> {
     const { batchSize, onApplied } = this.options;
     const results = new Map<string, RecordResult[]>();
+    const events = new Map<string, number>();
     const reduce: ApplyReducer = (batch, snapshot, now) => {
       const out = reduceWriteTransactions(batch, snapshot, now);
       for (const [transid, own] of out.results) results.set(transid, own);
+      for (const e of out.changes.events) events.set(e.body.transid, (events.get(e.body.transid) ?? 0) + 1);
       return out;
     };
     const applied = await this.applier.applyNext(batchSize, keysOf, reduce);
     if (applied.length > 0) {
-      onApplied(applied.map(({ transid, tenantId, acceptedAt }) => ({ transid, tenantId, acceptedAt, codeCounts: countCodes(results.get(transid) ?? []) })));
+      onApplied(applied.map(({ transid, tenantId, acceptedAt }) => ({ transid, tenantId, acceptedAt, codeCounts: countCodes(results.get(transid) ?? []), events: events.get(transid) ?? 0 })));
     }
     return applied.length;
   }

@@ -19,11 +19,19 @@ export type FromThread =
   | { type: 'ready'; applierIds: string[] }
   | { type: 'enqueued'; answers: { id: number; result: EnqueueResult }[] }
   | { type: 'refused'; ids: number[]; message: string; isUnavailable: boolean }
-  | { type: 'applied'; applied: AppliedWriteTransaction[] };
+  | { type: 'applied'; applied: AppliedWriteTransaction[] }
+  /** Webhook attempts the applier's thread's deliverer made (for the server's metrics). */
+  | { type: 'webhookAttempts'; attempts: WebhookAttemptNote[] };
+
+/** One webhook attempt: its outcome, and for a delivered one the time since its change, s. */
+export interface WebhookAttemptNote {
+  outcome: string;
+  lagS: number | null;
+}
 
 /**
  * What a pipeline thread does: commit the server's writes (group commit), or apply the journal
- * (its applier loops, as `config` has them, and the retention sweep). The server runs one of each
+ * (its applier loops, as `config` has them, the retention sweep, and the webhook deliverer). The server runs one of each
  * (see `main.ts`).
  */
 export type ThreadRole = 'committer' | 'applier';
@@ -38,6 +46,8 @@ export interface PipelineThreadData {
 export interface PipelineThreadOptions extends PipelineThreadData {
   logger: Logger;
   onApplied(applied: AppliedWriteTransaction[]): void;
+  /** Hears the webhook attempts of the applier's thread's deliverer. */
+  onWebhookAttempts?(attempts: WebhookAttemptNote[]): void;
   /** Hears each start of the thread, the first and every restart. */
   onReady?(): void;
   /** Wait before starting a pipeline thread again after it died, ms. Default 1000. */
@@ -180,6 +190,10 @@ export class PipelineThread implements Committer {
   private onMessage(msg: Exclude<FromThread, { type: 'ready' }>): void {
     if (msg.type === 'applied') {
       this.options.onApplied(msg.applied);
+      return;
+    }
+    if (msg.type === 'webhookAttempts') {
+      this.options.onWebhookAttempts?.(msg.attempts);
       return;
     }
     const take = (id: number) => {

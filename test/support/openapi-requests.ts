@@ -173,7 +173,12 @@ export function invalidRequests(api: DocumentedApi, path: string, method: string
   const firstOf = operation['x-first-of'] ?? [];
   if (firstOf.length > 0) mutations.push((r) => ({ ...r, params: { ...r.params, ...Object.fromEntries(firstOf.map((n) => [n, undefined])) } }));
   const body = bodySchema(operation);
-  if (body) {
+  if (body && !body.anyOf) {
+    // An object body of the extension API (webhooks): not an object, or without a required property.
+    const bodies: unknown[] = [[], 'text', 5, null, {}, ...(body.required ?? []).map((name: string) => ({ [name]: 5 }))];
+    for (const b of bodies) mutations.push((r) => ({ ...r, body: JSON.stringify(b) }));
+    mutations.push((r) => ({ ...r, body: undefined }));
+  } else if (body) {
     const record = (body.anyOf as Schema[]).find((s) => s.required?.includes('customerId'))!;
     const badIds = invalidValues(record.properties.customerId);
     const bodies: unknown[] = [[], 'text', 5, null, {}, { Records: [] }, { Records: {} }, { Records: [{ Attributes: {} }] }, { Records: [{ customerId: 'a', Attributes: [] }] }];

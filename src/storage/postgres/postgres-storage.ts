@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { type Applier, type ChangeFeed, type Directory, type Erasure, type Imports, type Journal, type Keys, type Profiles, type ProfileScan, type Store, type StoreRules } from '../ports.js';
-import { APPLIER_METHODS, CHANGE_FEED_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, IMPORTS_METHODS, JOURNAL_METHODS, KEYS_METHODS, PROFILE_SCAN_METHODS, PROFILES_METHODS, translating } from '../roles.js';
+import { type Applier, type ChangeFeed, type Directory, type Erasure, type Imports, type Journal, type Keys, type Profiles, type ProfileScan, type Store, type StoreRules, type WebhookDeliveries, type Webhooks } from '../ports.js';
+import { APPLIER_METHODS, CHANGE_FEED_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, IMPORTS_METHODS, JOURNAL_METHODS, KEYS_METHODS, PROFILE_SCAN_METHODS, PROFILES_METHODS, translating, WEBHOOK_DELIVERIES_METHODS, WEBHOOKS_METHODS } from '../roles.js';
 import { claimedOf } from '../rows.js';
 import { migrate } from './migrations.js';
 import { PostgresChanges } from './postgres-changes.js';
@@ -12,6 +12,7 @@ import { openPool } from './postgres-pool.js';
 import { PostgresProfiles } from './postgres-profiles.js';
 import { PostgresProfileScan } from './postgres-profile-scan.js';
 import { PostgresApplier, PostgresQueue, QUEUE_CHANNEL } from './postgres-queue.js';
+import { PostgresWebhooks } from './postgres-webhooks.js';
 
 export interface PostgresOptions {
   /** `postgres://user@host:port/database` */
@@ -33,6 +34,7 @@ export function openPostgresStore(options: PostgresOptions, rules: StoreRules): 
   const directory = new PostgresDirectory(pool, atomically);
   const queue = new PostgresQueue(pool, atomically, rules);
   const toClaimed = claimedOf(rules.recordsOf);
+  const webhooks = new PostgresWebhooks(pool, atomically);
   const own = translating(
     {
       async migrate() {
@@ -63,6 +65,8 @@ export function openPostgresStore(options: PostgresOptions, rules: StoreRules): 
     changes: translating<ChangeFeed>(new PostgresChanges(pool), CHANGE_FEED_METHODS, t),
     imports: translating<Imports>(new PostgresImports(pool, atomically), IMPORTS_METHODS, t),
     profileScan: translating<ProfileScan>(new PostgresProfileScan(pool, checkout), PROFILE_SCAN_METHODS, t),
+    webhooks: translating<Webhooks>(webhooks, WEBHOOKS_METHODS, t),
+    webhookDeliveries: translating<WebhookDeliveries>(webhooks, WEBHOOK_DELIVERIES_METHODS, t),
 
     migrate: own.migrate,
 

@@ -6,6 +6,7 @@ import journal from './migrations/0003-journal.js';
 import attributeIndexes from './migrations/0004-attribute-indexes.js';
 import imports from './migrations/0005-imports.js';
 import changeEvents from './migrations/0006-change-events.js';
+import webhooks from './migrations/0007-webhooks.js';
 
 /** Numbered, append-only migrations. Never edit a shipped one: add the next number. */
 const MIGRATIONS: Array<[number, string]> = [
@@ -15,6 +16,7 @@ const MIGRATIONS: Array<[number, string]> = [
   [4, attributeIndexes],
   [5, imports],
   [6, changeEvents],
+  [7, webhooks],
 ];
 
 /** Every migration's number, in order. */

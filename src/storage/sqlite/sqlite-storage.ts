@@ -1,9 +1,9 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { CHANGE_FEED_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, IMPORTS_METHODS, JOURNAL_METHODS, KEYS_METHODS, APPLIER_METHODS, PROFILE_SCAN_METHODS, PROFILES_METHODS, promised } from '../roles.js';
+import { CHANGE_FEED_METHODS, DIRECTORY_METHODS, ERASURE_METHODS, IMPORTS_METHODS, JOURNAL_METHODS, KEYS_METHODS, APPLIER_METHODS, PROFILE_SCAN_METHODS, PROFILES_METHODS, promised, WEBHOOK_DELIVERIES_METHODS, WEBHOOKS_METHODS } from '../roles.js';
 import { ensurePrivateDir, ensurePrivateFile, publishDurably, temporaryNameOf } from '../private-files.js';
-import { type Applier, type ChangeFeed, type Directory, type Erasure, type Imports, type Journal, type Keys, type Profiles, type ProfileScan, type Store, type StoreRules, StorageError } from '../ports.js';
+import { type Applier, type ChangeFeed, type Directory, type Erasure, type Imports, type Journal, type Keys, type Profiles, type ProfileScan, type Store, type StoreRules, StorageError, type WebhookDeliveries, type Webhooks } from '../ports.js';
 import { migrate } from './migrations.js';
 import { SqliteChanges } from './sqlite-changes.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
@@ -13,6 +13,7 @@ import { SqliteImports } from './sqlite-imports.js';
 import { translated, translateSqliteError } from './sqlite-errors.js';
 import { SqliteProfiles } from './sqlite-profiles.js';
 import { SqliteProfileScan } from './sqlite-profile-scan.js';
+import { SqliteWebhooks } from './sqlite-webhooks.js';
 import { journalFileOf, prepareJournal } from './sqlite-journal.js';
 import { carryQueued, SqliteQueue, ApplierLock } from './sqlite-queue.js';
 
@@ -132,7 +133,7 @@ export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 
   const checkpointer = options.checkpoint ? new SqliteCheckpointer(file, options.checkpoint.everyMs, options.checkpoint.onError) : null;
 
   /** Statements are prepared after migration, once the tables exist. */
-  let made: { directory: SqliteDirectory; erasure: SqliteErasure; imports: SqliteImports; profiles: SqliteProfiles; queue: SqliteQueue; changes: SqliteChanges; scan: SqliteProfileScan } | null = null;
+  let made: { directory: SqliteDirectory; erasure: SqliteErasure; imports: SqliteImports; profiles: SqliteProfiles; queue: SqliteQueue; changes: SqliteChanges; scan: SqliteProfileScan; webhooks: SqliteWebhooks } | null = null;
   /** A connection of its own for a snapshot (`SqliteProfileScan`): the file is in WAL mode already. */
   const openReader = () => translated(() => new Database(file, { timeout: Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000)) }));
   const parts = () => {
@@ -140,7 +141,7 @@ export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 
       const changes = new SqliteChanges(db);
       const profiles = new SqliteProfiles(db, changes);
       const queue = new SqliteQueue(db, journal, profiles, applierLock, rules.recordsOf);
-      made = { directory: new SqliteDirectory(db), erasure: new SqliteErasure(db, journal), imports: new SqliteImports(db), profiles, queue, changes, scan: new SqliteProfileScan(db, openReader) };
+      made = { directory: new SqliteDirectory(db), erasure: new SqliteErasure(db, journal), imports: new SqliteImports(db), profiles, queue, changes, scan: new SqliteProfileScan(db, openReader), webhooks: new SqliteWebhooks(db) };
     }
     return made;
   };
@@ -158,6 +159,8 @@ export function openSqliteStore(options: SqliteOptions, rules: Pick<StoreRules, 
     changes: promised<ChangeFeed>(() => parts().changes, CHANGE_FEED_METHODS, t),
     imports: promised<Imports>(() => parts().imports, IMPORTS_METHODS, t),
     profileScan: promised<ProfileScan>(() => parts().scan, PROFILE_SCAN_METHODS, t),
+    webhooks: promised<Webhooks>(() => parts().webhooks, WEBHOOKS_METHODS, t),
+    webhookDeliveries: promised<WebhookDeliveries>(() => parts().webhooks, WEBHOOK_DELIVERIES_METHODS, t),
 
     /** Migrates the store, then checks its journal and moves to it what the store's own tables still queue. */
     migrate: async () =>
