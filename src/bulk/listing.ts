@@ -6,7 +6,7 @@ import { ApiError } from '../domain/errors.js';
 import { LIMITS } from '../domain/attributes.js';
 import { customerIdProblem } from '../domain/write-requests.js';
 import type { MasterPageQuery, ProfileScan } from '../storage/ports.js';
-import { toProfileDocument } from './profile-documents.js';
+import { toProfileDocument } from '../domain/profile-documents.js';
 
 /**
  * Listing and finding master profiles (`GET /openprofiles/v1/profiles`, docs/bulk-data.md):
@@ -84,10 +84,11 @@ function parseFilters(ctx: TenantContext, raw: Raw): ListingQuery['where'] {
     const values = [...new Set([value].flat())];
     if (values.length > LISTING_LIMITS.maxValuesPerAttribute) throw new ApiError('7003', `at most ${LISTING_LIMITS.maxValuesPerAttribute} values of ${name}`);
     for (const v of values) {
+      if (v.length === 0) throw new ApiError('7003', `a value of ${name} is empty`);
       if (name === 'customerId') {
         const problem = customerIdProblem(v);
         if (problem) throw new ApiError('7011', `customerId: ${problem}`, [{ attribute: name, code: '7011', reason: problem }]);
-      } else if (v.length === 0 || v.length > LIMITS.valueLength) {
+      } else if (v.length > LIMITS.valueLength) {
         throw new ApiError('7003', `a value of ${name} holds 1 to ${LIMITS.valueLength} characters`);
       }
     }

@@ -124,7 +124,7 @@ describe('bulk data out over HTTP', () => {
     });
 
     it('answers 7003 for a limit outside 1–1000, a malformed updatedSince, an unknown include, an empty value', async () => {
-      for (const query of ['limit=0', 'limit=1001', 'limit=ten', 'limit=', 'updatedSince=2026-02-30T00:00:00Z', 'updatedSince=yesterday', 'include=everything', 'email=']) {
+      for (const query of ['limit=0', 'limit=1001', 'limit=ten', 'limit=', 'updatedSince=2026-02-30T00:00:00Z', 'updatedSince=yesterday', 'include=everything', 'email=', 'customerId=', 'customerId=ok&customerId=']) {
         const res = await get(`/profiles?${query}`, a.key);
         expect([res.status, codeOf(res)], query).toEqual([400, '7003']);
       }
