@@ -3,7 +3,7 @@ import type { App, AttributeDefinition, AttributeValue } from '../model/director
 import type { AppProfileRow } from '../model/profile.js';
 import type { DirectoryCache } from '../domain/directory.js';
 import type { ProfileScan } from '../storage/ports.js';
-import { isoOf, toAppProfileLine, toProfileDocument } from './profile-documents.js';
+import { isoOf, toAppProfileLine, toProfileDocument } from '../domain/profile-documents.js';
 
 /**
  * Export (docs/bulk-data.md): one consistent snapshot of a tenant, as NDJSON or CSV text, one
@@ -74,7 +74,7 @@ export async function* exportTenant(scan: Pick<ProfileScan, 'snapshotCustomers' 
       if (format === 'csv') yield csvOf([['customerId', 'deviceId', ...columns, 'createdAt', 'updatedAt']]);
       for await (const batch of snapshot) {
         progress.rows += batch.length;
-        yield format === 'csv' ? csvOf(batch.map((row) => appRow(row, app, columns))) : lines(batch.map((row) => toAppProfileLine(row, app)));
+        yield format === 'csv' ? csvOf(batch.map((row) => appRow(row, app, columns))) : lines(batch.map((row) => toAppProfileLine(row, app.channel)));
       }
     } finally {
       await snapshot.close();
@@ -112,6 +112,6 @@ const lines = (documents: unknown[]): string => {
 };
 
 function appRow(row: AppProfileRow, app: App, columns: readonly string[]): Cell[] {
-  const { deviceId } = toAppProfileLine(row, app);
+  const { deviceId } = toAppProfileLine(row, app.channel);
   return [row.customerId, deviceId ?? undefined, ...columns.map((name) => row.attributes[name]), isoOf(row.createdAt), isoOf(row.updatedAt)];
 }

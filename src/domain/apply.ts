@@ -3,6 +3,7 @@ import type { AppProfileRow, MasterProfileRow, ProfileChanges, ProfileKeys, Prof
 import type { Attributes, AttributeValue } from '../model/directory.js';
 import type { ClaimedWriteTransaction, RecordResult, WriteRecord } from '../model/write-transaction.js';
 import { LIMITS } from './attributes.js';
+import { isoOf, toAppProfileLine, toProfileDocument } from './profile-documents.js';
 
 /**
  * How write transactions change profiles (contract §3.4–§3.6), as pure functions over rows the
@@ -95,12 +96,6 @@ function isMergedAsIs(changes: NonNullable<WriteRecord['attributes']>): boolean 
 
 const tooMany = (attributes: Attributes) => Object.keys(attributes).length > LIMITS.attributesPerProfile;
 
-/** ISO 8601 of `ms`; the last one is kept, since most times of a batch are its `now` (toISOString costs about 0.4 µs). */
-let lastIso = { ms: Number.NaN, text: '' };
-function iso(ms: number): string {
-  if (ms !== lastIso.ms) lastIso = { ms, text: new Date(ms).toISOString() };
-  return lastIso.text;
-}
 
 /** Names of the attributes `after` adds, changes or removes against `before`. */
 function changedNames(before: Attributes | null, after: Attributes | null): string[] {
@@ -128,7 +123,7 @@ function changeEvent(
     type,
     customerId,
     occurredAt: origin.now,
-    body: { type, occurredAt: iso(origin.now), customerId, appId, deviceId, transid: origin.transid, changed: changedNames(before?.attributes ?? null, after?.attributes ?? null), profile },
+    body: { type, occurredAt: isoOf(origin.now), customerId, appId, deviceId, transid: origin.transid, changed: changedNames(before?.attributes ?? null, after?.attributes ?? null), profile },
   };
 }
 
@@ -170,7 +165,7 @@ class Workspace {
     const before = this.masters.get(key) ?? null;
     this.masters.set(key, row);
     this.touchedMasters.set(key, { tenantId, customerId });
-    const profile: ChangedProfile | null = row && { customerId, attributes: row.attributes, appProfiles: [], createdAt: iso(row.createdAt), updatedAt: iso(row.updatedAt) };
+    const profile = row && toProfileDocument(customerId, row, [], () => null);
     const event = changeEvent('profile', before, row, { tenantId, customerId, appId: null, deviceId: null }, profile, this.origin);
     if (event) this.events.push(event);
   }
@@ -187,7 +182,7 @@ class Workspace {
     this.touchedApps.set(k, { tenantId, appid, customerId, deviceId: key.deviceId });
     const deviceId = key.deviceId === '' ? null : key.deviceId;
     const channel = this.channels.get(appIdentity(tenantId, appid)) ?? '';
-    const profile: ChangedProfile | null = row && { customerId, appId: appid, channel, deviceId, attributes: row.attributes, createdAt: iso(row.createdAt), updatedAt: iso(row.updatedAt) };
+    const profile = row && toAppProfileLine(row, channel);
     const event = changeEvent('app_profile', before, row, { tenantId, customerId, appId: appid, deviceId }, profile, this.origin);
     if (event) this.events.push(event);
   }

@@ -12,7 +12,7 @@ import { idSchema, refusal, refusals } from './schemas.js';
 const iso = { type: 'string', format: 'date-time', description: 'ISO 8601 UTC with milliseconds' };
 const attributes = { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } };
 
-const appProfileDocument = {
+export const appProfileDocument = {
   type: 'object',
   required: ['appId', 'channel', 'deviceId', 'attributes', 'createdAt', 'updatedAt'],
   additionalProperties: false,

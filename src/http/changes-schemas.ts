@@ -1,6 +1,6 @@
 import { FEED_LIMITS } from '../changes/feed.js';
 import { CHANGE_EVENT_TYPES } from '../model/change-event.js';
-import { profileDocument } from './bulk-schemas.js';
+import { appProfileDocument, profileDocument } from './bulk-schemas.js';
 import { refusal, refusals } from './schemas.js';
 
 /**
@@ -8,23 +8,11 @@ import { refusal, refusals } from './schemas.js';
  * docs/changes.md describes the event.
  */
 
-const iso = { type: 'string', format: 'date-time', description: 'ISO 8601 UTC with milliseconds' };
-const attributes = { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } };
-
-/** An app profile after its change: a line of an app's export. */
+/** An app profile after its change: a line of an app's export (its document with its customerId). */
 const changedAppProfile = {
-  type: 'object',
-  required: ['customerId', 'appId', 'channel', 'deviceId', 'attributes', 'createdAt', 'updatedAt'],
-  additionalProperties: false,
-  properties: {
-    customerId: { type: 'string' },
-    appId: { type: 'string' },
-    channel: { type: 'string' },
-    deviceId: { type: ['string', 'null'] },
-    attributes,
-    createdAt: iso,
-    updatedAt: iso,
-  },
+  ...appProfileDocument,
+  required: ['customerId', ...appProfileDocument.required],
+  properties: { customerId: { type: 'string' }, ...appProfileDocument.properties },
 };
 
 /** A change event (docs/changes.md), as the feed gives it and a webhook delivers it. */
@@ -36,7 +24,7 @@ export const changeEvent = {
     id: { type: 'string', pattern: '^evt_', description: 'The same on every read and every webhook retry' },
     cursor: { type: 'string', description: 'Read after it (`after`) to continue past this event' },
     type: { type: 'string', enum: CHANGE_EVENT_TYPES },
-    occurredAt: iso,
+    occurredAt: appProfileDocument.properties.createdAt,
     customerId: { type: 'string' },
     appId: { type: ['string', 'null'], description: 'app_profile.*: the app; null on profile.*' },
     deviceId: { type: ['string', 'null'], description: 'app_profile.* on per-device channels (rt): the device; else null' },

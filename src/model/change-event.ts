@@ -7,7 +7,7 @@
  * - feed position: where an event sits in the tenant's feed; events are read in position order,
  *   which is apply order for every customer. Clients see it only as an opaque cursor.
  */
-import type { Attributes } from './directory.js';
+import type { AppProfileLine, ProfileDocument } from './profile-document.js';
 
 export const CHANGE_EVENT_TYPES = ['profile.created', 'profile.updated', 'profile.deleted', 'app_profile.created', 'app_profile.updated', 'app_profile.deleted'] as const;
 export type ChangeEventType = (typeof CHANGE_EVENT_TYPES)[number];
@@ -25,10 +25,11 @@ export interface NewChangeEvent {
   body: ChangeEventBody;
 }
 
-/** The state of a profile after its change, in the shape of listing and export (docs/bulk-data.md); null after a delete. */
-export type ChangedProfile =
-  | { customerId: string; attributes: Attributes; appProfiles: []; createdAt: string; updatedAt: string }
-  | { customerId: string; appId: string; channel: string; deviceId: string | null; attributes: Attributes; createdAt: string; updatedAt: string };
+/**
+ * The state of a profile after its change, in the shapes of listing and export (docs/bulk-data.md):
+ * a master profile's document with no app profiles, or an app profile as a line of an app's export.
+ */
+export type ChangedProfile = ProfileDocument | AppProfileLine;
 
 export interface ChangeEventBody {
   type: ChangeEventType;
