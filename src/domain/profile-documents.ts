@@ -33,9 +33,17 @@ export function toAppProfileDocument(row: AppProfileRow, channel: string): AppPr
   };
 }
 
+/** An app profile as a line of an app's export, and as a change event's profile: built directly, it runs per applied record. */
 export function toAppProfileLine(row: AppProfileRow, channel: string): AppProfileLine {
-  const { appId, deviceId, attributes, createdAt, updatedAt } = toAppProfileDocument(row, channel);
-  return { customerId: row.customerId, appId, channel, deviceId, attributes, createdAt, updatedAt };
+  return {
+    customerId: row.customerId,
+    appId: row.appid,
+    channel,
+    deviceId: isPerDeviceChannel(channel) && row.deviceId !== '' ? row.deviceId : null,
+    attributes: row.attributes,
+    createdAt: isoOf(row.createdAt),
+    updatedAt: isoOf(row.updatedAt),
+  };
 }
 
 /** A customer's document: its master profile (null: app profiles only) and its app profiles, in the order given (appid, deviceId). */
