@@ -11,27 +11,14 @@
 // --read-rate N: the getProfile and getAppProfile readers send at most N requests a second each
 // (default: as fast as each one connection is answered, as `npm run bench` does), to tell what
 // the reads cost the writes.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { startService } from './lib/processes.mjs';
+import { startService, threadCpu } from './lib/processes.mjs';
 import { endToEnd } from './scenarios/end-to-end.mjs';
 import { size } from './scenarios/size.mjs';
 
 const { values: opts } = parseArgs({
   options: { workload: { type: 'string', default: 'hot' }, seconds: { type: 'string', default: '20' }, profiles: { type: 'string', default: '50000' }, backend: { type: 'string', default: 'sqlite' }, 'read-rate': { type: 'string', default: '0' }, 'node-options': { type: 'string', default: '' }, 'node-args': { type: 'string', default: '' } },
 });
-
-/** CPU seconds of each thread of a process, by thread id (Linux; empty elsewhere). */
-function threadCpu(pid) {
-  const out = new Map();
-  if (!existsSync(`/proc/${pid}/task`)) return out;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.set(tid === String(pid) ? 'main thread' : `thread ${tid}`, (Number(fields[11]) + Number(fields[12])) / 100);
-  }
-  return out;
-}
 
 const P = { connections: 50, queueLimit: 200_000, e2eSeconds: Number(opts.seconds), readSeconds: 3, profiles: Number(opts.profiles), readRate: Number(opts['read-rate']) || undefined };
 const svc = await startService({

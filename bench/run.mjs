@@ -14,6 +14,8 @@ import { postgresRun } from './scenarios/postgres.mjs';
 import { size } from './scenarios/size.mjs';
 import { bulk, bulkTables } from './scenarios/bulk.mjs';
 import { importBench, importTable } from './scenarios/import.mjs';
+import { changes, changesTable } from './scenarios/changes.mjs';
+import { hotWithWebhook, webhookDelivery, webhookTables } from './scenarios/webhooks.mjs';
 
 const { values: opts } = parseArgs({ options: { quick: { type: 'boolean' }, 'no-postgres': { type: 'boolean' } } });
 const QUICK = Boolean(opts.quick);
@@ -24,8 +26,8 @@ const P = {
   ...(QUICK
     ? // 200,000 updates over the 50,000 rows (a 50,000-update pass is too short to time). Sized so
       // the whole quick run, PostgreSQL and the build included, stays within 2 minutes on 2 cores.
-      { acceptSeconds: 5, e2eSeconds: 8, readSeconds: 3, profiles: 50_000, rawUpdates: 200_000 }
-    : { acceptSeconds: 15, e2eSeconds: 60, readSeconds: 10, profiles: 1_000_000, rawUpdates: 1_000_000 }),
+      { acceptSeconds: 5, e2eSeconds: 8, readSeconds: 3, profiles: 50_000, rawUpdates: 200_000, changesEvents: 10_000, changesSeconds: 5, webhookEvents: 5_000, webhookSeconds: 5, webhookRounds: 1, webhookDrainSeconds: 5 }
+    : { acceptSeconds: 15, e2eSeconds: 60, readSeconds: 10, profiles: 1_000_000, rawUpdates: 1_000_000, changesEvents: 100_000, changesSeconds: 20, webhookEvents: 50_000, webhookSeconds: 20, webhookRounds: 2, webhookDrainSeconds: 30 }),
 };
 const started = Date.now();
 const log = (msg) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
@@ -86,6 +88,15 @@ const importProfiles = Number(process.env.IMPORT_PROFILES ?? bulkProfiles);
 const importRuns = [];
 for (const backend of postgres ? ['sqlite', 'postgres'] : ['sqlite']) importRuns.push(await importBench({ backend, profiles: importProfiles, log }));
 results.import = importRuns;
+
+// Change events (#31): the feed read and the event lag at 1,000 changes/s, on each store; webhook
+// delivery, and hot end to end without and with one endpoint (SQLite).
+const changesRuns = [];
+for (const backend of postgres ? ['sqlite', 'postgres'] : ['sqlite']) changesRuns.push(await changes({ backend, events: P.changesEvents, seconds: P.changesSeconds, log }));
+results.changes = changesRuns;
+const webhookRun = await webhookDelivery({ events: P.webhookEvents, log });
+const webhookHot = await hotWithWebhook({ P: { ...P, e2eSeconds: P.webhookSeconds }, rounds: P.webhookRounds, drainSeconds: P.webhookDrainSeconds, log });
+results.webhooks = { delivery: webhookRun, hot: { ...webhookHot, runs: webhookHot.runs.map(({ e2e, ...r }) => r) } };
 
 // ---------------------------------------------------------------------------------------------
 // Report
@@ -170,7 +181,9 @@ printTable('Baselines, measured in this run', [
 ]);
 for (const [title, rows] of bulkTables(bulkRuns)) printTable(title, rows);
 printTable(...importTable(importRuns));
-const goalRows = goals({ P, ceiling, acceptApiOnly, raw, e2e, size: sz, postgres });
+printTable(...changesTable(changesRuns));
+for (const [title, rows] of webhookTables(webhookRun, webhookHot)) printTable(title, rows);
+const goalRows = goals({ P, ceiling, acceptApiOnly, raw, e2e, size: sz, postgres, changes: changesRuns, webhooks: { delivery: webhookRun, hot: webhookHot } });
 printTable('Goals', goalRows);
 if (!postgres) console.log(`\nPostgreSQL: ${postgresNote}`);
 

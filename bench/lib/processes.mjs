@@ -2,7 +2,7 @@
 // tenant through the CLI, and reading /metrics.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { createServer } from 'node:net';
@@ -21,6 +21,18 @@ export function freePort() {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** CPU seconds of each thread of a process, by thread id (Linux; empty elsewhere). */
+export function threadCpu(pid) {
+  const out = new Map();
+  if (!existsSync(`/proc/${pid}/task`)) return out;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(tid === String(pid) ? 'main thread' : `thread ${tid}`, (Number(fields[11]) + Number(fields[12])) / 100);
+  }
+  return out;
 }
 
 /** Spawns `node <args>` and resolves once stdout shows `ready`. */

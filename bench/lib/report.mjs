@@ -21,8 +21,9 @@ export const ratio = (a, b) => (a !== null && b ? Number((a / b).toFixed(2)) : n
 /**
  * The goals of the write-path issue (#17), judged on the figures of this run. The end-to-end ones
  * are ratios to the raw upsert of the same rows into the same tables, measured in the same run.
+ * Then those of change events (#31): the feed on each store run, webhooks on SQLite.
  */
-export function goals({ P, ceiling, acceptApiOnly, raw, e2e, size, postgres }) {
+export function goals({ P, ceiling, acceptApiOnly, raw, e2e, size, postgres, changes, webhooks }) {
   const byName = Object.fromEntries(e2e.map((e) => [e.workload, e]));
   const goal = (name, isMet, figure) => ({ goal: name, result: isMet ? 'met' : 'NOT met', figure });
   const at = P.profiles === 1_000_000 ? '' : ` (this run: ${P.profiles.toLocaleString('en-US')} profiles, not 1 M)`;
@@ -50,5 +51,22 @@ export function goals({ P, ceiling, acceptApiOnly, raw, e2e, size, postgres }) {
     ),
     goal('RSS ≤ 300 MB at 1 M profiles', rss <= 300, `${rss} MB, the largest sampled after loading${at}`),
     { goal: 'flood: tenant B ≤ 1.25× its p99 with A flooding another server', result: 'not run here', figure: 'node bench/flood.mjs --rounds 3 (docs/reliability.md)' },
+    ...changes.flatMap((c) => [
+      goal(`change feed read ≥ 50,000 events/s (${c.backend})`, c.feedEventsPerSecond >= 50_000, `${c.feedEventsPerSecond.toLocaleString('en-US')} events/s over ${c.events.toLocaleString('en-US')} (raw SELECT ${c.rawEventsPerSecond.toLocaleString('en-US')})`),
+      goal(`event lag p99 ≤ 1 s at 1,000 changes/s (${c.backend})`, c.lagP99Ms <= 1000, `${c.lagP99Ms} ms (p50 ${c.lagP50Ms}, max ${c.lagMaxMs}; ${c.lagEvents.toLocaleString('en-US')} events)`),
+    ]),
+    goal(
+      'webhook delivery ≥ 2,000 events/s to a local receiver',
+      webhooks.delivery.eventsPerSecond >= 2000,
+      `${webhooks.delivery.eventsPerSecond.toLocaleString('en-US')} events/s, ${webhooks.delivery.events.toLocaleString('en-US')} waiting in the feed (raw signed POSTs ${webhooks.delivery.rawEventsPerSecond.toLocaleString('en-US')})`,
+    ),
+    goal(
+      'hot end to end with one webhook endpoint (every type) ≥ 0.8× without',
+      webhooks.hot.ratio >= 0.8,
+      `${webhooks.hot.ratio}× (${webhooks.hot.withRecordsPerSecond.toLocaleString('en-US')} vs ${webhooks.hot.withoutRecordsPerSecond.toLocaleString('en-US')} records/s, mean of ${webhooks.hot.rounds} each; not yet delivered when the last write was applied: ${webhooks.hot.runs
+        .filter((r) => r.endpoint)
+        .map((r) => `${r.backlogAtApplied.toLocaleString('en-US')} of ${r.events.toLocaleString('en-US')} events`)
+        .join(', ')})`,
+    ),
   ];
 }

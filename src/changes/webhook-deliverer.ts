@@ -47,7 +47,7 @@ export interface DelivererOptions {
 const IDLE_POLL_MS = 100;
 /** Most events taken from the feed at once. */
 const TAKE_BATCH = 500;
-/** An endpoint takes no more events while it holds this many pending deliveries. */
+/** An endpoint holds at most this many pending deliveries; it takes more once they are a batch fewer. */
 const MAX_PENDING = 10_000;
 /** On shutdown, the longest wait for attempts in flight before their deliveries are left pending. */
 const STOP_WAIT_MS = 2000;
@@ -147,6 +147,7 @@ class EndpointPump {
   private running: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private isWoken = false;
+  private isWakeQueued = false;
 
   constructor(
     private readonly endpoint: LeasedEndpoint,
@@ -207,7 +208,8 @@ class EndpointPump {
       hasWorked = true;
     }
     if (this.isStopped) return hasWorked;
-    if (this.pending < MAX_PENDING && (await this.take())) hasWorked = true;
+    // Topped up a batch at a time: behind a backlog, a take per delivery would cost a feed read and a database transaction each.
+    if (this.pending <= MAX_PENDING - TAKE_BATCH && (await this.take())) hasWorked = true;
     if (this.isStopped) return hasWorked;
     const free = this.options.concurrency - this.inFlight.size;
     // Asked even when this deliverer counts nothing pending: a resend adds one behind its back.
@@ -286,7 +288,21 @@ class EndpointPump {
       next: nextStep(attempt, result, this.options.retrySchedule, now),
     });
     this.options.onAttempt?.(result.outcome, result.outcome === 'delivered' ? (now - delivery.occurredAt) / 1000 : null);
-    this.wake();
+    this.wakeAfterTurn();
+  }
+
+  /**
+   * An attempt finished: the loop goes on once this turn of the event loop is over, so that the
+   * attempts whose answers came in the same turn are recorded in one database transaction (woken
+   * at once, it would record them one by one).
+   */
+  private wakeAfterTurn(): void {
+    if (this.isWakeQueued) return;
+    this.isWakeQueued = true;
+    setImmediate(() => {
+      this.isWakeQueued = false;
+      this.wake();
+    });
   }
 
   /** Stores the finished attempts; then their customers' next deliveries may go. */
