@@ -227,6 +227,12 @@ export interface Imports {
   finishImport(tenantId: number, id: string, state: Exclude<ImportState, 'running'>, error: string | null, finishedAt: number): Promise<void>;
   /** Imports of every tenant still running whose file a server holds (uploads), oldest first. */
   listRunningUploads(): Promise<Import[]>;
+  /**
+   * Retention: deletes up to `limit` rows of the tenant's imports that finished before `before`
+   * (ms): their rejects, then their chunks, then the imports once those are gone, in one database
+   * transaction. Returns how many rows it deleted; fewer than `limit`: none is left. A running import is kept.
+   */
+  purgeFinished(tenantId: number, before: number, limit: number): Promise<number>;
 }
 
 /** How appliers apply a store's journal: the capability that most sets the stores apart. */
@@ -243,8 +249,9 @@ export interface Erasure {
   /** What erasing the app deletes: the app (1 or 0), its attribute definitions and its app profiles (all devices). */
   countAppRows(tenantId: number, appid: string): Promise<RowCounts>;
   /**
-   * Deletes up to `limit` of a removed tenant's remaining rows (write transactions, then app
-   * profiles, then master profiles) in one database transaction. All zeros: nothing is left.
+   * Deletes up to `limit` of a removed tenant's remaining rows (its imports' rejects, chunks and
+   * imports, write transactions, app profiles, master profiles, change events) in one database
+   * transaction. All zeros: nothing is left.
    */
   eraseTenantRows(tenantId: number, limit: number): Promise<RowCounts>;
   /** Deletes up to `limit` of a removed app's app profiles in one database transaction. */

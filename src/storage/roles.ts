@@ -63,7 +63,7 @@ export const PROFILE_SCAN_METHODS = methodsOf<ProfileScan>({
 });
 export const IMPORTS_METHODS = methodsOf<Imports>({
   startImport: true, getImport: true, claimImport: true, saveChunk: true, markChunkAccepted: true, listChunks: true, listRejects: true, finishImport: true,
-  listRunningUploads: true,
+  listRunningUploads: true, purgeFinished: true,
 });
 export const WEBHOOKS_METHODS = methodsOf<Webhooks>({
   createEndpoint: true, listEndpoints: true, removeEndpoint: true, enableEndpoint: true, listAttempts: true, resend: true, purgeAttempts: true,

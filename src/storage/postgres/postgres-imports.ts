@@ -4,6 +4,16 @@ import type { Atomically, Queryable } from './postgres-pool.js';
 
 const CHUNK_COLUMNS = 'chunk, transid::text AS transid, rows, rejected, first_line, last_line, is_accepted, applied, skipped';
 
+/** The tenant's imports that finished before a time (retention). */
+const FINISHED_BEFORE = "SELECT id FROM imports WHERE tenant_id = $1 AND state <> 'running' AND finished_at < $2";
+
+/** Deletes of the rows of finished imports, in the order `purgeFinished` runs them, at most $3 each. */
+const PURGES = [
+  `DELETE FROM import_rejects WHERE (import_id, line) IN (SELECT import_id, line FROM import_rejects WHERE import_id IN (${FINISHED_BEFORE}) LIMIT $3)`,
+  `DELETE FROM import_chunks WHERE (import_id, chunk) IN (SELECT import_id, chunk FROM import_chunks WHERE import_id IN (${FINISHED_BEFORE}) LIMIT $3)`,
+  `DELETE FROM imports WHERE id IN (${FINISHED_BEFORE} LIMIT $3)`,
+];
+
 /** Imports in PostgreSQL (the `Imports` role). */
 export class PostgresImports {
   constructor(
@@ -83,5 +93,14 @@ export class PostgresImports {
   async listRunningUploads(): Promise<Import[]> {
     const { rows } = await this.pool.query<ImportRow>("SELECT * FROM imports WHERE state = 'running' AND is_upload ORDER BY started_at");
     return rows.map(toImport);
+  }
+
+  purgeFinished(tenantId: number, before: number, limit: number): Promise<number> {
+    // Each kind gets what the ones before left of the limit: an import goes once its rows are gone.
+    return this.atomically(async (c) => {
+      let deleted = 0;
+      for (const sql of PURGES) if (deleted < limit) deleted += (await c.query(sql, [tenantId, before, limit - deleted])).rowCount ?? 0;
+      return deleted;
+    });
   }
 }

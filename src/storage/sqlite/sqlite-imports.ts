@@ -4,6 +4,9 @@ import { type ImportChunkRow, type ImportRejectRow, type ImportRow, toImport, to
 
 const CHUNK_COLUMNS = 'chunk, transid, rows, rejected, first_line, last_line, is_accepted, applied, skipped';
 
+/** The tenant's imports that finished before a time (retention). */
+const FINISHED_BEFORE = "SELECT id FROM imports WHERE tenant_id = @tenantId AND state <> 'running' AND finished_at < @before";
+
 /** The prepared statements of `SqliteImports`. */
 const statementsOf = (db: Database.Database) => ({
   insert: db.prepare(
@@ -29,12 +32,20 @@ const statementsOf = (db: Database.Database) => ({
   ),
   finish: db.prepare('UPDATE imports SET state = ?, error = ?, finished_at = ?, runner = NULL, lease_until = NULL WHERE tenant_id = ? AND id = ?'),
   runningUploads: db.prepare<[], ImportRow>("SELECT * FROM imports WHERE state = 'running' AND is_upload = 1 ORDER BY started_at"),
+  purgeRejects: db.prepare<{ tenantId: number; before: number; limit: number }>(
+    `DELETE FROM import_rejects WHERE (import_id, line) IN (SELECT import_id, line FROM import_rejects WHERE import_id IN (${FINISHED_BEFORE}) LIMIT @limit)`,
+  ),
+  purgeChunks: db.prepare<{ tenantId: number; before: number; limit: number }>(
+    `DELETE FROM import_chunks WHERE (import_id, chunk) IN (SELECT import_id, chunk FROM import_chunks WHERE import_id IN (${FINISHED_BEFORE}) LIMIT @limit)`,
+  ),
+  purgeImports: db.prepare<{ tenantId: number; before: number; limit: number }>(`DELETE FROM imports WHERE id IN (${FINISHED_BEFORE} LIMIT @limit)`),
 });
 
 /** Imports in SQLite (the `Imports` role), in the store's database file. */
 export class SqliteImports {
   private readonly s: ReturnType<typeof statementsOf>;
   private readonly saveAll;
+  private readonly purgeAll;
 
   constructor(db: Database.Database) {
     this.s = statementsOf(db);
@@ -42,6 +53,14 @@ export class SqliteImports {
       this.s.deleteRejects.run(id, chunk.firstLine, chunk.lastLine);
       for (const r of rejects) this.s.insertReject.run(id, r.line, tenantId, r.code, JSON.stringify(r.errors), r.raw);
       this.s.upsertChunk.run({ id, tenantId, ...chunk });
+    });
+    // Each kind gets what the ones before left of the limit: an import goes once its rows are gone.
+    this.purgeAll = db.transaction((tenantId: number, before: number, limit: number) => {
+      let deleted = 0;
+      for (const statement of [this.s.purgeRejects, this.s.purgeChunks, this.s.purgeImports]) {
+        if (deleted < limit) deleted += statement.run({ tenantId, before, limit: limit - deleted }).changes;
+      }
+      return deleted;
     });
   }
 
@@ -81,5 +100,9 @@ export class SqliteImports {
 
   listRunningUploads(): Import[] {
     return this.s.runningUploads.all().map(toImport);
+  }
+
+  purgeFinished(tenantId: number, before: number, limit: number): number {
+    return this.purgeAll.immediate(tenantId, before, limit);
   }
 }
