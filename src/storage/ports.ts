@@ -216,10 +216,10 @@ export interface Imports {
    * Returns whether `runner` holds it.
    */
   claimImport(tenantId: number, id: string, runner: string, leaseUntil: number, now: number, staleRunner: string | null): Promise<boolean>;
-  /** Stores a chunk and its rejects in one database transaction, replacing what an interrupted run stored for it. */
-  saveChunk(tenantId: number, id: string, chunk: ImportChunk, rejects: readonly ImportReject[]): Promise<void>;
-  /** The chunk's write transaction is in the journal. */
-  markChunkAccepted(tenantId: number, id: string, chunk: number): Promise<void>;
+  /** Stores chunks and their rejects in one database transaction, replacing what an interrupted run stored for them. */
+  saveChunks(tenantId: number, id: string, chunks: ReadonlyArray<{ chunk: ImportChunk; rejects: readonly ImportReject[] }>): Promise<void>;
+  /** The chunks' write transactions are in the journal. */
+  markChunksAccepted(tenantId: number, id: string, chunks: readonly number[]): Promise<void>;
   /** Every chunk stored, in order. */
   listChunks(tenantId: number, id: string): Promise<ImportChunk[]>;
   /** Up to `limit` rejects past the line `afterLine`, in line order. */

@@ -41,6 +41,8 @@ export interface PipelineThreadData {
   config: Config;
   idempotencyWindowMs: number;
   role: ThreadRole;
+  /** The applier's thread runs its applier loops only: no retention sweep, no webhook deliverer (`openprofiles import`). */
+  isApplyOnly?: boolean;
 }
 
 export interface PipelineThreadOptions extends PipelineThreadData {
@@ -110,9 +112,10 @@ export class PipelineThread implements Committer {
   /** Starts the thread; resolves once its store is open and its applier loops run. */
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const { config, idempotencyWindowMs, role } = this.options;
+      const { config, idempotencyWindowMs, role, isApplyOnly } = this.options;
       const resourceLimits = role === 'committer' ? { maxYoungGenerationSizeMb: COMMITTER_YOUNG_GENERATION_MB } : {};
-      const thread = new Worker(threadEntry('pipeline-thread-main.js'), { workerData: { config, idempotencyWindowMs, role } satisfies PipelineThreadData, resourceLimits });
+      const workerData: PipelineThreadData = { config, idempotencyWindowMs, role, isApplyOnly };
+      const thread = new Worker(threadEntry('pipeline-thread-main.js'), { workerData, resourceLimits });
       this.thread = thread;
       thread.on('message', (msg: FromThread) => {
         if (msg.type !== 'ready') return this.onMessage(msg);

@@ -49,7 +49,7 @@ async function storeImport(s: OpenedStore, tenantId: number, id: string): Promis
     const rejects = chunk === 0 ? lines.map((line) => ({ line, code: '7011', errors: [{ reason: 'bad' }], raw: `{"customerId":"${line}"}` })) : [];
     const transid = createHash('sha256').update(`${id}:${chunk}`).digest('hex').replace(/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*$/, '$1-$2-4$3-8$4-$5');
     const plan = { chunk, transid, rows: 2, rejected: rejects.length, firstLine: lines[0], lastLine: lines[1], isAccepted: false, applied: null, skipped: null };
-    await s.imports.saveChunk(tenantId, id, plan, rejects);
+    await s.imports.saveChunks(tenantId, id, [{ chunk: plan, rejects }]);
   }
 }
 
@@ -769,6 +769,27 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
   });
 
   describe('imports', () => {
+    it('stores chunks with their rejects in one call, replaces what an earlier run stored for them, and marks the ones named accepted', async () => {
+      const a = (await s.directory.createTenant('a', settings, master)).id;
+      await storeImport(s, a, 'imp_x');
+      const [first, second] = await s.imports.listChunks(a, 'imp_x');
+      expect((await s.imports.listRejects(a, 'imp_x', 0, 10)).map((r) => r.line)).toEqual([1, 2]);
+      // Chunk 0 again (a rerun, the schema changed: line 2 is good now), and a third chunk.
+      const third = { ...second, chunk: 2, transid: first.transid.replace(/^.{8}/, '00000000'), firstLine: 5, lastLine: 6, rejected: 1 };
+      const reject = (line: number) => ({ line, code: '7011', errors: [{ attribute: 'email', reason: 'bad' }], raw: `${line}` });
+      await s.imports.saveChunks(a, 'imp_x', [
+        { chunk: { ...first, rejected: 1 }, rejects: [reject(1)] },
+        { chunk: third, rejects: [reject(6)] },
+      ]);
+      expect(await s.imports.listRejects(a, 'imp_x', 0, 10)).toEqual([reject(1), reject(6)]);
+      await s.imports.markChunksAccepted(a, 'imp_x', [0, 2]);
+      expect((await s.imports.listChunks(a, 'imp_x')).map((c) => [c.chunk, c.rejected, c.isAccepted])).toEqual([
+        [0, 1, true],
+        [1, 0, false],
+        [2, 1, true],
+      ]);
+    });
+
     it("purges a tenant's imports that finished before the cut-off, with their chunks and rejects, at most `limit` rows at a time", async () => {
       const a = (await s.directory.createTenant('a', settings, master)).id;
       const b = (await s.directory.createTenant('b', settings, master)).id;

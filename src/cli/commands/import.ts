@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { describeImport, directoryDeps, ImportBusyError, type ImportProgress, type ImportSummary, runImport } from '../../bulk/import-run.js';
@@ -111,17 +112,28 @@ export function importCommand(program: Command, common: (cmd: Command) => Comman
     const path = resolve(file);
     const format = formatOf(path, options.format);
     // Loaded here so that admin commands start without the write pipeline.
-    const { applierLoops, createLogger, IDEMPOTENCY_WINDOW_MS, openMigratedStore } = await import('../../runtime.js');
+    const { createLogger, IDEMPOTENCY_WINDOW_MS, openMigratedStore } = await import('../../runtime.js');
+    const { PipelineThread } = await import('../../write/threads.js');
     // The applier's standby notices (a server applies the store) are not the operator's concern here.
     const logger = createLogger('error');
     const store = await openMigratedStore({ ...config, databasePoolSize: 4 }, logger);
-    // Applies the journal while the import waits for it, unless another process does (SQLite: the
-    // applier lock's holder; PostgreSQL: this one claims beside any other applier).
-    const loops = applierLoops(config, store, logger, () => {});
+    // Applies the journal while the import reads the file, in an applier's thread of its own, unless
+    // another process does (SQLite: the applier lock's holder; PostgreSQL: it claims beside any other
+    // applier). Each accepted group of chunks wakes it.
+    const applier = new PipelineThread({
+      config: { ...config, logLevel: 'error' },
+      idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS,
+      role: 'applier',
+      isApplyOnly: true,
+      logger,
+      onApplied: () => {},
+    });
+    const wake = new MessageChannel();
     let summary: ImportSummary;
     let progress: ImportProgress | null = null;
     try {
-      await loops.start(() => {});
+      await applier.start();
+      applier.wakeThrough(wake.port2);
       const tenantId = await tenantOf(store, options.tenant);
       const directory = new DirectoryCache(store.directory);
       await directory.reload();
@@ -134,11 +146,11 @@ export function importCommand(program: Command, common: (cmd: Command) => Comman
           {
             store,
             ...directoryDeps(directory, tenantId),
-            submit: async (wt) => {
-              const [result] = await store.journal.enqueue([wt], IDEMPOTENCY_WINDOW_MS);
-              loops.wake();
-              return result;
+            // One commit of the journal: all of them or none.
+            submit: async (wts) => {
+              await store.journal.enqueue(wts, IDEMPOTENCY_WINDOW_MS);
             },
+            onAccepted: () => wake.port1.postMessage(null),
             onProgress: (p) => reporter.update((progress = p)),
           },
           record,
@@ -161,7 +173,8 @@ export function importCommand(program: Command, common: (cmd: Command) => Comman
       );
       if (summary.status === 'failed') process.exitCode = 1;
     } finally {
-      await loops.stop();
+      wake.port1.close();
+      await applier.stop();
       await store.close();
     }
   });

@@ -45,14 +45,20 @@ const statementsOf = (db: Database.Database) => ({
 export class SqliteImports {
   private readonly s: ReturnType<typeof statementsOf>;
   private readonly saveAll;
+  private readonly markAll;
   private readonly purgeAll;
 
   constructor(db: Database.Database) {
     this.s = statementsOf(db);
-    this.saveAll = db.transaction((tenantId: number, id: string, chunk: ImportChunk, rejects: readonly ImportReject[]) => {
-      this.s.deleteRejects.run(id, chunk.firstLine, chunk.lastLine);
-      for (const r of rejects) this.s.insertReject.run(id, r.line, tenantId, r.code, JSON.stringify(r.errors), r.raw);
-      this.s.upsertChunk.run({ id, tenantId, ...chunk });
+    this.saveAll = db.transaction((tenantId: number, id: string, chunks: ReadonlyArray<{ chunk: ImportChunk; rejects: readonly ImportReject[] }>) => {
+      for (const { chunk, rejects } of chunks) {
+        this.s.deleteRejects.run(id, chunk.firstLine, chunk.lastLine);
+        for (const r of rejects) this.s.insertReject.run(id, r.line, tenantId, r.code, JSON.stringify(r.errors), r.raw);
+        this.s.upsertChunk.run({ id, tenantId, ...chunk });
+      }
+    });
+    this.markAll = db.transaction((tenantId: number, id: string, chunks: readonly number[]) => {
+      for (const chunk of chunks) this.s.accepted.run(tenantId, id, chunk);
     });
     // Each kind gets what the ones before left of the limit: an import goes once its rows are gone.
     this.purgeAll = db.transaction((tenantId: number, before: number, limit: number) => {
@@ -78,12 +84,12 @@ export class SqliteImports {
     return this.s.claim.run({ tenantId, id, runner, leaseUntil, now, staleRunner }).changes === 1;
   }
 
-  saveChunk(tenantId: number, id: string, chunk: ImportChunk, rejects: readonly ImportReject[]): void {
-    this.saveAll.immediate(tenantId, id, chunk, rejects);
+  saveChunks(tenantId: number, id: string, chunks: ReadonlyArray<{ chunk: ImportChunk; rejects: readonly ImportReject[] }>): void {
+    this.saveAll.immediate(tenantId, id, chunks);
   }
 
-  markChunkAccepted(tenantId: number, id: string, chunk: number): void {
-    this.s.accepted.run(tenantId, id, chunk);
+  markChunksAccepted(tenantId: number, id: string, chunks: readonly number[]): void {
+    this.markAll.immediate(tenantId, id, chunks);
   }
 
   listChunks(tenantId: number, id: string): ImportChunk[] {
