@@ -51,14 +51,19 @@ async function rawInsert(store, tenantId, file, events) {
       const now = Date.now();
       const transid = randomUUID();
       if (events) await client.query('BEGIN');
+      // JSON text travels as one JSON array (as the apply sends attributes): in a text[] the driver
+      // escapes every quote in JavaScript and the server parses the array literal, which made the
+      // events' insert three times slower (2.5 against 1.0 s per 100,000).
       await client.query(
-        'INSERT INTO master_profiles (tenant_id, customer_id, attributes, created_at, updated_at) SELECT $1, c, a, t, t FROM unnest($2::text[], $3::text[], $4::bigint[]) AS k (c, a, t)',
-        [tenantId, chunk.map((d) => d.customerId), chunk.map((d) => JSON.stringify(d.attributes)), chunk.map((d) => Date.parse(d.updatedAt))],
+        `INSERT INTO master_profiles (tenant_id, customer_id, attributes, created_at, updated_at)
+         SELECT $1, c, a::text, t, t FROM ROWS FROM (unnest($2::text[]), json_array_elements($3::json), unnest($4::bigint[])) AS k (c, a, t)`,
+        [tenantId, chunk.map((d) => d.customerId), `[${chunk.map((d) => JSON.stringify(d.attributes)).join(',')}]`, chunk.map((d) => Date.parse(d.updatedAt))],
       );
       if (events) {
         await client.query(
-          "INSERT INTO change_events (tenant_id, type, customer_id, occurred_at, body) SELECT $1, 'profile.created', c, $3, b FROM unnest($2::text[], $4::text[]) AS e (c, b)",
-          [tenantId, chunk.map((d) => d.customerId), now, chunk.map((d) => eventBody(d, now, transid))],
+          `INSERT INTO change_events (tenant_id, type, customer_id, occurred_at, body)
+           SELECT $1, 'profile.created', c, $3, b FROM ROWS FROM (unnest($2::text[]), json_array_elements_text($4::json)) AS e (c, b)`,
+          [tenantId, chunk.map((d) => d.customerId), now, JSON.stringify(chunk.map((d) => eventBody(d, now, transid)))],
         );
         await client.query('COMMIT');
       }
