@@ -20,6 +20,12 @@ import { configWith } from './serve.js';
  */
 const APPLIER_YOUNG_GENERATION_MB = 128;
 
+/**
+ * Applier loops of the import where appliers claim (PostgreSQL), at least: while one waits for the
+ * database, the other reduces its batch (200,000 rows: 8.3 s with one, 7.3 s with two).
+ */
+const MIN_CLAIMING_APPLIERS = 2;
+
 /** How often a progress line is printed when stderr is not a terminal, ms. */
 const PROGRESS_LINE_MS = 5000;
 
@@ -129,8 +135,9 @@ export function importCommand(program: Command, common: (cmd: Command) => Comman
     // Applies the journal while the import reads the file, in an applier's thread of its own, unless
     // another process does (SQLite: the applier lock's holder; PostgreSQL: it claims beside any other
     // applier). Each accepted group of chunks wakes it.
+    const concurrency = store.appliers.hasConcurrentClaims ? Math.max(config.applierConcurrency, MIN_CLAIMING_APPLIERS) : config.applierConcurrency;
     const applier = new PipelineThread({
-      config: { ...config, logLevel: 'error' },
+      config: { ...config, logLevel: 'error', applierConcurrency: concurrency },
       idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS,
       role: 'applier',
       isApplyOnly: true,
