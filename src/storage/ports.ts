@@ -25,7 +25,7 @@
  */
 import type { ChangeEventType, StoredChangeEvent } from '../model/change-event.js';
 import type { App, AttributeDefinition, DirectorySnapshot, NewAttributeDefinition, ProfileKey, RowCounts, Tenant, TenantSettings } from '../model/directory.js';
-import type { AppProfileRow, ApplyReducer, ConflictKeys, KeysOf, MasterProfileRow, Schedulable } from '../model/profile.js';
+import type { AppProfileRow, ApplyReducer, ConflictKeys, KeysOf, MasterProfileRow, Schedulable, StoredMasterProfile } from '../model/profile.js';
 import type { Import, ImportChunk, ImportReject, ImportState, NewImport } from '../model/import.js';
 import type { ClaimedWriteTransaction, EnqueueResult, NewWriteTransaction, QueueStats, WriteRecord, WriteTransactionHeader, WriteTransactionStatus } from '../model/write-transaction.js';
 import type { DeliveryAttempt, DeliveryResult, EndpointVerdict, LeasedEndpoint, NewWebhookEndpoint, PendingDelivery, WebhookEndpoint } from '../model/webhook.js';
@@ -113,7 +113,7 @@ export interface MasterPageQuery {
 /** One customer of a snapshot: its master profile (null when it has app profiles only) and its app profiles, by appid, then deviceId. */
 export interface CustomerProfiles {
   customerId: string;
-  master: MasterProfileRow | null;
+  master: StoredMasterProfile | null;
   apps: AppProfileRow[];
 }
 

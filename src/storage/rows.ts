@@ -6,7 +6,7 @@
  */
 import type { App, AttributeDefinition, AttributeType, ProfileKey, RowCounts, Tenant } from '../model/directory.js';
 import type { Import, ImportChunk, ImportFormat, ImportReject, ImportState } from '../model/import.js';
-import type { AppProfileRow, MasterProfileRow } from '../model/profile.js';
+import type { AppProfileRow, MasterProfileRow, StoredMasterProfile } from '../model/profile.js';
 import type { ClaimedWriteTransaction, QueueStats, WriteOperation, WriteRecord, WriteTransactionStatus } from '../model/write-transaction.js';
 
 type Int = number | string;
@@ -116,6 +116,15 @@ export const toMaster = (r: MasterRecord): MasterProfileRow => ({
   tenantId: r.tenant_id,
   customerId: r.customer_id,
   attributes: JSON.parse(r.attributes),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+
+/** A master profile with its attributes' JSON text as stored (a snapshot's, for export). */
+export const toStoredMaster = (r: MasterRecord): StoredMasterProfile => ({
+  tenantId: r.tenant_id,
+  customerId: r.customer_id,
+  attributesJson: r.attributes,
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });
