@@ -22,7 +22,7 @@ const CHECKPOINT_EVERY_MS = 100;
 /** The committer's page cache of the store (SQLite), MiB. */
 const COMMITTER_STORE_CACHE_MIB = 2;
 
-const { config, idempotencyWindowMs, role } = workerData as PipelineThreadData;
+const { config, idempotencyWindowMs, role, isApplyOnly = false } = workerData as PipelineThreadData;
 const isCommitter = role === 'committer';
 const port = parentPort!;
 const post = (msg: FromThread) => port.postMessage(msg);
@@ -56,7 +56,7 @@ const noteAttempt = (outcome: string, lagS: number | null) => {
   attempts.push({ outcome, lagS });
 };
 // Once per server, where the server applies (with `--no-worker`, `openprofiles worker` sweeps).
-const stopRetention = loops ? scheduleRetention(storage, config.retentionSweepMs, config.changesRetentionDays, logger) : () => {};
+const stopRetention = loops && !isApplyOnly ? scheduleRetention(storage, config.retentionSweepMs, config.changesRetentionDays, logger) : () => {};
 // Each write transaction is answered as soon as its commit is done: the committer calls back
 // synchronously, and the commit's answers go in one message before the next commit starts.
 let answers: { id: number; result: EnqueueResult }[] = [];
@@ -111,5 +111,5 @@ async function stop(): Promise<void> {
 await loops?.start(onBackgroundError(logger, 'listening for new work'));
 // The deliverer works beside the applier, on its connections: on SQLite it never waits for the
 // applier's write lock, and never holds up the server's event loop (docs/changes.md, "Webhooks").
-if (loops) deliverer = startDeliverer(config, storage, logger, noteAttempt);
+if (loops && !isApplyOnly) deliverer = startDeliverer(config, storage, logger, noteAttempt);
 post({ type: 'ready', applierIds: loops?.loops.map((l) => l.applierId) ?? [] });

@@ -27,7 +27,8 @@ export class ImportService {
   constructor(
     private readonly store: Pick<Store, 'imports' | 'journal'>,
     private readonly directory: DirectoryCache,
-    private readonly submit: (wt: NewWriteTransaction) => Promise<EnqueueResult>,
+    /** The server's committer: accepts one write transaction. */
+    private readonly submitOne: (wt: NewWriteTransaction) => Promise<EnqueueResult>,
     dataDir: string,
     private readonly logger: Logger,
   ) {
@@ -90,7 +91,11 @@ export class ImportService {
   }
 
   private async run(record: Import): Promise<void> {
-    const deps = { store: this.store, ...directoryDeps(this.directory, record.tenantId), submit: this.submit, shouldStop: () => this.isStopping };
+    // One after another: a commit that fails leaves those after it unaccepted.
+    const submit = async (wts: NewWriteTransaction[]) => {
+      for (const wt of wts) await this.submitOne(wt);
+    };
+    const deps = { store: this.store, ...directoryDeps(this.directory, record.tenantId), submit, shouldStop: () => this.isStopping };
     while (!this.isStopping) {
       try {
         const summary = await runImport(deps, record, record.source);

@@ -40,6 +40,9 @@ const ROW_KINDS: Array<[keyof RowCounts, string, string]> = [
   ['appProfiles', 'app profile', 'app profiles'],
   ['writeTransactions', 'write transaction', 'write transactions'],
   ['changeEvents', 'change event', 'change events'],
+  ['imports', 'import', 'imports'],
+  ['importChunks', 'import chunk', 'import chunks'],
+  ['importRejects', 'rejected import row', 'rejected import rows'],
 ];
 
 /** "2 profile keys, 1 app, 30 master profiles": the kinds with rows, or "nothing". */

@@ -86,7 +86,7 @@ export const SETTINGS = {
   bodyLimit: setting('PROFILES_BODY_LIMIT', 1_048_576, int(1024, 64 * 1_048_576), 'Largest request body, bytes; larger ones get 7012 (HTTP 413).'),
   requestTimeoutMs: setting('PROFILES_REQUEST_TIMEOUT_MS', 30_000, int(1000, 3_600_000), 'Longest time a client may take to send a whole request, headers and body; past it the server answers HTTP 408 and closes the connection (a client trickling its body cannot hold a connection longer).'),
   directoryPollMs: setting('PROFILES_DIRECTORY_POLL_MS', 250, int(10, 60_000), 'How often the server looks for tenant, key, app and allow-list changes made elsewhere (the CLI).'),
-  retentionSweepMs: setting('PROFILES_RETENTION_SWEEP_MS', 60_000, int(100, 86_400_000), 'How often finished write transactions and change events past their retention are purged.'),
+  retentionSweepMs: setting('PROFILES_RETENTION_SWEEP_MS', 60_000, int(100, 86_400_000), 'How often finished write transactions, imports and change events past their retention are purged.'),
   changesRetentionDays: setting('PROFILES_CHANGES_RETENTION_DAYS', 7, int(1, 3650), 'Days the change feed keeps its events; a reader behind that gets 410 (7930) and the oldest cursor kept.'),
   webhookAllowPrivate: setting('PROFILES_WEBHOOK_ALLOW_PRIVATE', false, bool, 'Let webhook endpoints be loopback, private, link-local or metadata addresses, and plain `http` (tests, and receivers on a private network only). Otherwise such URLs are refused when added and at every attempt (docs/changes.md, "Safe targets").'),
   webhookTimeoutMs: setting('PROFILES_WEBHOOK_TIMEOUT_MS', 15_000, int(100, 300_000), 'Longest wait for a webhook receiver\'s answer; past it the attempt failed (`timeout`) and is retried.'),

@@ -117,4 +117,8 @@ export interface RowCounts {
   writeTransactions: number;
   /** The change feed's events of the tenant. */
   changeEvents: number;
+  /** Bulk imports (`imports`), their chunks (`import_chunks`) and the rows they refused (`import_rejects`, with the rows' text). */
+  imports: number;
+  importChunks: number;
+  importRejects: number;
 }

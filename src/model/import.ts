@@ -7,7 +7,8 @@
  * - row: one profile of the file (an NDJSON line, a CSV record), numbered by the file's own line.
  * - chunk: consecutive rows of the file (at most `IMPORT_CHUNK_ROWS`), whose valid rows become one
  *   write transaction (operation `importProfiles`) with a transid derived from the import and the
- *   chunk's number. Chunks are accepted strictly one after another.
+ *   chunk's number. Chunks are accepted in order, a few in one go (a group), never one before
+ *   those ahead of it.
  * - reject: a row refused by validation, kept with its line, code and reasons.
  * - skipped row: a valid row not applied, because its profile changed after the import started
  *   (per-record result `7921`), or its app was deleted meanwhile (`7018`).

@@ -17,6 +17,14 @@ export interface MasterProfileRow {
   updatedAt: number;
 }
 
+/**
+ * A master profile as a snapshot reads it for export: its attributes as the store holds them, the
+ * JSON text JSON.stringify made when they were stored, not parsed (an NDJSON export writes it as it is).
+ */
+export interface StoredMasterProfile extends Omit<MasterProfileRow, 'attributes'> {
+  attributesJson: string;
+}
+
 export interface AppProfileRow {
   tenantId: number;
   appid: string;

@@ -25,7 +25,7 @@
  */
 import type { ChangeEventType, StoredChangeEvent } from '../model/change-event.js';
 import type { App, AttributeDefinition, DirectorySnapshot, NewAttributeDefinition, ProfileKey, RowCounts, Tenant, TenantSettings } from '../model/directory.js';
-import type { AppProfileRow, ApplyReducer, ConflictKeys, KeysOf, MasterProfileRow, Schedulable } from '../model/profile.js';
+import type { AppProfileRow, ApplyReducer, ConflictKeys, KeysOf, MasterProfileRow, Schedulable, StoredMasterProfile } from '../model/profile.js';
 import type { Import, ImportChunk, ImportReject, ImportState, NewImport } from '../model/import.js';
 import type { ClaimedWriteTransaction, EnqueueResult, NewWriteTransaction, QueueStats, WriteRecord, WriteTransactionHeader, WriteTransactionStatus } from '../model/write-transaction.js';
 import type { DeliveryAttempt, DeliveryResult, EndpointVerdict, LeasedEndpoint, NewWebhookEndpoint, PendingDelivery, WebhookEndpoint } from '../model/webhook.js';
@@ -113,7 +113,7 @@ export interface MasterPageQuery {
 /** One customer of a snapshot: its master profile (null when it has app profiles only) and its app profiles, by appid, then deviceId. */
 export interface CustomerProfiles {
   customerId: string;
-  master: MasterProfileRow | null;
+  master: StoredMasterProfile | null;
   apps: AppProfileRow[];
 }
 
@@ -216,10 +216,10 @@ export interface Imports {
    * Returns whether `runner` holds it.
    */
   claimImport(tenantId: number, id: string, runner: string, leaseUntil: number, now: number, staleRunner: string | null): Promise<boolean>;
-  /** Stores a chunk and its rejects in one database transaction, replacing what an interrupted run stored for it. */
-  saveChunk(tenantId: number, id: string, chunk: ImportChunk, rejects: readonly ImportReject[]): Promise<void>;
-  /** The chunk's write transaction is in the journal. */
-  markChunkAccepted(tenantId: number, id: string, chunk: number): Promise<void>;
+  /** Stores chunks and their rejects in one database transaction, replacing what an interrupted run stored for them. */
+  saveChunks(tenantId: number, id: string, chunks: ReadonlyArray<{ chunk: ImportChunk; rejects: readonly ImportReject[] }>): Promise<void>;
+  /** The chunks' write transactions are in the journal. */
+  markChunksAccepted(tenantId: number, id: string, chunks: readonly number[]): Promise<void>;
   /** Every chunk stored, in order. */
   listChunks(tenantId: number, id: string): Promise<ImportChunk[]>;
   /** Up to `limit` rejects past the line `afterLine`, in line order. */
@@ -227,6 +227,12 @@ export interface Imports {
   finishImport(tenantId: number, id: string, state: Exclude<ImportState, 'running'>, error: string | null, finishedAt: number): Promise<void>;
   /** Imports of every tenant still running whose file a server holds (uploads), oldest first. */
   listRunningUploads(): Promise<Import[]>;
+  /**
+   * Retention: deletes up to `limit` rows of the tenant's imports that finished before `before`
+   * (ms): their rejects, then their chunks, then the imports once those are gone, in one database
+   * transaction. Returns how many rows it deleted; fewer than `limit`: none is left. A running import is kept.
+   */
+  purgeFinished(tenantId: number, before: number, limit: number): Promise<number>;
 }
 
 /** How appliers apply a store's journal: the capability that most sets the stores apart. */
@@ -243,8 +249,9 @@ export interface Erasure {
   /** What erasing the app deletes: the app (1 or 0), its attribute definitions and its app profiles (all devices). */
   countAppRows(tenantId: number, appid: string): Promise<RowCounts>;
   /**
-   * Deletes up to `limit` of a removed tenant's remaining rows (write transactions, then app
-   * profiles, then master profiles) in one database transaction. All zeros: nothing is left.
+   * Deletes up to `limit` of a removed tenant's remaining rows (its imports' rejects, chunks and
+   * imports, write transactions, app profiles, master profiles, change events) in one database
+   * transaction. All zeros: nothing is left.
    */
   eraseTenantRows(tenantId: number, limit: number): Promise<RowCounts>;
   /** Deletes up to `limit` of a removed app's app profiles in one database transaction. */

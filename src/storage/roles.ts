@@ -62,8 +62,8 @@ export const PROFILE_SCAN_METHODS = methodsOf<ProfileScan>({
   pageMasters: true, planOf: true, appProfilesOf: true, snapshotCustomers: true, snapshotApp: true, indexMasterAttribute: true,
 });
 export const IMPORTS_METHODS = methodsOf<Imports>({
-  startImport: true, getImport: true, claimImport: true, saveChunk: true, markChunkAccepted: true, listChunks: true, listRejects: true, finishImport: true,
-  listRunningUploads: true,
+  startImport: true, getImport: true, claimImport: true, saveChunks: true, markChunksAccepted: true, listChunks: true, listRejects: true, finishImport: true,
+  listRunningUploads: true, purgeFinished: true,
 });
 export const WEBHOOKS_METHODS = methodsOf<Webhooks>({
   createEndpoint: true, listEndpoints: true, removeEndpoint: true, enableEndpoint: true, listAttempts: true, resend: true, purgeAttempts: true,

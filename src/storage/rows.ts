@@ -6,7 +6,7 @@
  */
 import type { App, AttributeDefinition, AttributeType, ProfileKey, RowCounts, Tenant } from '../model/directory.js';
 import type { Import, ImportChunk, ImportFormat, ImportReject, ImportState } from '../model/import.js';
-import type { AppProfileRow, MasterProfileRow } from '../model/profile.js';
+import type { AppProfileRow, MasterProfileRow, StoredMasterProfile } from '../model/profile.js';
 import type { ClaimedWriteTransaction, QueueStats, WriteOperation, WriteRecord, WriteTransactionStatus } from '../model/write-transaction.js';
 
 type Int = number | string;
@@ -84,7 +84,7 @@ export interface StatusRow {
 }
 
 /** Row counts by kind, each column named for its table; kinds a statement does not count are left out. */
-export type RowCountsRow = Partial<Record<'profile_keys' | 'apps' | 'attribute_definitions' | 'master_profiles' | 'app_profiles' | 'write_transactions' | 'change_events', Int>>;
+export type RowCountsRow = Partial<Record<'profile_keys' | 'apps' | 'attribute_definitions' | 'master_profiles' | 'app_profiles' | 'write_transactions' | 'change_events' | 'imports' | 'import_chunks' | 'import_rejects', Int>>;
 
 /** The queue columns `toClaimed` reads, for SELECT and RETURNING lists. */
 export const QUEUE_COLUMNS = 'seq, transid, tenant_id, operation, appid, is_upsert, is_cascade, idempotency_key, request_hash, accepted_at, records';
@@ -116,6 +116,15 @@ export const toMaster = (r: MasterRecord): MasterProfileRow => ({
   tenantId: r.tenant_id,
   customerId: r.customer_id,
   attributes: JSON.parse(r.attributes),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+
+/** A master profile with its attributes' JSON text as stored (a snapshot's, for export). */
+export const toStoredMaster = (r: MasterRecord): StoredMasterProfile => ({
+  tenantId: r.tenant_id,
+  customerId: r.customer_id,
+  attributesJson: r.attributes,
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });
@@ -187,6 +196,9 @@ export const toRowCounts = (r: RowCountsRow): RowCounts => ({
   appProfiles: Number(r.app_profiles ?? 0),
   writeTransactions: Number(r.write_transactions ?? 0),
   changeEvents: Number(r.change_events ?? 0),
+  imports: Number(r.imports ?? 0),
+  importChunks: Number(r.import_chunks ?? 0),
+  importRejects: Number(r.import_rejects ?? 0),
 });
 
 export interface ImportRow {

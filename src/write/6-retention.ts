@@ -20,20 +20,22 @@ async function inBatches(purge: (limit: number) => Promise<number>): Promise<num
 
 /**
  * After status, retention: deletes finished write transactions (and their results) older than
- * each tenant's retention, change events older than `changesRetentionDays` and webhook attempts
- * older than 30 days, in small batches
+ * each tenant's retention, imports that finished longer ago than that (with their chunks and
+ * rejects: the chunks' write transactions go at the same time), change events older than
+ * `changesRetentionDays` and webhook attempts older than 30 days, in small batches
  * so no sweep holds the store for long.
  */
 export async function purgeExpired(
-  store: Pick<Store, 'journal' | 'changes' | 'webhooks'>,
+  store: Pick<Store, 'journal' | 'changes' | 'webhooks' | 'imports'>,
   tenants: Tenant[],
   changesRetentionDays: number,
   now = Date.now(),
-): Promise<{ writeTransactions: number; changeEvents: number; webhookAttempts: number }> {
-  const purged = { writeTransactions: 0, changeEvents: 0, webhookAttempts: 0 };
+): Promise<{ writeTransactions: number; importRows: number; changeEvents: number; webhookAttempts: number }> {
+  const purged = { writeTransactions: 0, importRows: 0, changeEvents: 0, webhookAttempts: 0 };
   for (const tenant of tenants) {
     const before = now - tenant.settings.retentionDays * DAY_MS;
     purged.writeTransactions += await inBatches((limit) => store.journal.purgeWriteTransactions(tenant.id, before, limit));
+    purged.importRows += await inBatches((limit) => store.imports.purgeFinished(tenant.id, before, limit));
     purged.changeEvents += await inBatches((limit) => store.changes.purge(tenant.id, now - changesRetentionDays * DAY_MS, limit));
     purged.webhookAttempts += await inBatches((limit) => store.webhooks.purgeAttempts(tenant.id, now - WEBHOOK_ATTEMPT_RETENTION_DAYS * DAY_MS, limit));
   }
@@ -41,13 +43,13 @@ export async function purgeExpired(
 }
 
 /** Runs `purgeExpired` every `intervalMs`; returns a function that stops it. */
-export function scheduleRetention(store: Pick<Store, 'directory' | 'journal' | 'changes' | 'webhooks'>, intervalMs: number, changesRetentionDays: number, logger: Logger): () => void {
+export function scheduleRetention(store: Pick<Store, 'directory' | 'journal' | 'changes' | 'webhooks' | 'imports'>, intervalMs: number, changesRetentionDays: number, logger: Logger): () => void {
   const timer = setInterval(async () => {
     try {
       const tenants = await store.directory.listTenants();
       const purged = await purgeExpired(store, tenants, changesRetentionDays);
       await store.journal.reclaimQueueSpace?.();
-      if (purged.writeTransactions + purged.changeEvents + purged.webhookAttempts > 0) logger.info(purged, 'purged finished write transactions, change events and webhook attempts past their retention');
+      if (Object.values(purged).some((n) => n > 0)) logger.info(purged, 'purged finished write transactions, imports, change events and webhook attempts past their retention');
     } catch (err) {
       logger.warn({ err }, 'retention sweep failed; the next sweep retries');
     }

@@ -41,10 +41,14 @@ export interface PipelineThreadData {
   config: Config;
   idempotencyWindowMs: number;
   role: ThreadRole;
+  /** The applier's thread runs its applier loops only: no retention sweep, no webhook deliverer (`openprofiles import`). */
+  isApplyOnly?: boolean;
 }
 
 export interface PipelineThreadOptions extends PipelineThreadData {
   logger: Logger;
+  /** The thread's young generation, MB: V8's default unless given (the committer's is `COMMITTER_YOUNG_GENERATION_MB`). */
+  youngGenerationMb?: number;
   onApplied(applied: AppliedWriteTransaction[]): void;
   /** Hears the webhook attempts of the applier's thread's deliverer. */
   onWebhookAttempts?(attempts: WebhookAttemptNote[]): void;
@@ -110,9 +114,11 @@ export class PipelineThread implements Committer {
   /** Starts the thread; resolves once its store is open and its applier loops run. */
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const { config, idempotencyWindowMs, role } = this.options;
-      const resourceLimits = role === 'committer' ? { maxYoungGenerationSizeMb: COMMITTER_YOUNG_GENERATION_MB } : {};
-      const thread = new Worker(threadEntry('pipeline-thread-main.js'), { workerData: { config, idempotencyWindowMs, role } satisfies PipelineThreadData, resourceLimits });
+      const { config, idempotencyWindowMs, role, isApplyOnly, youngGenerationMb } = this.options;
+      const young = role === 'committer' ? COMMITTER_YOUNG_GENERATION_MB : youngGenerationMb;
+      const resourceLimits = young === undefined ? {} : { maxYoungGenerationSizeMb: young };
+      const workerData: PipelineThreadData = { config, idempotencyWindowMs, role, isApplyOnly };
+      const thread = new Worker(threadEntry('pipeline-thread-main.js'), { workerData, resourceLimits });
       this.thread = thread;
       thread.on('message', (msg: FromThread) => {
         if (msg.type !== 'ready') return this.onMessage(msg);

@@ -85,3 +85,34 @@ describe.each(selectedBackends())('export batching: %s', (backend) => {
     expect(calls.closes).toBeGreaterThanOrEqual(1);
   });
 });
+
+/**
+ * An NDJSON line writes the master's attributes as the store holds them, without parsing them: the
+ * same bytes as serialising the parsed document, whatever the values (docs/bulk-data.md).
+ */
+describe.each(selectedBackends())('export lines: %s', (backend) => {
+  let store: TestStore;
+  afterEach(() => store.dispose());
+
+  it('writes each line as JSON.stringify of the profile document would, for any stored value', async () => {
+    store = await openTestStore(backend);
+    const tenantId = (await new TenantAdmin(store.storage).createTenant('lines')).tenant.id;
+    const values: Array<Record<string, unknown>> = [
+      { name: 'Zoë "Q" \\ back/slash', emoji: '😀 ✓', tab: 'a\tb\nc' },
+      { lone: '\ud800 and \udfff', nul: 'x\u0000y', empty: '' },
+      { big: 1e21, small: -0.5, zero: 0, yes: true, no: false, 'spaced key': ' ' },
+    ];
+    const raw = await openRawStore(store.env);
+    await raw.seedMasters(tenantId, 0, values.length, (n) => ({ customerId: `c${n}`, attributes: values[n] }), 1_796_637_600_123);
+    await raw.close();
+    const directory = new DirectoryCache(store.storage.directory);
+    await directory.reload();
+    let text = '';
+    for await (const chunk of exportTenant(store.storage.profileScan, directory, { tenantId, format: 'ndjson', app: null })) text += chunk;
+    const expected = values.map((attributes, n) =>
+      JSON.stringify({ customerId: `c${n}`, attributes: JSON.parse(JSON.stringify(attributes)), appProfiles: [], createdAt: '2026-12-07T10:00:00.123Z', updatedAt: '2026-12-07T10:00:00.123Z' }),
+    );
+    expect(text).toBe(expected.map((line) => `${line}\n`).join(''));
+    expect(text.trim().split('\n').map((line) => JSON.parse(line).attributes)).toEqual(values.map((v) => JSON.parse(JSON.stringify(v))));
+  });
+});

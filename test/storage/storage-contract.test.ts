@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TENANT_SETTINGS } from '../../src/domain/tenant-settings.js';
+import { purgeExpired } from '../../src/write/6-retention.js';
 import { REMOVAL_LOCK } from '../../src/storage/postgres/postgres-directory.js';
 import { CLAIM_RECORDS } from '../../src/storage/postgres/postgres-queue.js';
 import type { AppProfileRow, ApplyReducer, KeysOf, ProfileSnapshot } from '../../src/model/profile.js';
@@ -38,6 +40,18 @@ const upsertEach: ApplyReducer = (batch, snapshot, now) => ({
   },
   results: new Map(batch.map((w) => [w.transid, w.records.map((r) => ({ customerId: r.customerId!, code: '1000' as const }))])),
 });
+
+/** An import of two chunks of two rows each, the first chunk with two rejects (4 rows: 1 import, 2 chunks, 2 rejects). */
+async function storeImport(s: OpenedStore, tenantId: number, id: string): Promise<void> {
+  await s.imports.startImport(tenantId, { id, tenantId, format: 'ndjson', appid: null, source: `/tmp/${id}`, isUpload: false, fileHash: 'h', lineCount: 4, startedAt: 1 });
+  for (const chunk of [0, 1]) {
+    const lines = [2 * chunk + 1, 2 * chunk + 2];
+    const rejects = chunk === 0 ? lines.map((line) => ({ line, code: '7011', errors: [{ reason: 'bad' }], raw: `{"customerId":"${line}"}` })) : [];
+    const transid = createHash('sha256').update(`${id}:${chunk}`).digest('hex').replace(/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*$/, '$1-$2-4$3-8$4-$5');
+    const plan = { chunk, transid, rows: 2, rejected: rejects.length, firstLine: lines[0], lastLine: lines[1], isAccepted: false, applied: null, skipped: null };
+    await s.imports.saveChunks(tenantId, id, [{ chunk: plan, rejects }]);
+  }
+}
 
 describe.each(selectedBackends())('storage contract: %s', (backend) => {
   let store: TestStore;
@@ -570,6 +584,9 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       appProfiles: 0,
       writeTransactions: 0,
       changeEvents: 0,
+      imports: 0,
+      importChunks: 0,
+      importRejects: 0,
       ...counts,
     });
     /** Stores master profiles and app profiles (appid, customerId, deviceId) through one applied write transaction. */
@@ -641,6 +658,22 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       expect(await s.erasure.countTenantRows(b)).toEqual(everything);
       expect((await s.profiles.getMasterProfiles(b, ['a', 'b', 'c'])).length).toBe(3);
       expect(await s.journal.queueStats()).toMatchObject({ depth: 1, recordsByTenant: new Map([[b, 1]]) });
+    });
+
+    it("counts and erases a removed tenant's imports with their chunks and rejects, and leaves another tenant's alone", async () => {
+      const [a, b] = await populated('a', 'b');
+      for (const tenantId of [a, b]) for (const n of [1, 2]) await storeImport(s, tenantId, `imp_${tenantId}_${n}`);
+      const withImports = { ...everything, imports: 2, importChunks: 4, importRejects: 4 };
+      expect(await s.erasure.countTenantRows(a)).toEqual(withImports);
+      await s.directory.removeTenant(a);
+      expect(await eraseAll(() => s.erasure.eraseTenantRows(a, 2), 2)).toBe(3 + 4 + 2 + 2 + 4 + 4);
+      expect(await s.erasure.countTenantRows(a)).toEqual(rows({}));
+      expect(await s.imports.getImport(a, `imp_${a}_1`)).toBeNull();
+      expect(await s.imports.listChunks(a, `imp_${a}_1`)).toEqual([]);
+      expect(await s.imports.listRejects(a, `imp_${a}_1`, 0, 10)).toEqual([]);
+      expect(await s.erasure.countTenantRows(b)).toEqual(withImports);
+      expect(await s.imports.listChunks(b, `imp_${b}_2`)).toHaveLength(2);
+      expect((await s.imports.listRejects(b, `imp_${b}_2`, 0, 10)).map((r) => r.line)).toEqual([1, 2]);
     });
 
     it("never gives a removed tenant's id to a new tenant", async () => {
@@ -732,6 +765,68 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       await eraseAll(() => s.erasure.eraseAppRows(a, 'a-rt', 10), 10);
       expect((await s.directory.createApp(a, 'a-rt', 'rt', [])).appid).toBe('a-rt');
       expect(await s.profiles.getAppProfiles(a, 'a-rt', ['a', 'b'])).toEqual([]);
+    });
+  });
+
+  describe('imports', () => {
+    it('stores chunks with their rejects in one call, replaces what an earlier run stored for them, and marks the ones named accepted', async () => {
+      const a = (await s.directory.createTenant('a', settings, master)).id;
+      await storeImport(s, a, 'imp_x');
+      const [first, second] = await s.imports.listChunks(a, 'imp_x');
+      expect((await s.imports.listRejects(a, 'imp_x', 0, 10)).map((r) => r.line)).toEqual([1, 2]);
+      // Chunk 0 again (a rerun, the schema changed: line 2 is good now), and a third chunk.
+      const third = { ...second, chunk: 2, transid: first.transid.replace(/^.{8}/, '00000000'), firstLine: 5, lastLine: 6, rejected: 1 };
+      const reject = (line: number) => ({ line, code: '7011', errors: [{ attribute: 'email', reason: 'bad' }], raw: `${line}` });
+      await s.imports.saveChunks(a, 'imp_x', [
+        { chunk: { ...first, rejected: 1 }, rejects: [reject(1)] },
+        { chunk: third, rejects: [reject(6)] },
+      ]);
+      expect(await s.imports.listRejects(a, 'imp_x', 0, 10)).toEqual([reject(1), reject(6)]);
+      await s.imports.markChunksAccepted(a, 'imp_x', [0, 2]);
+      expect((await s.imports.listChunks(a, 'imp_x')).map((c) => [c.chunk, c.rejected, c.isAccepted])).toEqual([
+        [0, 1, true],
+        [1, 0, false],
+        [2, 1, true],
+      ]);
+    });
+
+    it("purges a tenant's imports that finished before the cut-off, with their chunks and rejects, at most `limit` rows at a time", async () => {
+      const a = (await s.directory.createTenant('a', settings, master)).id;
+      const b = (await s.directory.createTenant('b', settings, master)).id;
+      for (const id of ['imp_old', 'imp_new', 'imp_running']) await storeImport(s, a, id);
+      await storeImport(s, b, 'imp_other');
+      await s.imports.finishImport(a, 'imp_old', 'partially_succeeded', null, 1000);
+      await s.imports.finishImport(a, 'imp_new', 'succeeded', null, 3000);
+      await s.imports.finishImport(b, 'imp_other', 'failed', 'why', 1000);
+      // imp_old's 2 rejects, 2 chunks and itself, 2 at a time.
+      expect(await s.imports.purgeFinished(a, 2000, 2)).toBe(2);
+      expect(await s.imports.purgeFinished(a, 2000, 2)).toBe(2);
+      expect(await s.imports.getImport(a, 'imp_old')).not.toBeNull();
+      expect(await s.imports.purgeFinished(a, 2000, 2)).toBe(1);
+      expect(await s.imports.purgeFinished(a, 2000, 2)).toBe(0);
+      expect(await s.imports.getImport(a, 'imp_old')).toBeNull();
+      expect(await s.imports.listChunks(a, 'imp_old')).toEqual([]);
+      expect(await s.imports.listRejects(a, 'imp_old', 0, 10)).toEqual([]);
+      for (const [tenantId, id] of [[a, 'imp_new'], [a, 'imp_running'], [b, 'imp_other']] as const) {
+        expect(await s.imports.getImport(tenantId, id)).not.toBeNull();
+        expect(await s.imports.listChunks(tenantId, id)).toHaveLength(2);
+        expect(await s.imports.listRejects(tenantId, id, 0, 10)).toHaveLength(2);
+      }
+      // A running import stays whatever its age; the rest go in one call when the limit allows.
+      expect(await s.imports.purgeFinished(a, Date.now() + DAY, 100)).toBe(5);
+      expect((await s.imports.getImport(a, 'imp_running'))!.state).toBe('running');
+    });
+
+    it("retention purges an import once it finished longer ago than the tenant's retention (7 days by default), as its write transactions", async () => {
+      const tenant = await s.directory.createTenant('a', settings, master);
+      expect(tenant.settings.retentionDays).toBe(7);
+      await storeImport(s, tenant.id, 'imp_done');
+      const finishedAt = Date.now();
+      await s.imports.finishImport(tenant.id, 'imp_done', 'succeeded', null, finishedAt);
+      expect((await purgeExpired(s, [tenant], 7, finishedAt + 6 * DAY)).importRows).toBe(0);
+      expect(await s.imports.getImport(tenant.id, 'imp_done')).not.toBeNull();
+      expect((await purgeExpired(s, [tenant], 7, finishedAt + 7 * DAY + 1)).importRows).toBe(5);
+      expect(await s.imports.getImport(tenant.id, 'imp_done')).toBeNull();
     });
   });
 

@@ -34,7 +34,7 @@ export function tenantCommand(program: Command, common: (cmd: Command) => Comman
       .option('--batch-limit <n>', 'most records per write request (1-1000)')
       .option('--rate-limit <n>', 'requests per second')
       .option('--upsert-on-update <bool>', 'true: an update of a missing profile creates it')
-      .option('--retention-days <n>', 'days to keep finished write transactions'),
+      .option('--retention-days <n>', 'days to keep finished write transactions and imports'),
   ).action(
     (
       id: string,

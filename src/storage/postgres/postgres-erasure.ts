@@ -2,12 +2,27 @@ import { type RowCountsRow, toRowCounts } from '../rows.js';
 import type { RowCounts } from '../../model/directory.js';
 import type { Queryable } from './postgres-pool.js';
 
+/** The tenant's imports; their chunks and rejects are found through them (the primary keys' first column). */
+const IMPORTS_OF_TENANT = 'SELECT id FROM imports WHERE tenant_id = $1';
+
 /**
  * Deletes of one kind of a tenant's rows, at most $2 each, in the order a chunk tries them. Write
  * transactions are found through the two partial indexes (queued and finished ones): the queue
  * has no index on the tenant alone, and a chunk must not scan the whole queue.
  */
 const TENANT_CHUNKS: Array<[keyof RowCountsRow, string]> = [
+  // An import's rejects and chunks go before the import, through which they are found.
+  [
+    'import_rejects',
+    `DELETE FROM import_rejects WHERE (import_id, line) IN
+       (SELECT import_id, line FROM import_rejects WHERE import_id IN (${IMPORTS_OF_TENANT}) LIMIT $2)`,
+  ],
+  [
+    'import_chunks',
+    `DELETE FROM import_chunks WHERE (import_id, chunk) IN
+       (SELECT import_id, chunk FROM import_chunks WHERE import_id IN (${IMPORTS_OF_TENANT}) LIMIT $2)`,
+  ],
+  ['imports', `DELETE FROM imports WHERE id IN (${IMPORTS_OF_TENANT} LIMIT $2)`],
   ['write_transactions', "DELETE FROM write_transactions WHERE seq IN (SELECT seq FROM write_transactions WHERE state <> 'done' AND tenant_id = $1 LIMIT $2)"],
   ['write_transactions', "DELETE FROM write_transactions WHERE seq IN (SELECT seq FROM write_transactions WHERE tenant_id = $1 AND state = 'done' LIMIT $2)"],
   [
@@ -27,6 +42,12 @@ export class PostgresErasure {
   constructor(private readonly pool: Queryable) {}
 
   async countTenantRows(tenantId: number): Promise<RowCounts> {
+    const imports = await this.pool.query<RowCountsRow>(
+      `SELECT (SELECT COUNT(*) FROM imports WHERE tenant_id = $1) AS imports,
+              (SELECT COUNT(*) FROM import_chunks WHERE import_id IN (${IMPORTS_OF_TENANT})) AS import_chunks,
+              (SELECT COUNT(*) FROM import_rejects WHERE import_id IN (${IMPORTS_OF_TENANT})) AS import_rejects`,
+      [tenantId],
+    );
     const { rows } = await this.pool.query<RowCountsRow>(
       `SELECT (SELECT COUNT(*) FROM profile_keys WHERE tenant_id = $1) AS profile_keys,
               (SELECT COUNT(*) FROM apps WHERE tenant_id = $1) AS apps,
@@ -38,7 +59,7 @@ export class PostgresErasure {
               (SELECT COUNT(*) FROM change_events WHERE tenant_id = $1) AS change_events`,
       [tenantId],
     );
-    return toRowCounts(rows[0]);
+    return toRowCounts({ ...rows[0], ...imports.rows[0] });
   }
 
   async countAppRows(tenantId: number, appid: string): Promise<RowCounts> {

@@ -4,6 +4,16 @@ import type { Atomically, Queryable } from './postgres-pool.js';
 
 const CHUNK_COLUMNS = 'chunk, transid::text AS transid, rows, rejected, first_line, last_line, is_accepted, applied, skipped';
 
+/** The tenant's imports that finished before a time (retention). */
+const FINISHED_BEFORE = "SELECT id FROM imports WHERE tenant_id = $1 AND state <> 'running' AND finished_at < $2";
+
+/** Deletes of the rows of finished imports, in the order `purgeFinished` runs them, at most $3 each. */
+const PURGES = [
+  `DELETE FROM import_rejects WHERE (import_id, line) IN (SELECT import_id, line FROM import_rejects WHERE import_id IN (${FINISHED_BEFORE}) LIMIT $3)`,
+  `DELETE FROM import_chunks WHERE (import_id, chunk) IN (SELECT import_id, chunk FROM import_chunks WHERE import_id IN (${FINISHED_BEFORE}) LIMIT $3)`,
+  `DELETE FROM imports WHERE id IN (${FINISHED_BEFORE} LIMIT $3)`,
+];
+
 /** Imports in PostgreSQL (the `Imports` role). */
 export class PostgresImports {
   constructor(
@@ -34,9 +44,15 @@ export class PostgresImports {
     return rowCount === 1;
   }
 
-  saveChunk(tenantId: number, id: string, chunk: ImportChunk, rejects: readonly ImportReject[]): Promise<void> {
+  saveChunks(tenantId: number, id: string, chunks: ReadonlyArray<{ chunk: ImportChunk; rejects: readonly ImportReject[] }>): Promise<void> {
+    const plans = chunks.map((c) => c.chunk);
+    const rejects = chunks.flatMap((c) => c.rejects);
     return this.atomically(async (c) => {
-      await c.query('DELETE FROM import_rejects WHERE import_id = $1 AND line BETWEEN $2 AND $3', [id, chunk.firstLine, chunk.lastLine]);
+      await c.query('DELETE FROM import_rejects r USING unnest($2::bigint[], $3::bigint[]) AS k (first, last) WHERE r.import_id = $1 AND r.line BETWEEN k.first AND k.last', [
+        id,
+        plans.map((p) => p.firstLine),
+        plans.map((p) => p.lastLine),
+      ]);
       if (rejects.length > 0) {
         await c.query(
           `INSERT INTO import_rejects (import_id, line, tenant_id, code, errors, raw)
@@ -46,15 +62,25 @@ export class PostgresImports {
       }
       await c.query(
         `INSERT INTO import_chunks (import_id, chunk, tenant_id, transid, rows, rejected, first_line, last_line)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         SELECT $1, chunk, $2, transid, rows, rejected, first_line, last_line
+         FROM unnest($3::int[], $4::uuid[], $5::int[], $6::int[], $7::bigint[], $8::bigint[]) AS c (chunk, transid, rows, rejected, first_line, last_line)
          ON CONFLICT (import_id, chunk) DO UPDATE SET rows = excluded.rows, rejected = excluded.rejected, first_line = excluded.first_line, last_line = excluded.last_line`,
-        [id, chunk.chunk, tenantId, chunk.transid, chunk.rows, chunk.rejected, chunk.firstLine, chunk.lastLine],
+        [
+          id,
+          tenantId,
+          plans.map((p) => p.chunk),
+          plans.map((p) => p.transid),
+          plans.map((p) => p.rows),
+          plans.map((p) => p.rejected),
+          plans.map((p) => p.firstLine),
+          plans.map((p) => p.lastLine),
+        ],
       );
     });
   }
 
-  async markChunkAccepted(tenantId: number, id: string, chunk: number): Promise<void> {
-    await this.pool.query('UPDATE import_chunks SET is_accepted = true WHERE tenant_id = $1 AND import_id = $2 AND chunk = $3', [tenantId, id, chunk]);
+  async markChunksAccepted(tenantId: number, id: string, chunks: readonly number[]): Promise<void> {
+    await this.pool.query('UPDATE import_chunks SET is_accepted = true WHERE tenant_id = $1 AND import_id = $2 AND chunk = ANY($3::int[])', [tenantId, id, chunks]);
   }
 
   async listChunks(tenantId: number, id: string): Promise<ImportChunk[]> {
@@ -83,5 +109,14 @@ export class PostgresImports {
   async listRunningUploads(): Promise<Import[]> {
     const { rows } = await this.pool.query<ImportRow>("SELECT * FROM imports WHERE state = 'running' AND is_upload ORDER BY started_at");
     return rows.map(toImport);
+  }
+
+  purgeFinished(tenantId: number, before: number, limit: number): Promise<number> {
+    // Each kind gets what the ones before left of the limit: an import goes once its rows are gone.
+    return this.atomically(async (c) => {
+      let deleted = 0;
+      for (const sql of PURGES) if (deleted < limit) deleted += (await c.query(sql, [tenantId, before, limit - deleted])).rowCount ?? 0;
+      return deleted;
+    });
   }
 }

@@ -3,7 +3,7 @@ import type { AttributeDefinition } from '../../model/directory.js';
 import type { AppProfileRow, MasterProfileRow } from '../../model/profile.js';
 import { attributeIndexName, checkedAttributeName } from '../attribute-indexes.js';
 import { type CustomerProfiles, type MasterPageQuery, NotFoundError, type SnapshotBatches } from '../ports.js';
-import { type AppRecord, appProfilesByCustomer, type AttributeRow, type MasterRecord, toAppProfile, toAttribute, toMaster } from '../rows.js';
+import { type AppRecord, appProfilesByCustomer, type AttributeRow, type MasterRecord, toAppProfile, toAttribute, toMaster, toStoredMaster } from '../rows.js';
 import { snapshotBatches } from '../snapshot-batches.js';
 import { translatePostgresError } from './postgres-errors.js';
 import type { Checkout, Queryable } from './postgres-pool.js';
@@ -60,7 +60,7 @@ function customerBatches(c: Queryable, tenantId: number, batchSize: number): () 
       if (masters.length > 0) {
         after = masters[masters.length - 1].customer_id;
         const apps = appProfilesByCustomer((await c.query<AppRecord>(APPS_OF, [tenantId, masters.map((m) => m.customer_id)])).rows);
-        return masters.map((m) => ({ customerId: m.customer_id, master: toMaster(m), apps: apps.get(m.customer_id) ?? [] }));
+        return masters.map((m) => ({ customerId: m.customer_id, master: toStoredMaster(m), apps: apps.get(m.customer_id) ?? [] }));
       }
       phase = 'orphans';
       after = '';

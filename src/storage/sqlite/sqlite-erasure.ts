@@ -9,10 +9,14 @@ import type { RowCounts } from '../../model/directory.js';
  */
 const FINISHED_OF_TENANT = "SELECT seq FROM write_transactions WHERE tenant_id = @tenantId AND state = 'done' LIMIT @limit";
 
+/** The tenant's imports; their chunks and rejects are found through them (the primary keys' first column). */
+const IMPORTS_OF_TENANT = 'SELECT id FROM imports WHERE tenant_id = @tenantId';
+
 /** Counts and chunked deletes of what a tenant or an app holds (the two steps of an erase in `storage/ports.ts`). */
 export class SqliteErasure {
   private readonly countTenant;
   private readonly countApp;
+  private readonly countImports;
   /** Those in the journal not yet applied; an applied one is counted in the store. */
   private readonly countQueued: (tenantId: number) => number;
   /** Deletes of one kind of row, at most `limit` each, in the order a chunk tries them. */
@@ -42,6 +46,21 @@ export class SqliteErasure {
               (SELECT COUNT(*) FROM attribute_definitions WHERE tenant_id = @tenantId AND scope = @appid) AS attribute_definitions,
               (SELECT COUNT(*) FROM app_profiles WHERE tenant_id = @tenantId AND appid = @appid) AS app_profiles`,
     );
+    this.countImports = db.prepare<{ tenantId: number }, RowCountsRow>(
+      `SELECT (SELECT COUNT(*) FROM imports WHERE tenant_id = @tenantId) AS imports,
+              (SELECT COUNT(*) FROM import_chunks WHERE import_id IN (${IMPORTS_OF_TENANT})) AS import_chunks,
+              (SELECT COUNT(*) FROM import_rejects WHERE import_id IN (${IMPORTS_OF_TENANT})) AS import_rejects`,
+    );
+    // An import's rejects and chunks go before the import, through which they are found.
+    const importRejects = db.prepare(
+      `DELETE FROM import_rejects WHERE (import_id, line) IN
+         (SELECT import_id, line FROM import_rejects WHERE import_id IN (${IMPORTS_OF_TENANT}) LIMIT @limit)`,
+    );
+    const importChunks = db.prepare(
+      `DELETE FROM import_chunks WHERE (import_id, chunk) IN
+         (SELECT import_id, chunk FROM import_chunks WHERE import_id IN (${IMPORTS_OF_TENANT}) LIMIT @limit)`,
+    );
+    const imports = db.prepare(`DELETE FROM imports WHERE id IN (${IMPORTS_OF_TENANT} LIMIT @limit)`);
     const finished = db.prepare(`DELETE FROM write_transactions WHERE seq IN (${FINISHED_OF_TENANT})`);
     const appProfiles = db.prepare(
       `DELETE FROM app_profiles WHERE tenant_id = @tenantId AND (appid, customer_id, device_id) IN
@@ -53,6 +72,9 @@ export class SqliteErasure {
     );
     const events = db.prepare('DELETE FROM change_events WHERE seq IN (SELECT seq FROM change_events WHERE tenant_id = @tenantId LIMIT @limit)');
     this.tenantChunks = [
+      (p) => ({ import_rejects: importRejects.run(p).changes }),
+      (p) => ({ import_chunks: importChunks.run(p).changes }),
+      (p) => ({ imports: imports.run(p).changes }),
       (p) => ({ write_transactions: queued.run(p).changes }),
       (p) => ({ write_transactions: finished.run(p).changes }),
       (p) => ({ app_profiles: appProfiles.run(p).changes }),
@@ -67,7 +89,7 @@ export class SqliteErasure {
   }
 
   countTenantRows(tenantId: number): RowCounts {
-    const counts = toRowCounts(this.countTenant.get({ tenantId })!);
+    const counts = toRowCounts({ ...this.countTenant.get({ tenantId })!, ...this.countImports.get({ tenantId })! });
     return { ...counts, writeTransactions: counts.writeTransactions + this.countQueued(tenantId) };
   }
 

@@ -4,6 +4,9 @@ import { type ImportChunkRow, type ImportRejectRow, type ImportRow, toImport, to
 
 const CHUNK_COLUMNS = 'chunk, transid, rows, rejected, first_line, last_line, is_accepted, applied, skipped';
 
+/** The tenant's imports that finished before a time (retention). */
+const FINISHED_BEFORE = "SELECT id FROM imports WHERE tenant_id = @tenantId AND state <> 'running' AND finished_at < @before";
+
 /** The prepared statements of `SqliteImports`. */
 const statementsOf = (db: Database.Database) => ({
   insert: db.prepare(
@@ -29,19 +32,41 @@ const statementsOf = (db: Database.Database) => ({
   ),
   finish: db.prepare('UPDATE imports SET state = ?, error = ?, finished_at = ?, runner = NULL, lease_until = NULL WHERE tenant_id = ? AND id = ?'),
   runningUploads: db.prepare<[], ImportRow>("SELECT * FROM imports WHERE state = 'running' AND is_upload = 1 ORDER BY started_at"),
+  purgeRejects: db.prepare<{ tenantId: number; before: number; limit: number }>(
+    `DELETE FROM import_rejects WHERE (import_id, line) IN (SELECT import_id, line FROM import_rejects WHERE import_id IN (${FINISHED_BEFORE}) LIMIT @limit)`,
+  ),
+  purgeChunks: db.prepare<{ tenantId: number; before: number; limit: number }>(
+    `DELETE FROM import_chunks WHERE (import_id, chunk) IN (SELECT import_id, chunk FROM import_chunks WHERE import_id IN (${FINISHED_BEFORE}) LIMIT @limit)`,
+  ),
+  purgeImports: db.prepare<{ tenantId: number; before: number; limit: number }>(`DELETE FROM imports WHERE id IN (${FINISHED_BEFORE} LIMIT @limit)`),
 });
 
 /** Imports in SQLite (the `Imports` role), in the store's database file. */
 export class SqliteImports {
   private readonly s: ReturnType<typeof statementsOf>;
   private readonly saveAll;
+  private readonly markAll;
+  private readonly purgeAll;
 
   constructor(db: Database.Database) {
     this.s = statementsOf(db);
-    this.saveAll = db.transaction((tenantId: number, id: string, chunk: ImportChunk, rejects: readonly ImportReject[]) => {
-      this.s.deleteRejects.run(id, chunk.firstLine, chunk.lastLine);
-      for (const r of rejects) this.s.insertReject.run(id, r.line, tenantId, r.code, JSON.stringify(r.errors), r.raw);
-      this.s.upsertChunk.run({ id, tenantId, ...chunk });
+    this.saveAll = db.transaction((tenantId: number, id: string, chunks: ReadonlyArray<{ chunk: ImportChunk; rejects: readonly ImportReject[] }>) => {
+      for (const { chunk, rejects } of chunks) {
+        this.s.deleteRejects.run(id, chunk.firstLine, chunk.lastLine);
+        for (const r of rejects) this.s.insertReject.run(id, r.line, tenantId, r.code, JSON.stringify(r.errors), r.raw);
+        this.s.upsertChunk.run({ id, tenantId, ...chunk });
+      }
+    });
+    this.markAll = db.transaction((tenantId: number, id: string, chunks: readonly number[]) => {
+      for (const chunk of chunks) this.s.accepted.run(tenantId, id, chunk);
+    });
+    // Each kind gets what the ones before left of the limit: an import goes once its rows are gone.
+    this.purgeAll = db.transaction((tenantId: number, before: number, limit: number) => {
+      let deleted = 0;
+      for (const statement of [this.s.purgeRejects, this.s.purgeChunks, this.s.purgeImports]) {
+        if (deleted < limit) deleted += statement.run({ tenantId, before, limit: limit - deleted }).changes;
+      }
+      return deleted;
     });
   }
 
@@ -59,12 +84,12 @@ export class SqliteImports {
     return this.s.claim.run({ tenantId, id, runner, leaseUntil, now, staleRunner }).changes === 1;
   }
 
-  saveChunk(tenantId: number, id: string, chunk: ImportChunk, rejects: readonly ImportReject[]): void {
-    this.saveAll.immediate(tenantId, id, chunk, rejects);
+  saveChunks(tenantId: number, id: string, chunks: ReadonlyArray<{ chunk: ImportChunk; rejects: readonly ImportReject[] }>): void {
+    this.saveAll.immediate(tenantId, id, chunks);
   }
 
-  markChunkAccepted(tenantId: number, id: string, chunk: number): void {
-    this.s.accepted.run(tenantId, id, chunk);
+  markChunksAccepted(tenantId: number, id: string, chunks: readonly number[]): void {
+    this.markAll.immediate(tenantId, id, chunks);
   }
 
   listChunks(tenantId: number, id: string): ImportChunk[] {
@@ -81,5 +106,9 @@ export class SqliteImports {
 
   listRunningUploads(): Import[] {
     return this.s.runningUploads.all().map(toImport);
+  }
+
+  purgeFinished(tenantId: number, before: number, limit: number): number {
+    return this.purgeAll.immediate(tenantId, before, limit);
   }
 }

@@ -3,7 +3,7 @@ import type { AttributeDefinition } from '../../model/directory.js';
 import type { AppProfileRow, MasterProfileRow } from '../../model/profile.js';
 import { attributeIndexName, checkedAttributeName } from '../attribute-indexes.js';
 import { type CustomerProfiles, type MasterPageQuery, NotFoundError, type SnapshotBatches } from '../ports.js';
-import { type AppRecord, appProfilesByCustomer, type AttributeRow, type MasterRecord, toAppProfile, toAttribute, toMaster } from '../rows.js';
+import { type AppRecord, appProfilesByCustomer, type AttributeRow, type MasterRecord, toAppProfile, toAttribute, toMaster, toStoredMaster } from '../rows.js';
 import { snapshotBatches } from '../snapshot-batches.js';
 import { translateSqliteError } from './sqlite-errors.js';
 
@@ -76,7 +76,7 @@ function customerBatches(s: ReturnType<typeof statementsOf>, tenantId: number, b
       if (masters.length > 0) {
         after = masters[masters.length - 1].customer_id;
         const apps = appProfilesByCustomer(s.appsOf.all(tenantId, JSON.stringify(masters.map((m) => m.customer_id))));
-        return masters.map((m) => ({ customerId: m.customer_id, master: toMaster(m), apps: apps.get(m.customer_id) ?? [] }));
+        return masters.map((m) => ({ customerId: m.customer_id, master: toStoredMaster(m), apps: apps.get(m.customer_id) ?? [] }));
       }
       phase = 'orphans';
       after = '';
