@@ -43,6 +43,9 @@ const ROW_KINDS: Array<[keyof RowCounts, string, string]> = [
   ['imports', 'import', 'imports'],
   ['importChunks', 'import chunk', 'import chunks'],
   ['importRejects', 'rejected import row', 'rejected import rows'],
+  ['webhookEndpoints', 'webhook endpoint', 'webhook endpoints'],
+  ['webhookDeliveries', 'pending webhook delivery', 'pending webhook deliveries'],
+  ['webhookAttempts', 'webhook attempt', 'webhook attempts'],
 ];
 
 /** "2 profile keys, 1 app, 30 master profiles": the kinds with rows, or "nothing". */

@@ -121,4 +121,8 @@ export interface RowCounts {
   imports: number;
   importChunks: number;
   importRejects: number;
+  /** Webhook endpoints (with their URLs and secrets), the deliveries they hold (with the events' bodies) and their attempts' log. */
+  webhookEndpoints: number;
+  webhookDeliveries: number;
+  webhookAttempts: number;
 }

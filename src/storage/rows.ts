@@ -84,7 +84,7 @@ export interface StatusRow {
 }
 
 /** Row counts by kind, each column named for its table; kinds a statement does not count are left out. */
-export type RowCountsRow = Partial<Record<'profile_keys' | 'apps' | 'attribute_definitions' | 'master_profiles' | 'app_profiles' | 'write_transactions' | 'change_events' | 'imports' | 'import_chunks' | 'import_rejects', Int>>;
+export type RowCountsRow = Partial<Record<'profile_keys' | 'apps' | 'attribute_definitions' | 'master_profiles' | 'app_profiles' | 'write_transactions' | 'change_events' | 'imports' | 'import_chunks' | 'import_rejects' | 'webhook_endpoints' | 'webhook_deliveries' | 'webhook_attempts', Int>>;
 
 /** The queue columns `toClaimed` reads, for SELECT and RETURNING lists. */
 export const QUEUE_COLUMNS = 'seq, transid, tenant_id, operation, appid, is_upsert, is_cascade, idempotency_key, request_hash, accepted_at, records';
@@ -199,6 +199,9 @@ export const toRowCounts = (r: RowCountsRow): RowCounts => ({
   imports: Number(r.imports ?? 0),
   importChunks: Number(r.import_chunks ?? 0),
   importRejects: Number(r.import_rejects ?? 0),
+  webhookEndpoints: Number(r.webhook_endpoints ?? 0),
+  webhookDeliveries: Number(r.webhook_deliveries ?? 0),
+  webhookAttempts: Number(r.webhook_attempts ?? 0),
 });
 
 export interface ImportRow {

@@ -60,7 +60,7 @@ describe('the openprofiles CLI, spawned', () => {
   };
   const rowsOf = (tenantId: number) => onStore((storage) => storage.erasure.countTenantRows(tenantId));
   const appRowsOf = (tenantId: number, appid: string) => onStore((storage) => storage.erasure.countAppRows(tenantId, appid));
-  const NO_ROWS: RowCounts = { profileKeys: 0, apps: 0, attributeDefinitions: 0, masterProfiles: 0, appProfiles: 0, writeTransactions: 0, changeEvents: 0, imports: 0, importChunks: 0, importRejects: 0 };
+  const NO_ROWS: RowCounts = { profileKeys: 0, apps: 0, attributeDefinitions: 0, masterProfiles: 0, appProfiles: 0, writeTransactions: 0, changeEvents: 0, imports: 0, importChunks: 0, importRejects: 0, webhookEndpoints: 0, webhookDeliveries: 0, webhookAttempts: 0 };
 
   it('migrate prints the applied migrations, then nothing left to apply', async () => {
     const first = await cli('migrate');

@@ -587,6 +587,9 @@ describe.each(selectedBackends())('storage contract: %s', (backend) => {
       imports: 0,
       importChunks: 0,
       importRejects: 0,
+      webhookEndpoints: 0,
+      webhookDeliveries: 0,
+      webhookAttempts: 0,
       ...counts,
     });
     /** Stores master profiles and app profiles (appid, customerId, deviceId) through one applied write transaction. */

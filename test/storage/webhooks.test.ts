@@ -164,4 +164,21 @@ describe.each(selectedBackends())('webhook storage: %s', (backend) => {
     expect(await s.webhooks.purgeAttempts(tenantId, Date.now() - 30 * DAY, 100)).toBe(1);
     expect((await s.webhooks.listAttempts(tenantId, 'ep_a', null, 10)).map((a) => a.eventId)).toEqual([events[1].id]);
   });
+  it("are erased with their tenant (endpoints with their secrets, deliveries with the events' bodies, attempts), a few at a time; another tenant's stay", async () => {
+    await s.webhooks.createEndpoint(tenantId, endpoint('ep_a', await s.changes.head(tenantId)));
+    await s.webhooks.createEndpoint(otherId, endpoint('ep_o', await s.changes.head(otherId)));
+    const leased = (await s.webhookDeliveries.lease('d1', 60_000)).find((e) => e.id === 'ep_a')!;
+    const events = await write(['a', 'b', 'c'], leased.position);
+    expect(await take('d1', leased.position, events)).toBe(3);
+    expect(await s.webhookDeliveries.record('d1', tenantId, 'ep_a', [delivered(1, events[0].id)], {}, Date.now())).toBe(2);
+    expect(await s.erasure.countTenantRows(tenantId)).toMatchObject({ webhookEndpoints: 1, webhookDeliveries: 2, webhookAttempts: 1 });
+
+    await s.directory.removeTenant(tenantId);
+    let chunks = 0;
+    while (Object.values(await s.erasure.eraseTenantRows(tenantId, 1)).some((n) => n > 0)) chunks++;
+    expect(chunks).toBeGreaterThanOrEqual(4);
+    expect(await s.erasure.countTenantRows(tenantId)).toMatchObject({ webhookEndpoints: 0, webhookDeliveries: 0, webhookAttempts: 0 });
+    expect(await s.erasure.countTenantRows(otherId)).toMatchObject({ webhookEndpoints: 1, webhookDeliveries: 0, webhookAttempts: 0 });
+    expect((await s.webhooks.listEndpoints(otherId)).map((e) => e.id)).toEqual(['ep_o']);
+  });
 });

@@ -5,6 +5,9 @@ import type { Queryable } from './postgres-pool.js';
 /** The tenant's imports; their chunks and rejects are found through them (the primary keys' first column). */
 const IMPORTS_OF_TENANT = 'SELECT id FROM imports WHERE tenant_id = $1';
 
+/** The tenant's webhook endpoints; their deliveries are found through them. */
+const ENDPOINTS_OF_TENANT = 'SELECT id FROM webhook_endpoints WHERE tenant_id = $1';
+
 /**
  * Deletes of one kind of a tenant's rows, at most $2 each, in the order a chunk tries them. Write
  * transactions are found through the two partial indexes (queued and finished ones): the queue
@@ -23,6 +26,14 @@ const TENANT_CHUNKS: Array<[keyof RowCountsRow, string]> = [
        (SELECT import_id, chunk FROM import_chunks WHERE import_id IN (${IMPORTS_OF_TENANT}) LIMIT $2)`,
   ],
   ['imports', `DELETE FROM imports WHERE id IN (${IMPORTS_OF_TENANT} LIMIT $2)`],
+  // An endpoint's deliveries go before it, as they are found through it.
+  ['webhook_attempts', 'DELETE FROM webhook_attempts WHERE id IN (SELECT id FROM webhook_attempts WHERE tenant_id = $1 LIMIT $2)'],
+  [
+    'webhook_deliveries',
+    `DELETE FROM webhook_deliveries WHERE (endpoint_id, seq) IN
+       (SELECT endpoint_id, seq FROM webhook_deliveries WHERE endpoint_id IN (${ENDPOINTS_OF_TENANT}) LIMIT $2)`,
+  ],
+  ['webhook_endpoints', `DELETE FROM webhook_endpoints WHERE id IN (${ENDPOINTS_OF_TENANT} LIMIT $2)`],
   ['write_transactions', "DELETE FROM write_transactions WHERE seq IN (SELECT seq FROM write_transactions WHERE state <> 'done' AND tenant_id = $1 LIMIT $2)"],
   ['write_transactions', "DELETE FROM write_transactions WHERE seq IN (SELECT seq FROM write_transactions WHERE tenant_id = $1 AND state = 'done' LIMIT $2)"],
   [
@@ -45,7 +56,10 @@ export class PostgresErasure {
     const imports = await this.pool.query<RowCountsRow>(
       `SELECT (SELECT COUNT(*) FROM imports WHERE tenant_id = $1) AS imports,
               (SELECT COUNT(*) FROM import_chunks WHERE import_id IN (${IMPORTS_OF_TENANT})) AS import_chunks,
-              (SELECT COUNT(*) FROM import_rejects WHERE import_id IN (${IMPORTS_OF_TENANT})) AS import_rejects`,
+              (SELECT COUNT(*) FROM import_rejects WHERE import_id IN (${IMPORTS_OF_TENANT})) AS import_rejects,
+              (SELECT COUNT(*) FROM webhook_endpoints WHERE tenant_id = $1) AS webhook_endpoints,
+              (SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id IN (${ENDPOINTS_OF_TENANT})) AS webhook_deliveries,
+              (SELECT COUNT(*) FROM webhook_attempts WHERE tenant_id = $1) AS webhook_attempts`,
       [tenantId],
     );
     const { rows } = await this.pool.query<RowCountsRow>(

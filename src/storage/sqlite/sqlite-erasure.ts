@@ -12,6 +12,9 @@ const FINISHED_OF_TENANT = "SELECT seq FROM write_transactions WHERE tenant_id =
 /** The tenant's imports; their chunks and rejects are found through them (the primary keys' first column). */
 const IMPORTS_OF_TENANT = 'SELECT id FROM imports WHERE tenant_id = @tenantId';
 
+/** The tenant's webhook endpoints; their deliveries are found through them. */
+const ENDPOINTS_OF_TENANT = 'SELECT id FROM webhook_endpoints WHERE tenant_id = @tenantId';
+
 /** Counts and chunked deletes of what a tenant or an app holds (the two steps of an erase in `storage/ports.ts`). */
 export class SqliteErasure {
   private readonly countTenant;
@@ -49,7 +52,10 @@ export class SqliteErasure {
     this.countImports = db.prepare<{ tenantId: number }, RowCountsRow>(
       `SELECT (SELECT COUNT(*) FROM imports WHERE tenant_id = @tenantId) AS imports,
               (SELECT COUNT(*) FROM import_chunks WHERE import_id IN (${IMPORTS_OF_TENANT})) AS import_chunks,
-              (SELECT COUNT(*) FROM import_rejects WHERE import_id IN (${IMPORTS_OF_TENANT})) AS import_rejects`,
+              (SELECT COUNT(*) FROM import_rejects WHERE import_id IN (${IMPORTS_OF_TENANT})) AS import_rejects,
+              (SELECT COUNT(*) FROM webhook_endpoints WHERE tenant_id = @tenantId) AS webhook_endpoints,
+              (SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id IN (${ENDPOINTS_OF_TENANT})) AS webhook_deliveries,
+              (SELECT COUNT(*) FROM webhook_attempts WHERE tenant_id = @tenantId) AS webhook_attempts`,
     );
     // An import's rejects and chunks go before the import, through which they are found.
     const importRejects = db.prepare(
@@ -61,6 +67,13 @@ export class SqliteErasure {
          (SELECT import_id, chunk FROM import_chunks WHERE import_id IN (${IMPORTS_OF_TENANT}) LIMIT @limit)`,
     );
     const imports = db.prepare(`DELETE FROM imports WHERE id IN (${IMPORTS_OF_TENANT} LIMIT @limit)`);
+    // An endpoint's deliveries go before it, as they are found through it.
+    const attempts = db.prepare('DELETE FROM webhook_attempts WHERE id IN (SELECT id FROM webhook_attempts WHERE tenant_id = @tenantId LIMIT @limit)');
+    const deliveries = db.prepare(
+      `DELETE FROM webhook_deliveries WHERE (endpoint_id, seq) IN
+         (SELECT endpoint_id, seq FROM webhook_deliveries WHERE endpoint_id IN (${ENDPOINTS_OF_TENANT}) LIMIT @limit)`,
+    );
+    const endpoints = db.prepare(`DELETE FROM webhook_endpoints WHERE id IN (${ENDPOINTS_OF_TENANT} LIMIT @limit)`);
     const finished = db.prepare(`DELETE FROM write_transactions WHERE seq IN (${FINISHED_OF_TENANT})`);
     const appProfiles = db.prepare(
       `DELETE FROM app_profiles WHERE tenant_id = @tenantId AND (appid, customer_id, device_id) IN
@@ -75,6 +88,9 @@ export class SqliteErasure {
       (p) => ({ import_rejects: importRejects.run(p).changes }),
       (p) => ({ import_chunks: importChunks.run(p).changes }),
       (p) => ({ imports: imports.run(p).changes }),
+      (p) => ({ webhook_attempts: attempts.run(p).changes }),
+      (p) => ({ webhook_deliveries: deliveries.run(p).changes }),
+      (p) => ({ webhook_endpoints: endpoints.run(p).changes }),
       (p) => ({ write_transactions: queued.run(p).changes }),
       (p) => ({ write_transactions: finished.run(p).changes }),
       (p) => ({ app_profiles: appProfiles.run(p).changes }),
