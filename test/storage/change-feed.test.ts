@@ -51,6 +51,18 @@ describe.each(selectedBackends())('change feed: %s', (backend) => {
   });
   afterEach(() => store.dispose());
 
+  it('stores each body as the apply wrote it, whatever its ids and values hold (quotes, NUL, lone surrogates, astral characters)', async () => {
+    const odd = ['quote"d \\ back', 'nul\u0000', 'lone \ud800 high', '😀', 'line\u2028sep'];
+    // Ids as the API takes them (no NUL, no lone surrogate: the API refuses those in ids); values any.
+    const id = (i: number) => `c"${i}😀`;
+    await apply(odd.map((v, i) => newWriteTransaction(tenantId, [{ customerId: id(i), attributes: { name: v } }])));
+    const events = await read(odd.length);
+    expect(events.map((e) => body(e).customerId)).toEqual(odd.map((_, i) => id(i)));
+    expect(events.map((e) => (body(e).profile as { attributes: Record<string, string> }).attributes.name)).toEqual(odd);
+    // The stored text is JSON.stringify's own (one line, no added spaces): the wire event embeds it as it is.
+    for (const e of events) expect(e.bodyJson).toBe(JSON.stringify(JSON.parse(e.bodyJson)));
+  });
+
   it("writes one event per change, in apply order, with what changed and the profile after; none for a refused record", async () => {
     const create = newWriteTransaction(tenantId, [{ customerId: 'c1', attributes: { name: 'Ann' } }]);
     const again = newWriteTransaction(tenantId, [{ customerId: 'c1', attributes: { name: 'Not applied' } }]);

@@ -23,13 +23,20 @@ function parse(position: string): [xid: string, id: string] {
 /** Only rows of transactions older than every one still running: none can commit before them any more. */
 const SETTLED = 'xid < pg_snapshot_xmin(pg_current_snapshot())';
 
-/** Stores the apply's events, in its database transaction (called by `writeChanges`). */
+/**
+ * Stores the apply's events, in its database transaction (called by `writeChanges`). The bodies go
+ * as one JSON array, expanded by `json_array_elements`, whose elements' text is what was sent (as
+ * the profiles' attributes, `attributesOf`): a `text[]` of JSON texts has the driver escape every
+ * quote in JavaScript.
+ */
 export async function appendEvents(c: Queryable, events: readonly NewChangeEvent[]): Promise<void> {
   if (events.length === 0) return;
   await c.query(
     `INSERT INTO change_events (tenant_id, type, customer_id, occurred_at, body)
-     SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[])`,
-    [events.map((e) => e.tenantId), events.map((e) => e.type), events.map((e) => e.customerId), events.map((e) => e.occurredAt), events.map((e) => JSON.stringify(e.body))],
+     SELECT tenant_id, type, customer_id, occurred_at, body::text
+     FROM ROWS FROM (unnest($1::int[]), unnest($2::text[]), unnest($3::text[]), unnest($4::bigint[]), json_array_elements($5::json))
+       AS e (tenant_id, type, customer_id, occurred_at, body)`,
+    [events.map((e) => e.tenantId), events.map((e) => e.type), events.map((e) => e.customerId), events.map((e) => e.occurredAt), JSON.stringify(events.map((e) => e.body))],
   );
 }
 
