@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { StoredChangeEvent } from '../model/change-event.js';
 import type { AttemptOutcome, DeliveryResult, EndpointVerdict, LeasedEndpoint, PendingDelivery } from '../model/webhook.js';
 import type { ChangeFeed, WebhookDeliveries } from '../storage/ports.js';
+import { Wakeup } from '../wakeup.js';
 import { eventJson } from './feed.js';
 import { isGone, nextStep } from './webhook-retries.js';
 import { type SendResult, WebhookSender } from './webhook-sender.js';
@@ -145,8 +146,7 @@ class EndpointPump {
   private isGone = false;
   isStopped = false;
   private running: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
-  private isWoken = false;
+  private readonly wakeup = new Wakeup();
   private isWakeQueued = false;
 
   constructor(
@@ -166,8 +166,7 @@ class EndpointPump {
   }
 
   wake(): void {
-    if (this.wakeUp) this.wakeUp();
-    else this.isWoken = true;
+    this.wakeup.wake();
   }
 
   async stop(): Promise<void> {
@@ -184,10 +183,10 @@ class EndpointPump {
     let failures = 0;
     while (!this.isStopped) {
       try {
-        this.isWoken = false;
+        this.wakeup.clear();
         const hasWorked = await this.step();
         failures = 0;
-        if (!hasWorked) await this.idle();
+        if (!hasWorked && !this.isStopped) await this.wakeup.idle(IDLE_POLL_MS);
       } catch (err) {
         failures++;
         const delay = Math.min(100 * 2 ** failures, 5000);
@@ -226,20 +225,6 @@ class EndpointPump {
     return hasWorked;
   }
 
-  private idle(): Promise<void> {
-    if (this.isWoken || this.isStopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, IDLE_POLL_MS);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = null;
-        done();
-      };
-    });
-  }
 
   /** Moves the events after the position into the pending deliveries; true when there were some. */
   private async take(): Promise<boolean> {

@@ -5,6 +5,7 @@ import { keysOf, reduceWriteTransactions } from '../domain/apply.js';
 import type { ApplyReducer } from '../model/profile.js';
 import type { RecordResult } from '../model/write-transaction.js';
 import { type Applier, type Appliers, ApplierLockedError, type Store } from '../storage/ports.js';
+import { Wakeup } from '../wakeup.js';
 
 /** How often a standing-by applier loop tries the store's applier lock, ms. */
 const STANDBY_POLL_MS = 1000;
@@ -49,9 +50,7 @@ export class ApplierLoop {
   readonly applierId = `a-${process.pid}-${randomBytes(4).toString('hex')}`;
   private isStopping = false;
   private running: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
-  /** Woken while not idle: the next idle returns at once (the wake may be for work the batch in hand missed). */
-  private isWoken = false;
+  private readonly wakeup = new Wakeup();
   private failures = 0;
   /** Another process holds the store's applier lock (SQLite): waiting for it, said once. */
   private isStandingBy = false;
@@ -79,20 +78,19 @@ export class ApplierLoop {
 
   /** New work is queued: stop idling. */
   wake(): void {
-    if (this.wakeUp) this.wakeUp();
-    else this.isWoken = true;
+    this.wakeup.wake();
   }
 
   private async loop(): Promise<void> {
     const { logger } = this.options;
     while (!this.isStopping) {
       try {
-        this.isWoken = false;
+        this.wakeup.clear();
         const applied = await this.runOnce();
         this.failures = 0;
         if (this.isStandingBy) logger.info({ applierId: this.applierId }, 'took over applying the queue');
         this.isStandingBy = false;
-        if (applied === 0) await this.idle();
+        if (applied === 0) await this.wakeup.idle(this.options.idlePollMs);
         // Give the event loop a turn before each batch: on an embedded store applying blocks it,
         // and the requests whose commit woke us must be answered before it does.
         await new Promise((resolve) => setImmediate(resolve));
@@ -128,21 +126,6 @@ export class ApplierLoop {
       onApplied(applied.map(({ transid, tenantId, acceptedAt }) => ({ transid, tenantId, acceptedAt, codeCounts: countCodes(results.get(transid) ?? []), events: events.get(transid) ?? 0 })));
     }
     return applied.length;
-  }
-
-  private idle(): Promise<void> {
-    if (this.isWoken) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, this.options.idlePollMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = null;
-        done();
-      };
-    });
   }
 }
 
