@@ -54,6 +54,7 @@ export function goals({ P, ceiling, acceptApiOnly, raw, e2e, size, postgres, cha
     ...changes.flatMap((c) => [
       goal(`change feed read ≥ 50,000 events/s (${c.backend})`, c.feedEventsPerSecond >= 50_000, `${c.feedEventsPerSecond.toLocaleString('en-US')} events/s over ${c.events.toLocaleString('en-US')} (raw SELECT ${c.rawEventsPerSecond.toLocaleString('en-US')})`),
       goal(`event lag p99 ≤ 1 s at 1,000 changes/s (${c.backend})`, c.lagP99Ms <= 1000, `${c.lagP99Ms} ms (p50 ${c.lagP50Ms}, max ${c.lagMaxMs}; ${c.lagEvents.toLocaleString('en-US')} events)`),
+      goal(`feed long poll answers within wait + 1 s when nothing happens (${c.backend})`, c.idleAnswerMaxMs <= (c.idleWaitSeconds + 1) * 1000, `wait=${c.idleWaitSeconds}: ${c.idleAnswerMaxMs} ms, the longest of 3`),
     ]),
     goal(
       'webhook delivery ≥ 2,000 events/s to a local receiver',

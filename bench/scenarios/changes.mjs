@@ -3,8 +3,9 @@
 //   request), then the whole feed read over HTTPS in pages of 1,000, against a raw SELECT of the
 //   same rows in the same run;
 // - event lag: writes at a constant 1,000 changes/s (10 requests of 100 records each second) for
-//   `seconds`, while one reader follows the feed with wait=30; lag = when the reader has the event
-//   minus its occurredAt (the apply's time).
+//   `seconds`, while one reader follows the feed with wait=2; lag = when the reader has the event
+//   minus its occurredAt (the apply's time);
+// - idle: then, with nothing written, how long a long poll (wait=2) takes to answer its empty page.
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { join } from 'node:path';
@@ -69,6 +70,9 @@ async function rawRead(svc, count) {
   return count / ((performance.now() - started) / 1000);
 }
 
+/** The long poll's `wait` when nothing happens, s. */
+const IDLE_WAIT_S = 2;
+
 export async function changes({ backend, events = 200_000, seconds = 30, log }) {
   const svc = await startService({ backend, env: { PROFILES_MAX_QUEUE_RECORDS: '100000000', PROFILES_QUEUE_SOFT_LIMIT_RECORDS: '100000000' } });
   const http = client(svc, 4);
@@ -95,7 +99,7 @@ export async function changes({ backend, events = 200_000, seconds = 30, log }) 
     const feedPerSecond = read / ((performance.now() - started) / 1000);
     const rawPerSecond = await rawRead(svc, events);
 
-    log(`changes (${backend}): lag at 1,000 changes/s for ${seconds} s, one reader with wait=30`);
+    log(`changes (${backend}): lag at 1,000 changes/s for ${seconds} s, one reader with wait=2`);
     let cursor = JSON.parse((await http.request('GET', '/openprofiles/v1/changes?after=now')).text).nextCursor;
     const lags = [];
     let isWriting = true;
@@ -130,6 +134,14 @@ export async function changes({ backend, events = 200_000, seconds = 30, log }) 
     isWriting = false;
     await reader;
     writer.close();
+    // Nothing happens now: how long a long poll takes to answer its empty page (#31: within wait + 1 s).
+    const idleMs = [];
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      const { status, text } = await http.request('GET', `/openprofiles/v1/changes?wait=${IDLE_WAIT_S}&after=${cursor}`);
+      if (status !== 200 || JSON.parse(text).data.length !== 0) throw new Error(`idle long poll: HTTP ${status}, ${text.slice(0, 200)}`);
+      idleMs.push(Math.round(performance.now() - t));
+    }
     lags.sort((a, b) => a - b);
     return {
       backend,
@@ -140,6 +152,8 @@ export async function changes({ backend, events = 200_000, seconds = 30, log }) 
       lagP50Ms: percentile(lags, 50),
       lagP99Ms: percentile(lags, 99),
       lagMaxMs: lags.at(-1),
+      idleWaitSeconds: IDLE_WAIT_S,
+      idleAnswerMaxMs: Math.max(...idleMs),
     };
   } finally {
     http.close();
@@ -158,5 +172,6 @@ export const changesTable = (runs) => [
     'lag p50 ms': r.lagP50Ms,
     'lag p99 ms': r.lagP99Ms,
     'lag max ms': r.lagMaxMs,
+    [`idle wait=${r.idleWaitSeconds} answered after, max ms`]: r.idleAnswerMaxMs,
   })),
 ];
