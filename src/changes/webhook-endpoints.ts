@@ -117,11 +117,11 @@ export class WebhookEndpoints {
   }
 
   async remove(tenantId: number, endpointId: string): Promise<void> {
-    if (!(await this.store.webhooks.removeEndpoint(tenantId, endpointId))) throw noEndpoint(endpointId);
+    if (!(await this.store.webhooks.removeEndpoint(tenantId, endpointIdOf(endpointId)))) throw noEndpoint(endpointId);
   }
 
   async enable(tenantId: number, endpointId: string): Promise<EndpointJson> {
-    const endpoint = await this.store.webhooks.enableEndpoint(tenantId, endpointId, Date.now());
+    const endpoint = await this.store.webhooks.enableEndpoint(tenantId, endpointIdOf(endpointId), Date.now());
     if (!endpoint) throw noEndpoint(endpointId);
     return endpointJson(endpoint);
   }
@@ -131,14 +131,14 @@ export class WebhookEndpoints {
     const limit = page.limit ?? ATTEMPT_PAGE.defaultLimit;
     const before = page.cursor === undefined ? null : attemptIdOf(page.cursor);
     if (!(await this.store.webhooks.listEndpoints(tenantId)).some((e) => e.id === endpointId)) throw noEndpoint(endpointId);
-    const attempts = await this.store.webhooks.listAttempts(tenantId, endpointId, before, limit);
+    const attempts = await this.store.webhooks.listAttempts(tenantId, endpointIdOf(endpointId), before, limit);
     return { data: attempts.map(attemptJson), nextCursor: attempts.length === limit ? cursorOf(attempts.at(-1)!.id) : null };
   }
 
   /** Delivers an event still in the feed again, with its own id as `webhook-id`, after its customer's pending ones. */
   async resend(tenantId: number, endpointId: string, eventId: unknown): Promise<{ endpointId: string; eventId: string; isQueued: true }> {
     if (typeof eventId !== 'string' || eventId === '') throw new ApiError('7003', 'eventId is required: the id of an event in the feed (evt_…)');
-    switch (await this.store.webhooks.resend(tenantId, endpointId, eventId, Date.now())) {
+    switch (await this.store.webhooks.resend(tenantId, endpointIdOf(endpointId), eventId, Date.now())) {
       case 'no-endpoint':
         throw noEndpoint(endpointId);
       case 'disabled':
@@ -152,3 +152,15 @@ export class WebhookEndpoints {
 }
 
 const noEndpoint = (endpointId: string) => new ApiError('7940', `The tenant has no webhook endpoint ${endpointId}`);
+
+/**
+ * Whether `id` can name an endpoint (`ep_` and base64url, as `create` makes them): any other is
+ * answered 7940 without asking the store, whose text columns may refuse it (NUL on PostgreSQL).
+ */
+const ENDPOINT_ID = /^ep_[A-Za-z0-9_-]{1,64}$/;
+
+/** `endpointId`, when it can name an endpoint; else 7940. */
+function endpointIdOf(endpointId: string): string {
+  if (!ENDPOINT_ID.test(endpointId)) throw noEndpoint(endpointId);
+  return endpointId;
+}

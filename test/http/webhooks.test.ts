@@ -60,6 +60,13 @@ describe('webhook operations', () => {
       const res = await call(method, url, other.key);
       expect([res.status, code(res.body)], `${method} ${url}`).toEqual([404, '7940']);
     }
+    // Ids no endpoint can have, NUL included (PostgreSQL's text refuses it): 7940, never 500.
+    for (const bad of ['%00', 'ep_%00', 'x'.repeat(300)]) {
+      for (const [method, url, body] of [['DELETE', `/webhooks/${bad}`], ['POST', `/webhooks/${bad}/enable`], ['GET', `/webhooks/${bad}/attempts`], ['POST', `/webhooks/${bad}/resend`, { eventId: 'evt_1' }]] as const) {
+        const res = await call(method, url, tenant.key, body);
+        expect([res.status, code(res.body)], `${method} ${url}`).toEqual([404, '7940']);
+      }
+    }
     expect((await call('POST', `/webhooks/${id}/enable`, tenant.key)).body).toMatchObject({ id, isEnabled: true });
     expect((await call('GET', `/webhooks/${id}/attempts?limit=5`, tenant.key)).body).toEqual({ data: [], nextCursor: null });
     expect(code((await call('GET', `/webhooks/${id}/attempts?cursor=nope`, tenant.key)).body)).toBe('7908');
