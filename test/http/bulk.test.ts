@@ -84,6 +84,9 @@ describe('bulk data out over HTTP', () => {
       expect(await ids('customerId=c2&customerId=c3')).toEqual(['c2']);
       expect(await ids('email=joe%40example.com&customerId=c2')).toEqual([]);
       expect(await ids('email=nobody%40example.com')).toEqual([]);
+      // A value no stored one can match (PostgreSQL's text refuses a NUL as a parameter): found nowhere, not 500.
+      expect(await ids('email=%00')).toEqual([]);
+      expect(await ids('email=joe%40example.com&email=%00joe')).toEqual(['c1']);
       expect(await ids('email=joe%40example.com', b.key)).toEqual(['c1']);
       expect((await get('/profiles?email=joe%40example.com', b.key)).body.data[0].attributes.name).toBe('Other tenant');
       // Parameters named for no master attribute are ignored, as everywhere in the API.

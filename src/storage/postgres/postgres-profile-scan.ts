@@ -34,7 +34,8 @@ function pageSql(tenantId: number, q: MasterPageQuery): { sql: string; params: u
     where.push(`updated_at >= $${params.length}`);
   }
   for (const { name, values } of q.where) {
-    params.push(values);
+    // No indexed value holds a NUL (UNREADABLE_BY_JSON), and PostgreSQL's text refuses one as a parameter.
+    params.push(values.filter((v) => !v.includes('\u0000')));
     if (name === 'customerId') where.push(`customer_id = ANY($${params.length}::text[])`);
     else where.push(`${valueOf(name)} = ANY($${params.length}::text[])`, isText(name));
   }
