@@ -3,7 +3,7 @@ import type { App, AttributeDefinition, Attributes, AttributeValue } from '../mo
 import type { AppProfileRow } from '../model/profile.js';
 import type { DirectoryCache } from '../domain/directory.js';
 import type { CustomerProfiles, ProfileScan } from '../storage/ports.js';
-import { type AppOf, isoOf, toAppProfileLine, toProfileDocument } from '../domain/profile-documents.js';
+import { type AppOf, documentDeviceId, isoOf, toAppProfileLine, toProfileDocument } from '../domain/profile-documents.js';
 
 /**
  * Export (docs/bulk-data.md): one consistent snapshot of a tenant, as NDJSON or CSV text, one
@@ -131,6 +131,5 @@ const lines = (documents: unknown[]): string => {
 };
 
 function appRow(row: AppProfileRow, app: App, columns: readonly string[]): Cell[] {
-  const { deviceId } = toAppProfileLine(row, app.channel);
-  return [row.customerId, deviceId ?? undefined, ...columns.map((name) => row.attributes[name]), isoOf(row.createdAt), isoOf(row.updatedAt)];
+  return [row.customerId, documentDeviceId(row, app.channel) ?? undefined, ...columns.map((name) => row.attributes[name]), isoOf(row.createdAt), isoOf(row.updatedAt)];
 }

@@ -130,8 +130,9 @@ export class WebhookEndpoints {
   async attempts(tenantId: number, endpointId: string, page: { cursor?: string; limit?: number }): Promise<{ data: AttemptJson[]; nextCursor: string | null }> {
     const limit = page.limit ?? ATTEMPT_PAGE.defaultLimit;
     const before = page.cursor === undefined ? null : attemptIdOf(page.cursor);
-    if (!(await this.store.webhooks.listEndpoints(tenantId)).some((e) => e.id === endpointId)) throw noEndpoint(endpointId);
-    const attempts = await this.store.webhooks.listAttempts(tenantId, endpointIdOf(endpointId), before, limit);
+    const id = endpointIdOf(endpointId);
+    if (!(await this.store.webhooks.listEndpoints(tenantId)).some((e) => e.id === id)) throw noEndpoint(id);
+    const attempts = await this.store.webhooks.listAttempts(tenantId, id, before, limit);
     return { data: attempts.map(attemptJson), nextCursor: attempts.length === limit ? cursorOf(attempts.at(-1)!.id) : null };
   }
 

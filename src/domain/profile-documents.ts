@@ -19,20 +19,24 @@ let before = { ms: Number.NaN, text: '' };
 /** ISO 8601 UTC with milliseconds. */
 export function isoOf(ms: number): string {
   if (ms === last.ms) return last.text;
-  if (ms !== before.ms) before = { ms, text: new Date(ms).toISOString() };
-  [last, before] = [before, last];
-  return last.text;
+  const hit = ms === before.ms ? before : { ms, text: new Date(ms).toISOString() };
+  before = last;
+  last = hit;
+  return hit.text;
 }
 
 /** Finds the tenant's app of an appid; null for an app no longer in the directory (being erased), whose rows are left out. */
 export type AppOf = (appid: string) => App | null;
+
+/** An app profile's `deviceId` in documents: its device on per-device channels, null on every other. */
+export const documentDeviceId = (row: AppProfileRow, channel: string): string | null => (isPerDeviceChannel(channel) && row.deviceId !== '' ? row.deviceId : null);
 
 /** An app profile in a document; `channel` is its app's. */
 export function toAppProfileDocument(row: AppProfileRow, channel: string): AppProfileDocument {
   return {
     appId: row.appid,
     channel,
-    deviceId: isPerDeviceChannel(channel) && row.deviceId !== '' ? row.deviceId : null,
+    deviceId: documentDeviceId(row, channel),
     attributes: row.attributes,
     createdAt: isoOf(row.createdAt),
     updatedAt: isoOf(row.updatedAt),
@@ -45,7 +49,7 @@ export function toAppProfileLine(row: AppProfileRow, channel: string): AppProfil
     customerId: row.customerId,
     appId: row.appid,
     channel,
-    deviceId: isPerDeviceChannel(channel) && row.deviceId !== '' ? row.deviceId : null,
+    deviceId: documentDeviceId(row, channel),
     attributes: row.attributes,
     createdAt: isoOf(row.createdAt),
     updatedAt: isoOf(row.updatedAt),
