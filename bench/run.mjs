@@ -131,6 +131,8 @@ const throughputRow = (e, base) => ({
   'all connected after s': e.allConnectedAfterSeconds,
   'raw records/s': rawFor(e.workload, base),
   '× raw': ratio(e.recordsPerSecond, rawFor(e.workload, base)),
+  'raw with events records/s': rawFor(e.workload, base.withEvents),
+  '× raw with events': ratio(e.recordsPerSecond, rawFor(e.workload, base.withEvents)),
   'drain s': e.drainSeconds,
   'max queue records': e.maxQueueDepthRecords,
   'max queue age s': e.maxQueueAgeSeconds,
@@ -151,7 +153,7 @@ const latencyRow = (e) => ({
   'getAppProfile server p99 ms': e.getAppProfileServerP99ms,
 });
 printTable(
-  `End to end: accepted → applied, ${P.e2eSeconds} s of load per workload (hot: ${HOT.toLocaleString('en-US')} customers; cold: ${P.profiles.toLocaleString('en-US')}; insert: new), ${P.connections} connections; × the raw upsert of the same rows into the same tables`,
+  `End to end: accepted → applied, ${P.e2eSeconds} s of load per workload (hot: ${HOT.toLocaleString('en-US')} customers; cold: ${P.profiles.toLocaleString('en-US')}; insert: new), ${P.connections} connections; × the raw upsert of the same rows into the same tables, without and with their change events`,
   [...e2e.map((e) => throughputRow(e, raw)), ...(postgres ? postgres.e2e.map((e) => ({ ...throughputRow(e, postgres.raw), workload: `${e.workload} (PostgreSQL)` })) : [])],
 );
 printTable('End to end: apply lag (histogram; status API, client-observed) and latency of accepts and of reads under that load (1 connection each)', [
@@ -177,7 +179,13 @@ printTable('Size: customers loaded through the API (master + rt app profile each
 printTable('Baselines, measured in this run', [
   { baseline: 'bare Fastify, HTTPS, same bodies', 'records/s': ceiling.recordsPerSecond, 'hot records/s': null, 'cold records/s': null, 'insert records/s': null, customers: null, 'records per workload': null },
   { baseline: 'raw better-sqlite3, same rows, same tables, db transactions of 1,000', 'records/s': null, 'hot records/s': raw.hot, 'cold records/s': raw.cold, 'insert records/s': raw.insert, customers: raw.rows, 'records per workload': raw.updates },
-  ...(postgres ? [{ baseline: 'raw pg, same rows, same tables, one statement per 1,000', 'records/s': null, 'hot records/s': postgres.raw.hot, 'cold records/s': null, 'insert records/s': null, customers: postgres.raw.rows, 'records per workload': postgres.raw.updates }] : []),
+  { baseline: 'the same, with each change\'s event', 'records/s': null, 'hot records/s': raw.withEvents.hot, 'cold records/s': raw.withEvents.cold, 'insert records/s': raw.withEvents.insert, customers: raw.rows, 'records per workload': raw.updates },
+  ...(postgres
+    ? [
+        { baseline: 'raw pg, same rows, same tables, one statement per 1,000', 'records/s': null, 'hot records/s': postgres.raw.hot, 'cold records/s': null, 'insert records/s': null, customers: postgres.raw.rows, 'records per workload': postgres.raw.updates },
+        { baseline: 'the same, with each change\'s event', 'records/s': null, 'hot records/s': postgres.raw.withEvents.hot, 'cold records/s': null, 'insert records/s': null, customers: postgres.raw.rows, 'records per workload': postgres.raw.updates },
+      ]
+    : []),
 ]);
 for (const [title, rows] of bulkTables(bulkRuns)) printTable(title, rows);
 printTable(...importTable(importRuns));

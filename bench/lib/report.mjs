@@ -20,7 +20,9 @@ export const ratio = (a, b) => (a !== null && b ? Number((a / b).toFixed(2)) : n
 
 /**
  * The goals of the write-path issue (#17), judged on the figures of this run. The end-to-end ones
- * are ratios to the raw upsert of the same rows into the same tables, measured in the same run.
+ * are ratios to the raw upsert of the same rows into the same tables, measured in the same run,
+ * with their change events (the service's end state since #31); the figure gives the ratio to the
+ * profile rows alone too.
  * Then those of change events (#31): the feed on each store run, webhooks on SQLite.
  */
 export function goals({ P, ceiling, acceptApiOnly, raw, e2e, size, postgres, changes, webhooks }) {
@@ -29,15 +31,20 @@ export function goals({ P, ceiling, acceptApiOnly, raw, e2e, size, postgres, cha
   const at = P.profiles === 1_000_000 ? '' : ` (this run: ${P.profiles.toLocaleString('en-US')} profiles, not 1 M)`;
   const rss = Math.max(size.rssMB, ...e2e.map((e) => e.maxRssMB));
   const againstRaw = (label, records, base, share) =>
-    goal(`${label} ≥ ${share}× raw of the same rows`, records >= share * base, `${ratio(records, base)}× (${records.toLocaleString('en-US')} vs ${base.toLocaleString('en-US')} records/s)`);
+    goal(
+      `${label} ≥ ${share}× raw of the same rows and events`,
+      records >= share * base.events,
+      `${ratio(records, base.events)}× (${records.toLocaleString('en-US')} vs ${base.events.toLocaleString('en-US')} records/s; ${ratio(records, base.rows)}× the rows alone, ${base.rows.toLocaleString('en-US')})`,
+    );
+  const rawOf = (r, w) => ({ rows: r[w], events: r.withEvents[w] });
   const serverP99s = e2e.map((e) => e.getProfileServerP99ms);
   return [
-    againstRaw('end to end, hot', byName.hot.recordsPerSecond, raw.hot, 0.5),
-    againstRaw('end to end, cold', byName.cold.recordsPerSecond, raw.cold, 0.8),
-    againstRaw('end to end, insert', byName.insert.recordsPerSecond, raw.insert, 0.6),
+    againstRaw('end to end, hot', byName.hot.recordsPerSecond, rawOf(raw, 'hot'), 0.5),
+    againstRaw('end to end, cold', byName.cold.recordsPerSecond, rawOf(raw, 'cold'), 0.8),
+    againstRaw('end to end, insert', byName.insert.recordsPerSecond, rawOf(raw, 'insert'), 0.6),
     postgres
-      ? againstRaw('PostgreSQL: end to end, hot', postgres.e2e[0].recordsPerSecond, postgres.raw.hot, 0.5)
-      : { goal: 'PostgreSQL: end to end, hot ≥ 0.5× raw pg of the same rows', result: 'not run', figure: 'PostgreSQL not selected' },
+      ? againstRaw('PostgreSQL: end to end, hot', postgres.e2e[0].recordsPerSecond, rawOf(postgres.raw, 'hot'), 0.5)
+      : { goal: 'PostgreSQL: end to end, hot ≥ 0.5× raw pg of the same rows and events', result: 'not run', figure: 'PostgreSQL not selected' },
     goal(
       'accept (serve --no-worker) ≥ 0.5× the HTTP ceiling',
       acceptApiOnly.recordsPerSecond >= 0.5 * ceiling.recordsPerSecond,
