@@ -17,7 +17,8 @@ const RETRY_MS = 5000;
  * The server's imports (`POST /openprofiles/v1/imports`): each upload is streamed to a file in the
  * data directory (`imports/<id>.<format>`), never held in memory, and run in this process, its
  * chunks accepted through the server's committer. Imports left running when the server stopped
- * are run again when it starts (`resumeRunning`); a run continues where the last one stopped.
+ * are run again when it starts (`resumeRunning`); a run continues where the last one stopped. The
+ * file is deleted once its import has finished.
  */
 export class ImportService {
   private readonly running = new Map<string, Promise<void>>();
@@ -48,6 +49,8 @@ export class ImportService {
       if (!existsSync(path)) renameSync(temp, path);
       const record = await this.store.imports.startImport(tenantId, { ...spec, source: path });
       if (record.state === 'running') this.start(record);
+      // An import that finished already needs no file.
+      else rmSync(path, { force: true });
       return { id: record.id, status: record.state };
     } finally {
       rmSync(temp, { force: true });
@@ -100,6 +103,8 @@ export class ImportService {
       try {
         const summary = await runImport(deps, record, record.source);
         this.logger.info({ importId: record.id, status: summary.status, rows: summary.rows }, 'import finished');
+        // Its report and rejects are in the store: the upload is needed no more.
+        rmSync(record.source, { force: true });
         return;
       } catch (err) {
         if (err instanceof ImportStoppedError) return;

@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, type TestTenant } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
@@ -55,9 +57,14 @@ describe('imports over HTTP', () => {
       { line: 2, code: '7011', errors: [{ attribute: 'email', reason: 'expected an email address' }], raw: JSON.stringify({ customerId: 'h2', attributes: { email: 'nope' } }) },
     ]);
 
-    // The same body again is the same import: nothing runs twice.
+    // The upload is deleted once its import finished (the report and rejects are in the store).
+    const uploads = () => readdirSync(join(t.dataDir, 'imports'));
+    await waitFor(() => !uploads().some((f) => f.startsWith(id)), { timeoutMs: 10_000, description: `the upload of ${id} to be deleted` });
+
+    // The same body again is the same import: nothing runs twice, and its file is not kept.
     const again = await call('POST', '/openprofiles/v1/imports', a.key, `${ndjson}\n`, 'application/x-ndjson');
     expect(again.json).toEqual({ id, status: 'partially_succeeded' });
+    expect(uploads()).toEqual([]);
 
     for (const path of [`/openprofiles/v1/imports/${id}`, `/openprofiles/v1/imports/${id}/rejects`]) {
       const foreign = await call('GET', path, b.key);
