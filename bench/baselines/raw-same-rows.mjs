@@ -33,16 +33,13 @@ const APPID = 'bench-rt';
 const CACHE_MIB = 16;
 
 /** An app-profile row as the service stores an rt record of customer `c` (attributes as JSON text). */
-function appRow(c, now) {
-  const r = rtRecord(c);
+function appRow(r, now) {
   return [r.customerId, r.Attributes.deviceId, r.Attributes.userId, JSON.stringify(r.Attributes), now];
 }
 
-/** The change event of an rt app profile's write, its body as the apply builds it. */
-function appEvent(c, now, transid, isCreate) {
-  const r = rtRecord(c);
+/** The change event of an rt app profile's write at `at` (ISO text), its body as the apply builds it. */
+function appEvent(r, at, transid, isCreate) {
   const type = isCreate ? 'app_profile.created' : 'app_profile.updated';
-  const at = new Date(now).toISOString();
   const profile = { customerId: r.customerId, appId: APPID, channel: 'rt', deviceId: r.Attributes.deviceId, attributes: r.Attributes, createdAt: at, updatedAt: at };
   const changed = isCreate ? Object.keys(r.Attributes) : ['last_opened'];
   return { type, customerId: r.customerId, body: { type, occurredAt: at, customerId: r.customerId, appId: APPID, deviceId: r.Attributes.deviceId, transid, changed, profile } };
@@ -82,12 +79,15 @@ export async function rawSameRowsSqlite({ profiles, hot, updates }) {
     const insertEvent = db.prepare(`INSERT INTO change_events (tenant_id, type, customer_id, occurred_at, body) VALUES (${TENANT}, ?, ?, ?, ?)`);
     const writeApps = db.transaction((list, events) => {
       const now = Date.now();
+      // Formatted once per database transaction, as the apply's `isoOf` caches its time.
+      const at = new Date(now).toISOString();
       const transid = events && randomUUID();
       for (const c of list) {
-        const [customerId, deviceId, userId, attributes] = appRow(c, now);
+        const r = rtRecord(c);
+        const [customerId, deviceId, userId, attributes] = appRow(r, now);
         upsertApp.run(customerId, deviceId, userId, attributes, now, now);
         if (events) {
-          const e = appEvent(c, now, transid, events === 'created');
+          const e = appEvent(r, at, transid, events === 'created');
           insertEvent.run(e.type, e.customerId, now, JSON.stringify(e.body));
         }
       }
@@ -131,11 +131,13 @@ export async function rawSameRowsPostgres({ url, profiles, hot, updates }) {
     const writeApps = async (list, events) => {
       const now = Date.now();
       // One statement may not touch a row twice: the last write of each customer in the chunk wins.
-      const rows = [...new Map(list.map((c) => [c, appRow(c, now)])).values()];
+      const records = list.map((c) => rtRecord(c));
+      const rows = [...new Map(list.map((c, i) => [c, appRow(records[i], now)])).values()];
       if (events) {
         // One event per write, the bodies as one JSON array (as the adapter sends them).
         const transid = randomUUID();
-        const written = list.map((c) => appEvent(c, now, transid, events === 'created'));
+        const at = new Date(now).toISOString();
+        const written = records.map((r) => appEvent(r, at, transid, events === 'created'));
         await client.query(
           `INSERT INTO change_events (tenant_id, type, customer_id, occurred_at, body)
            SELECT ${TENANT}, t, c, $3, b::text FROM ROWS FROM (unnest($1::text[]), unnest($2::text[]), json_array_elements($4::json)) AS e (t, c, b)`,
